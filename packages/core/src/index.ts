@@ -1,0 +1,23 @@
+export { type BindAddress, BindError, formatAddress, hasReusePort, parseBind } from './bind.js';
+export type { ConnInfo } from './exchange.js';
+export {
+  type AccessRecord,
+  DEFAULTS,
+  type ListenerInput,
+  type Logger,
+  OptionError,
+  type ResolvedOptions,
+  resolveOptions,
+  type ServeOptions,
+} from './options.js';
+export { installLightResponse } from './response.js';
+export {
+  type FetchApp,
+  type FetchHandler,
+  listen,
+  run,
+  Server,
+  type ServerStats,
+  serve,
+  toHandler,
+} from './server.js';

@@ -1,0 +1,182 @@
+// One llhttp 9 WebAssembly instance per process (the build that ships inside undici), shared by
+// every connection. Each connection owns a parser struct inside the instance's memory; input is
+// copied into one reusable buffer, and the callbacks find their connection through `current`.
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+
+// The slice of the WebAssembly API used here (@types/node 20 does not declare it).
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+}
+type WasmModule = object;
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => WasmModule;
+  Instance: new (mod: WasmModule, imports: object) => { exports: unknown };
+}
+const Wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+/** What a connection implements to receive llhttp's callbacks; offsets index the chunk being executed. */
+export interface ParserCallbacks {
+  onMessageBegin(): number;
+  onUrl(start: number, end: number): number;
+  onHeaderField(start: number, end: number): number;
+  onHeaderValue(start: number, end: number): number;
+  onHeadersComplete(keepAlive: boolean, upgrade: boolean): number;
+  onBody(start: number, end: number): number;
+  onMessageComplete(): number;
+}
+
+interface LlhttpExports {
+  memory: WasmMemory;
+  malloc(size: number): number;
+  free(ptr: number): void;
+  llhttp_alloc(type: number): number;
+  llhttp_free(ptr: number): void;
+  llhttp_execute(ptr: number, data: number, len: number): number;
+  llhttp_resume(ptr: number): void;
+  llhttp_get_error_reason(ptr: number): number;
+  llhttp_get_error_pos(ptr: number): number;
+}
+
+const constants = require('undici/lib/llhttp/constants.js') as {
+  ERROR: Record<string, number>;
+  METHODS: Record<string, number>;
+  TYPE: { REQUEST: number };
+  FLAGS: Record<string, number>;
+};
+
+export const ERROR = {
+  OK: constants.ERROR.OK!,
+  PAUSED: constants.ERROR.PAUSED!,
+  PAUSED_UPGRADE: constants.ERROR.PAUSED_UPGRADE!,
+  USER: constants.ERROR.USER!,
+};
+const ERROR_NAMES: string[] = [];
+for (const [name, code] of Object.entries(constants.ERROR)) ERROR_NAMES[code] = `HPE_${name}`;
+
+/** Method names indexed by llhttp's method code. */
+const METHOD_NAMES: string[] = [];
+for (const [name, code] of Object.entries(constants.METHODS)) METHOD_NAMES[code] = name;
+
+const F_CHUNKED = constants.FLAGS.CHUNKED!;
+const F_CONTENT_LENGTH = constants.FLAGS.CONTENT_LENGTH!;
+const F_TRANSFER_ENCODING = constants.FLAGS.TRANSFER_ENCODING!;
+
+/** bodyLengthOf(): Transfer-Encoding without chunked last; RFC 9112 §6.3 makes the length unknowable. */
+export const UNFRAMED = -2;
+
+// Offsets into llhttp's `llhttp__internal_s` on wasm32 (llhttp 9): checked by the core's tests,
+// which parse real requests through these reads.
+const OFF_CONTENT_LENGTH = 32; // uint64_t
+const OFF_METHOD = 41; // uint8_t
+const OFF_MINOR = 43; // uint8_t
+const OFF_FLAGS = 50; // uint16_t
+
+function loadInstance(): LlhttpExports {
+  // SIMD first, as undici does; UNDICI_NO_WASM_SIMD=1 forces the plain build.
+  let mod: WasmModule | undefined;
+  if (process.env.UNDICI_NO_WASM_SIMD !== '1') {
+    try {
+      mod = new Wasm.Module(require('undici/lib/llhttp/llhttp_simd-wasm.js') as Buffer);
+    } catch {
+      mod = undefined;
+    }
+  }
+  mod ??= new Wasm.Module(require('undici/lib/llhttp/llhttp-wasm.js') as Buffer);
+  const instance = new Wasm.Instance(mod, {
+    env: {
+      wasm_on_message_begin: () => current!.onMessageBegin(),
+      wasm_on_url: (_p: number, at: number, len: number) => current!.onUrl(at - inputPtr, at - inputPtr + len),
+      wasm_on_status: () => 0,
+      wasm_on_header_field: (_p: number, at: number, len: number) =>
+        current!.onHeaderField(at - inputPtr, at - inputPtr + len),
+      wasm_on_header_value: (_p: number, at: number, len: number) =>
+        current!.onHeaderValue(at - inputPtr, at - inputPtr + len),
+      wasm_on_headers_complete: (_p: number, _status: number, upgrade: number, keepAlive: number) =>
+        current!.onHeadersComplete(keepAlive === 1, upgrade === 1),
+      wasm_on_body: (_p: number, at: number, len: number) => current!.onBody(at - inputPtr, at - inputPtr + len),
+      wasm_on_message_complete: () => current!.onMessageComplete(),
+    },
+  });
+  return instance.exports as unknown as LlhttpExports;
+}
+
+let wasm: LlhttpExports | undefined;
+let current: ParserCallbacks | null = null;
+let inputPtr = 0;
+let inputSize = 0;
+let mem = new Uint8Array(0);
+let view = new DataView(new ArrayBuffer(0));
+
+function refreshViews(): void {
+  const buffer = wasm!.memory.buffer;
+  if (mem.buffer !== buffer) {
+    mem = new Uint8Array(buffer);
+    view = new DataView(buffer);
+  }
+}
+
+/** Allocates a request parser; the WASM instance is built on first use. */
+export function allocParser(): number {
+  wasm ??= loadInstance();
+  const ptr = wasm.llhttp_alloc(constants.TYPE.REQUEST);
+  refreshViews();
+  return ptr;
+}
+
+export function freeParser(ptr: number): void {
+  wasm!.llhttp_free(ptr);
+}
+
+/** Runs the parser over `chunk`, calling back into `callbacks`. Returns llhttp's error code. */
+export function execute(ptr: number, chunk: Uint8Array, callbacks: ParserCallbacks): number {
+  const w = wasm!;
+  if (chunk.length > inputSize) {
+    if (inputPtr) w.free(inputPtr);
+    inputSize = Math.ceil(chunk.length / 4096) * 4096;
+    inputPtr = w.malloc(inputSize);
+    refreshViews();
+  }
+  mem.set(chunk, inputPtr);
+  current = callbacks;
+  try {
+    return w.llhttp_execute(ptr, inputPtr, chunk.length);
+  } finally {
+    current = null;
+  }
+}
+
+export function resume(ptr: number): void {
+  wasm!.llhttp_resume(ptr);
+}
+
+/** Where in the last executed chunk the parser stopped (for a pause or an error). */
+export function errorOffset(ptr: number): number {
+  return wasm!.llhttp_get_error_pos(ptr) - inputPtr;
+}
+
+export function errorReason(ptr: number, code: number): string {
+  const at = wasm!.llhttp_get_error_reason(ptr);
+  const name = ERROR_NAMES[code] ?? `HPE_${code}`;
+  if (!at) return name;
+  const end = mem.indexOf(0, at);
+  return `${name}: ${Buffer.from(mem.buffer, at, end - at).toString('latin1')}`;
+}
+
+export function methodOf(ptr: number): string {
+  return METHOD_NAMES[mem[ptr + OFF_METHOD]!] ?? 'GET';
+}
+
+export function minorVersionOf(ptr: number): number {
+  return mem[ptr + OFF_MINOR]!;
+}
+
+/** The declared body length: a byte count, -1 for chunked, 0 for none, or UNFRAMED. */
+export function bodyLengthOf(ptr: number): number {
+  const flags = view.getUint16(ptr + OFF_FLAGS, true);
+  if (flags & F_CHUNKED) return -1;
+  if (flags & F_TRANSFER_ENCODING) return UNFRAMED;
+  if (!(flags & F_CONTENT_LENGTH)) return 0;
+  return view.getUint32(ptr + OFF_CONTENT_LENGTH, true) + view.getUint32(ptr + OFF_CONTENT_LENGTH + 4, true) * 2 ** 32;
+}

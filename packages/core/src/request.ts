@@ -1,0 +1,276 @@
+// The light Request handed to fetch handlers, and the request body it streams.
+//
+// `request instanceof Request` holds, but the real Request (with its Headers, URL checks and body
+// stream) is built only when user code touches more than method, url, headers, signal or the body
+// readers below. Reading a body as text, JSON or bytes skips web streams entirely.
+
+export const GlobalRequest: typeof Request = globalThis.Request;
+
+/** Where a request body comes from: the connection implements it. */
+export interface BodySource {
+  /** The app wants body bytes now: answer `Expect: 100-continue`, resume reading. */
+  wantBody(body: RequestBody): void;
+}
+
+const BODY_HIGH_WATER = 64 * 1024;
+
+/** The body of one request, buffered up to a high-water mark and handed out as a stream or whole. */
+export class RequestBody {
+  chunks: Uint8Array[] = [];
+  buffered = 0;
+  received = 0;
+  done = false;
+  error: Error | null = null;
+  /** The response was sent: later bytes are drained and dropped. */
+  discarding = false;
+  used = false;
+  private pull: (() => void) | null = null;
+  private controller: ReadableStreamDefaultController<Uint8Array> | null = null;
+  private whole: ((err: Error | null) => void) | null = null;
+  private stream: ReadableStream<Uint8Array> | null = null;
+
+  constructor(private readonly source: BodySource) {}
+
+  /** True when the buffer is over its high-water mark and reading should pause. */
+  get full(): boolean {
+    return this.buffered >= BODY_HIGH_WATER && this.whole === null && !this.discarding;
+  }
+
+  push(chunk: Uint8Array): void {
+    this.received += chunk.length;
+    if (this.discarding) return;
+    if (this.pull !== null) {
+      const pull = this.pull;
+      this.pull = null;
+      this.controller!.enqueue(chunk);
+      pull();
+      return;
+    }
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+  }
+
+  end(): void {
+    this.done = true;
+    if (this.pull !== null) {
+      this.pull = null;
+      this.controller!.close();
+    }
+    this.whole?.(null);
+  }
+
+  fail(error: Error): void {
+    if (this.done) return;
+    this.done = true;
+    this.error = error;
+    this.chunks = [];
+    this.buffered = 0;
+    if (this.controller !== null) {
+      try {
+        this.controller.error(error);
+      } catch {
+        // the stream was already closed or cancelled
+      }
+      this.pull = null;
+    }
+    this.whole?.(error);
+  }
+
+  /** The body as a stream, with backpressure: reading pauses while the app does not pull. */
+  toStream(): ReadableStream<Uint8Array> {
+    if (this.stream) return this.stream;
+    this.used = true;
+    this.stream = new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          this.controller = controller;
+        },
+        pull: () => {
+          if (this.chunks.length) {
+            const chunk = this.chunks.shift()!;
+            this.buffered -= chunk.length;
+            this.controller!.enqueue(chunk);
+            if (this.chunks.length === 0) this.source.wantBody(this);
+            return;
+          }
+          if (this.error) throw this.error;
+          if (this.done) return this.controller!.close();
+          this.source.wantBody(this);
+          return new Promise<void>((resolve) => {
+            this.pull = resolve;
+          });
+        },
+        cancel: () => {
+          this.discarding = true;
+          this.chunks = [];
+          this.buffered = 0;
+          this.source.wantBody(this);
+        },
+      },
+      { highWaterMark: 0 },
+    );
+    return this.stream;
+  }
+
+  /** The whole body in one buffer. */
+  async bytes(): Promise<Uint8Array> {
+    if (this.used) throw new TypeError('Body is unusable: Body has already been read');
+    this.used = true;
+    if (!this.done) {
+      await new Promise<void>((resolve, reject) => {
+        this.whole = (err) => (err ? reject(err) : resolve());
+        this.source.wantBody(this);
+      });
+    }
+    if (this.error) throw this.error;
+    const chunks = this.chunks;
+    this.chunks = [];
+    this.buffered = 0;
+    return concat(chunks);
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** Joins chunks into memory of their own (Buffer.concat could hand out a shared pool slab). */
+function concat(chunks: Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  let size = 0;
+  for (const c of chunks) size += c.byteLength;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
+/** What a light Request is built from: the connection's record of one request. */
+export interface RequestHead {
+  readonly method: string;
+  /** Raw header lines, flat: name, value, name, value. */
+  readonly rawHeaders: string[];
+  readonly body: RequestBody | null;
+  /** The absolute URL. */
+  url(): string;
+  /** An AbortSignal that fires if the client goes away before the response is sent. */
+  signal(): AbortSignal;
+}
+
+const kHead = Symbol('tsws.head');
+const kHeaders = Symbol('tsws.headers');
+const kReal = Symbol('tsws.realRequest');
+const kUrl = Symbol('tsws.url');
+
+export class LightRequest {
+  [kHead]: RequestHead;
+  [kHeaders]: Headers | undefined = undefined;
+  [kReal]: Request | undefined = undefined;
+  [kUrl]: string | undefined = undefined;
+
+  constructor(head: RequestHead) {
+    this[kHead] = head;
+  }
+
+  get method(): string {
+    return this[kHead].method;
+  }
+
+  get url(): string {
+    return (this[kUrl] ??= this[kHead].url());
+  }
+
+  get headers(): Headers {
+    if (this[kHeaders] === undefined) {
+      const raw = this[kHead].rawHeaders;
+      const headers = new Headers();
+      for (let i = 0; i < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
+      this[kHeaders] = headers;
+    }
+    return this[kHeaders];
+  }
+
+  get signal(): AbortSignal {
+    return this[kHead].signal();
+  }
+
+  get body(): ReadableStream<Uint8Array> | null {
+    return this[kHead].body?.toStream() ?? null;
+  }
+
+  get bodyUsed(): boolean {
+    return this[kHead].body?.used ?? false;
+  }
+
+  async bytes(): Promise<Uint8Array> {
+    const body = this[kHead].body;
+    return body === null ? EMPTY : body.bytes();
+  }
+
+  async arrayBuffer(): Promise<ArrayBuffer> {
+    const bytes = await this.bytes();
+    return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  }
+
+  async text(): Promise<string> {
+    const body = this[kHead].body;
+    if (body === null) return '';
+    const bytes = await body.bytes();
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  }
+
+  async json(): Promise<unknown> {
+    return JSON.parse(await this.text());
+  }
+
+  async blob(): Promise<Blob> {
+    const type = this.headers.get('content-type') ?? '';
+    return new Blob([await this.bytes()], { type });
+  }
+
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && GlobalRequest.prototype.isPrototypeOf(value);
+  }
+}
+
+function realOf(req: LightRequest): Request {
+  if (req[kReal] === undefined) {
+    const head = req[kHead];
+    const method = head.method;
+    const withBody = head.body !== null && method !== 'GET' && method !== 'HEAD' && !head.body.used;
+    req[kReal] = new GlobalRequest(req.url, {
+      method,
+      headers: req.headers,
+      body: withBody ? head.body!.toStream() : null,
+      signal: head.signal(),
+      ...(withBody ? { duplex: 'half' } : {}),
+    } as RequestInit);
+  }
+  return req[kReal];
+}
+
+const OWN = new Set(['constructor', 'method', 'url', 'headers', 'signal', 'body', 'bodyUsed', 'bytes', 'arrayBuffer', 'text', 'json', 'blob']);
+for (const name of Object.getOwnPropertyNames(GlobalRequest.prototype)) {
+  if (OWN.has(name)) continue;
+  const desc = Object.getOwnPropertyDescriptor(GlobalRequest.prototype, name)!;
+  if (desc.get) {
+    Object.defineProperty(LightRequest.prototype, name, {
+      get(this: LightRequest) {
+        return Reflect.get(realOf(this), name);
+      },
+      configurable: true,
+    });
+  } else if (typeof desc.value === 'function') {
+    Object.defineProperty(LightRequest.prototype, name, {
+      value(this: LightRequest, ...args: unknown[]) {
+        const real = realOf(this);
+        return (Reflect.get(real, name) as (...a: unknown[]) => unknown).apply(real, args);
+      },
+      writable: true,
+      configurable: true,
+    });
+  }
+}
+Object.defineProperty(LightRequest.prototype, Symbol.toStringTag, { value: 'Request', configurable: true });
+Object.setPrototypeOf(LightRequest.prototype, GlobalRequest.prototype);

@@ -1,0 +1,258 @@
+// The light Response, and turning any Response into a response head.
+//
+// Node's Response wraps every body in a ReadableStream and validates headers through a Headers
+// object: costly for the common `new Response('hi')`. The light Response keeps what it was given
+// (body, init) and builds the real one only when user code touches anything else. `instanceof
+// Response` holds both ways, and the server writes string and byte bodies straight to the socket.
+
+export const GlobalResponse: typeof Response = globalThis.Response;
+
+type BodyInit = ConstructorParameters<typeof Response>[0];
+type HeadersInit = NonNullable<ResponseInit['headers']>;
+
+const kBody = Symbol('tsws.body');
+const kInit = Symbol('tsws.init');
+const kReal = Symbol('tsws.realResponse');
+const kSimple = Symbol('tsws.simpleBody');
+
+type SimpleBody = string | Uint8Array | ArrayBuffer | null | undefined;
+
+function isSimpleBody(body: unknown): body is SimpleBody {
+  return body == null || typeof body === 'string' || body instanceof Uint8Array || body instanceof ArrayBuffer;
+}
+
+const JSON_INIT: ResponseInit = { headers: { 'content-type': 'application/json' } };
+
+export class LightResponse {
+  [kBody]: SimpleBody;
+  [kInit]: ResponseInit | undefined;
+  [kReal]: Response | undefined;
+  /** Built from a string, bytes or null: the server can write `kBody` as it is. */
+  [kSimple]: boolean;
+
+  constructor(body?: BodyInit | null, init?: ResponseInit) {
+    if (isSimpleBody(body) && (init === undefined || checkInit(init, body))) {
+      this[kBody] = body;
+      this[kInit] = init;
+      this[kReal] = undefined;
+      this[kSimple] = true;
+    } else {
+      this[kBody] = undefined;
+      this[kInit] = undefined;
+      this[kReal] = new GlobalResponse(body, init);
+      this[kSimple] = false;
+    }
+  }
+
+  get status(): number {
+    return this[kReal]?.status ?? this[kInit]?.status ?? 200;
+  }
+
+  get ok(): boolean {
+    const status = this.status;
+    return status >= 200 && status < 300;
+  }
+
+  static json(data: unknown, init?: ResponseInit): Response {
+    // JSON.stringify throws for what the real Response.json() rejects too (cycles, BigInt).
+    if (init?.headers !== undefined) return GlobalResponse.json(data, init);
+    const text = JSON.stringify(data);
+    return new LightResponse(text, init ? { status: init.status, statusText: init.statusText, headers: JSON_INIT.headers } : JSON_INIT) as unknown as Response;
+  }
+
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return isResponse(value);
+  }
+}
+
+/** The same status checks the real constructor makes, so the light one throws where it would. */
+function checkInit(init: ResponseInit, body: SimpleBody): boolean {
+  const status = init.status;
+  if (status !== undefined) {
+    if (!Number.isInteger(status) || status < 200 || status > 599) {
+      throw new RangeError(`init["status"] must be in the range of 200 to 599, inclusive.`);
+    }
+    if (body != null && (status === 204 || status === 205 || status === 304)) {
+      throw new TypeError(`Response constructor: Invalid response status code ${status}`);
+    }
+  }
+  return true;
+}
+
+function realOf(res: LightResponse): Response {
+  return (res[kReal] ??= new GlobalResponse(res[kBody], res[kInit]));
+}
+
+// Every other member of Response.prototype builds the real Response and defers to it.
+for (const name of Object.getOwnPropertyNames(GlobalResponse.prototype)) {
+  if (name === 'constructor' || name === 'status' || name === 'ok') continue;
+  const desc = Object.getOwnPropertyDescriptor(GlobalResponse.prototype, name)!;
+  if (desc.get) {
+    Object.defineProperty(LightResponse.prototype, name, {
+      get(this: LightResponse) {
+        return Reflect.get(realOf(this), name);
+      },
+      enumerable: desc.enumerable ?? false,
+      configurable: true,
+    });
+  } else if (typeof desc.value === 'function') {
+    Object.defineProperty(LightResponse.prototype, name, {
+      value(this: LightResponse, ...args: unknown[]) {
+        const real = realOf(this);
+        return (Reflect.get(real, name) as (...a: unknown[]) => unknown).apply(real, args);
+      },
+      writable: true,
+      configurable: true,
+    });
+  }
+}
+Object.setPrototypeOf(LightResponse.prototype, GlobalResponse.prototype);
+Object.setPrototypeOf(LightResponse, GlobalResponse);
+Object.defineProperty(LightResponse, 'name', { value: 'Response' });
+
+let installed = false;
+
+/** Makes `Response` in user code the light one. Idempotent. */
+export function installLightResponse(): void {
+  if (installed) return;
+  installed = true;
+  globalThis.Response = LightResponse as unknown as typeof Response;
+}
+
+/** True for light and real Responses alike. */
+export function isResponse(value: unknown): value is Response {
+  return typeof value === 'object' && value !== null && GlobalResponse.prototype.isPrototypeOf(value);
+}
+
+/** The body stream of a response, if it has one (light responses with simple bodies have none). */
+export function bodyStreamOf(res: unknown): ReadableStream | null {
+  if (!isResponse(res)) return null;
+  const light = res as unknown as LightResponse;
+  const target = light[kSimple] ? light[kReal] : (light[kReal] ?? res);
+  return target?.body ?? null;
+}
+
+// ---- serialisation -------------------------------------------------------------------------
+
+export class ResponseError extends Error {
+  readonly code = 'TSWS_BAD_RESPONSE';
+}
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const ASCII_VALUE = /^[\t\x20-\x7e]*$/;
+const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+
+/**
+ * What a response is, taken apart for writing. `body` is a string, bytes, null, or a
+ * ReadableStream; `headers` is the serialised header block (no framing, no Date).
+ */
+export interface ResponseParts {
+  status: number;
+  statusText: string | undefined;
+  headers: string;
+  body: string | Uint8Array | ReadableStream<Uint8Array> | null;
+  /** The app set Connection: close. */
+  close: boolean;
+  /** The app set a Date header. */
+  hasDate: boolean;
+  /** The app's Content-Length, kept only for bodiless HEAD answers. */
+  contentLength: string | undefined;
+  /** Some header holds bytes above 0x7f: the head must be written as latin1. */
+  latin1: boolean;
+}
+
+// Flags set while serialising one header block (one response at a time, synchronously).
+let sawContentType = false;
+let sawDate = false;
+let sawClose = false;
+let sawLatin1 = false;
+let userLength: string | undefined;
+
+function headerLine(name: string, value: unknown): string {
+  const v = typeof value === 'string' ? value : String(value);
+  if (!TOKEN.test(name)) throw new ResponseError(`invalid response header name ${JSON.stringify(name)}`);
+  if (!ASCII_VALUE.test(v)) {
+    if (INVALID_VALUE.test(v)) throw new ResponseError(`invalid character in response header ${name}: ${JSON.stringify(v)}`);
+    sawLatin1 = true;
+  }
+  // Framing and connection headers are the server's to write; a few names are noted on the way.
+  switch (name.length) {
+    case 4:
+      if (name.toLowerCase() === 'date') sawDate = true;
+      break;
+    case 10: {
+      const lower = name.toLowerCase();
+      if (lower === 'connection') {
+        if (/(?:^|,)\s*close\s*(?:,|$)/i.test(v)) sawClose = true;
+        return '';
+      }
+      if (lower === 'keep-alive') return '';
+      break;
+    }
+    case 12:
+      if (name.toLowerCase() === 'content-type') sawContentType = true;
+      break;
+    case 14:
+      if (name.toLowerCase() === 'content-length') {
+        userLength = v;
+        return '';
+      }
+      break;
+    case 17:
+      if (name.toLowerCase() === 'transfer-encoding') return '';
+      break;
+  }
+  return `${name}: ${v}\r\n`;
+}
+
+function serializeHeaders(init: HeadersInit | undefined): string {
+  sawContentType = sawDate = sawClose = sawLatin1 = false;
+  userLength = undefined;
+  if (init === undefined || init === null) return '';
+  let out = '';
+  if (init instanceof Headers) {
+    for (const [name, value] of init) out += headerLine(name, value);
+  } else if (Array.isArray(init)) {
+    for (const pair of init) {
+      if (!Array.isArray(pair) || pair.length !== 2) throw new ResponseError('response headers: each entry must be a [name, value] pair');
+      out += headerLine(pair[0], pair[1]);
+    }
+  } else if (typeof init === 'object') {
+    const any = init as unknown as Record<string, unknown> & Partial<Iterable<[string, string]>>;
+    if (typeof any[Symbol.iterator] === 'function') {
+      for (const [name, value] of any as Iterable<[string, string]>) out += headerLine(name, value);
+    } else {
+      for (const name in any) out += headerLine(name, any[name]);
+    }
+  } else {
+    throw new ResponseError('response headers must be a Headers, an object or an array of pairs');
+  }
+  return out;
+}
+
+function parts(status: number, statusText: string | undefined, headers: string, body: ResponseParts['body'], isString: boolean): ResponseParts {
+  if (isString && !sawContentType) headers += 'content-type: text/plain;charset=UTF-8\r\n';
+  return { status, statusText, headers, body, close: sawClose, hasDate: sawDate, contentLength: userLength, latin1: sawLatin1 };
+}
+
+/** Takes any Response (light or real) apart; throws ResponseError for headers that must not be written. */
+export function responseParts(res: Response): ResponseParts {
+  const light = res as unknown as LightResponse;
+  const real = light[kReal];
+  const simple = light[kSimple] === true;
+  if (simple && real === undefined) {
+    const init = light[kInit];
+    const raw = light[kBody];
+    const body = raw instanceof ArrayBuffer ? new Uint8Array(raw) : (raw ?? null);
+    return parts(init?.status ?? 200, init?.statusText, serializeHeaders(init?.headers), body, typeof raw === 'string');
+  }
+  const target = real ?? res;
+  const headers = serializeHeaders(target.headers);
+  // A real Response made from a light one still has the original body, unless someone read it.
+  if (simple && !target.bodyUsed && !(target.body?.locked ?? false)) {
+    const raw = light[kBody];
+    return parts(target.status, target.statusText, headers, raw instanceof ArrayBuffer ? new Uint8Array(raw) : (raw ?? null), false);
+  }
+  if (target.bodyUsed) throw new ResponseError('the response body was already read');
+  return parts(target.status, target.statusText, headers, target.body, false);
+}
