@@ -1,0 +1,119 @@
+// Running the real command-line programs (`tsws`, `tsws-master`) for a test, under the Node
+// that runs the test (so the Node 24 pass runs them on Node 24 too), killed when the test ends.
+import { type ChildProcess, spawn } from 'node:child_process';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { onTestFinished } from 'vitest';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const BINS = {
+  tsws: `${ROOT}packages/worker/bin/tsws.js`,
+  'tsws-master': `${ROOT}packages/master/bin/tsws-master.js`,
+} as const;
+
+export interface Proc {
+  child: ChildProcess;
+  pid: number;
+  /** Everything written so far. */
+  out(): string;
+  err(): string;
+  /** Resolves with the first stdout/stderr match of `pattern`, rejects after `timeoutMs` or on exit. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+export function run(bin: keyof typeof BINS | string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Proc {
+  const script = bin in BINS ? BINS[bin as keyof typeof BINS] : bin;
+  // detached: its own process group, so cleanup reaches cluster workers too.
+  const child = spawn(process.execPath, [script, ...args], {
+    cwd: opts.cwd ?? ROOT,
+    env: { ...process.env, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let out = '';
+  let err = '';
+  const listeners = new Set<() => void>();
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d;
+    for (const l of listeners) l();
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    err += d;
+    for (const l of listeners) l();
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.on('exit', (code, signal) => {
+      resolve({ code, signal });
+      for (const l of listeners) l();
+    });
+  });
+  let done = false;
+  void exited.then(() => (done = true));
+  onTestFinished(async () => {
+    if (!done) {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      await exited;
+    }
+  });
+  return {
+    child,
+    pid: child.pid!,
+    out: () => out,
+    err: () => err,
+    exited,
+    kill: (signal = 'SIGTERM') => child.kill(signal),
+    waitFor(pattern, timeoutMs = 15_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const m = (out + err).match(pattern);
+          if (m) {
+            cleanup();
+            resolve(m);
+          } else if (done) {
+            cleanup();
+            reject(new Error(`exited before ${pattern}:\nstdout: ${out}\nstderr: ${err}`));
+          }
+        };
+        const timer = setTimeout(() => {
+          cleanup();
+          reject(new Error(`timed out after ${timeoutMs} ms waiting for ${pattern}:\nstdout: ${out}\nstderr: ${err}`));
+        }, timeoutMs);
+        const cleanup = () => {
+          clearTimeout(timer);
+          listeners.delete(check);
+        };
+        listeners.add(check);
+        check();
+      });
+    },
+  };
+}
+
+/** A port that was free a moment ago on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Polls until `url` answers (any status), or throws after `timeoutMs`. */
+export async function waitForHttp(url: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await fetch(url);
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
