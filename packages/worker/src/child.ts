@@ -1,0 +1,4 @@
+// The entry point the master forks (node:cluster `exec`).
+import { runWorker } from './runtime.js';
+
+await runWorker();

@@ -1,0 +1,306 @@
+// Resolving settings from their sources, in Gunicorn's order: defaults < config file < TSWS_*
+// environment variables < TSWS_CMD_ARGS < the command line. Flags that were not given are
+// undefined, so they never override a lower layer. Everything is checked before anything starts.
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Command as Program, CommanderError, Option } from 'commander';
+import { type Command, defaults, describe, envName, flagName, type Setting, type SettingName, SETTINGS, type Settings } from './settings.js';
+
+/** A bad setting, or a bad command line: the message names the option, where it came from and why. */
+export class SettingError extends Error {
+  readonly code = 'TSWS_BAD_SETTING';
+}
+
+export type Source = 'default' | 'config' | 'env' | 'TSWS_CMD_ARGS' | 'cli';
+
+export interface Resolved {
+  settings: Settings;
+  /** Where each setting's value came from. */
+  sources: Record<SettingName, Source>;
+  /** The config file read, if any (absolute). */
+  configFile: string | undefined;
+}
+
+const NAMES = Object.keys(SETTINGS) as SettingName[];
+const CONFIG_FILES = ['tsws.config.js', 'tsws.config.mjs', 'tsws.config.cjs', 'tsws.config.json'];
+
+function spec(name: SettingName): Setting<unknown> {
+  return SETTINGS[name] as Setting<unknown>;
+}
+
+function settingsFor(command: Command): SettingName[] {
+  return NAMES.filter((name) => spec(name).commands.includes(command));
+}
+
+function attributeName(flags: string): string {
+  const long = flags.match(/--([\w-]+)/)![1]!;
+  return long.replace(/-(\w)/g, (_, c: string) => c.toUpperCase());
+}
+
+/**
+ * The commander program for `command`, built from the table: flags grouped by section, help
+ * lines from each description's first sentence and the default. Values are left as given.
+ */
+export function buildProgram(command: Command, version: string): Program {
+  const program = new Program(command)
+    .version(version, '-v, --version', 'Show the version.')
+    .helpOption('-h, --help', 'Show this help.')
+    .argument('[app]', spec('app').desc)
+    .allowExcessArguments(false)
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({ writeErr: () => {} });
+  program.description(
+    command === 'tsws'
+      ? 'Serve a Node app in one process with tsws.'
+      : 'Run a Node app on every core: a master process keeps tsws workers alive and reloads them without dropping requests.',
+  );
+  for (const name of settingsFor(command)) {
+    const s = spec(name);
+    if (!s.flags) continue;
+    const option = new Option(s.flags, s.action ? firstSentence(s.desc) : `${firstSentence(s.desc)} (default: ${defaultText(name)}; env ${envName(name)})`);
+    option.helpGroup(`${s.section}:`);
+    if (s.repeatable) option.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
+    program.addOption(option);
+  }
+  return program;
+}
+
+/** Up to the first full stop that ends a sentence (not the one in "e.g. 0o007"). */
+function firstSentence(text: string): string {
+  const m = text.match(/^.*?[.!?](?=\s+[A-Z`(]|$)/);
+  return (m ? m[0] : text).replace(/[.]$/, '');
+}
+
+export function defaultText(name: SettingName): string {
+  const s = spec(name);
+  if (s.defaultText !== undefined) return s.defaultText;
+  const d = typeof s.default === 'function' ? (s.default as () => unknown)() : s.default;
+  return Array.isArray(d) ? d.join(',') : String(d);
+}
+
+/** Parses argv (without node and the script) into given values only, plus the positional app. */
+function parseArgs(command: Command, argv: string[], version: string): Partial<Record<SettingName, unknown>> {
+  const program = buildProgram(command, version);
+  try {
+    program.parse(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') throw err;
+      throw new SettingError(err.message.replace(/^error: /, ''));
+    }
+    throw err;
+  }
+  const given: Partial<Record<SettingName, unknown>> = {};
+  const opts = program.opts<Record<string, unknown>>();
+  for (const name of settingsFor(command)) {
+    const s = spec(name);
+    if (!s.flags) continue;
+    const value = opts[attributeName(s.flags)];
+    if (value !== undefined) given[name] = value;
+  }
+  if (program.args[0] !== undefined) given.app = program.args[0];
+  return given;
+}
+
+/** Splits TSWS_CMD_ARGS as a shell would for simple quoting ('single', "double", backslash). */
+export function splitArgs(line: string): string[] {
+  const out: string[] = [];
+  let current = '';
+  let quote: string | null = null;
+  let has = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!;
+    if (quote) {
+      if (c === quote) quote = null;
+      else if (c === '\\' && quote === '"' && i + 1 < line.length) current += line[++i];
+      else current += c;
+    } else if (c === '"' || c === "'") {
+      quote = c;
+      has = true;
+    } else if (c === '\\' && i + 1 < line.length) {
+      current += line[++i];
+      has = true;
+    } else if (/\s/.test(c)) {
+      if (has || current) out.push(current);
+      current = '';
+      has = false;
+    } else {
+      current += c;
+      has = true;
+    }
+  }
+  if (quote) throw new SettingError(`TSWS_CMD_ARGS: unclosed ${quote}`);
+  if (has || current) out.push(current);
+  return out;
+}
+
+function fromEnv(command: Command, env: NodeJS.ProcessEnv): Partial<Record<SettingName, unknown>> {
+  const given: Partial<Record<SettingName, unknown>> = {};
+  for (const name of settingsFor(command)) {
+    const s = spec(name);
+    if (s.action || s.section === 'Hooks') continue;
+    const value = env[envName(name)];
+    if (value !== undefined && value !== '') given[name] = value;
+  }
+  return given;
+}
+
+async function readConfigFile(path: string): Promise<Record<string, unknown>> {
+  let value: unknown;
+  try {
+    if (path.endsWith('.json')) value = JSON.parse(readFileSync(path, 'utf8'));
+    else {
+      const mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
+      value = mod.default;
+      if (typeof value === 'function') value = await (value as () => unknown)();
+    }
+  } catch (err) {
+    throw new SettingError(`config file ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new SettingError(`config file ${path}: expected an object of settings${path.endsWith('.json') ? '' : ' as the default export'}, got ${describe(value)}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+function closest(word: string, candidates: string[]): string | undefined {
+  const distance = (a: string, b: string): number => {
+    const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+    for (let i = 1; i <= a.length; i++) {
+      let prev = row[0]!;
+      row[0] = i;
+      for (let j = 1; j <= b.length; j++) {
+        const next = row[j]!;
+        row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1));
+        prev = next;
+      }
+    }
+    return row[b.length]!;
+  };
+  let best: string | undefined;
+  let bestScore = 3;
+  for (const c of candidates) {
+    const d = distance(word, c);
+    if (d < bestScore) {
+      best = c;
+      bestScore = d;
+    }
+  }
+  return best;
+}
+
+export interface ResolveOptions {
+  /** Command-line arguments, without node and the script. */
+  argv?: string[];
+  env?: NodeJS.ProcessEnv;
+  /** Values from code (createMaster options): they rank with the command line. */
+  overrides?: Partial<Settings>;
+  /** For --version. */
+  version?: string;
+}
+
+/**
+ * Resolves the settings of `command` from every source; throws SettingError naming the option,
+ * its source and the reason for the first bad value. Commander's help/version requests surface as
+ * CommanderError for the CLI to print.
+ */
+export async function resolveSettings(command: Command, options: ResolveOptions = {}): Promise<Resolved> {
+  const env = options.env ?? process.env;
+  const version = options.version ?? '0.0.0';
+  const cli = parseArgs(command, options.argv ?? [], version);
+  const envValues = fromEnv(command, env);
+  const cmdArgs = env.TSWS_CMD_ARGS ? parseArgs(command, splitArgs(env.TSWS_CMD_ARGS), version) : {};
+  const code = (options.overrides ?? {}) as Partial<Record<SettingName, unknown>>;
+
+  // The config file is named by the higher layers, or found in --chdir.
+  const named = code.config ?? cli.config ?? cmdArgs.config ?? envValues.config;
+  const chdir = String(code.chdir ?? cli.chdir ?? cmdArgs.chdir ?? envValues.chdir ?? process.cwd());
+  let configFile: string | undefined;
+  if (named !== undefined) {
+    configFile = isAbsolute(String(named)) ? String(named) : resolve(String(named));
+    if (!existsSync(configFile)) throw new SettingError(`--config: no such file: ${configFile}`);
+  } else {
+    configFile = CONFIG_FILES.map((f) => resolve(chdir, f)).find((f) => existsSync(f));
+  }
+  const fileValues: Partial<Record<SettingName, unknown>> = {};
+  if (configFile) {
+    const raw = await readConfigFile(configFile);
+    for (const [key, value] of Object.entries(raw)) {
+      if (!(key in SETTINGS) || spec(key as SettingName).action || key === 'config') {
+        const hint = closest(key, NAMES.filter((n) => !spec(n).action));
+        throw new SettingError(`config file ${configFile}: unknown setting "${key}"${hint ? ` (did you mean "${hint}"?)` : ''}`);
+      }
+      // A config file may serve both commands: settings for the other one are ignored here.
+      if (spec(key as SettingName).commands.includes(command)) fileValues[key as SettingName] = value;
+    }
+  }
+
+  const settings = defaults() as Record<SettingName, unknown>;
+  const sources = Object.fromEntries(NAMES.map((n) => [n, 'default'])) as Record<SettingName, Source>;
+  const layers: Array<[Source, Partial<Record<SettingName, unknown>>]> = [
+    ['config', fileValues],
+    ['env', envValues],
+    ['TSWS_CMD_ARGS', cmdArgs],
+    ['cli', cli],
+    ['cli', code],
+  ];
+  for (const [source, values] of layers) {
+    for (const [name, raw] of Object.entries(values) as Array<[SettingName, unknown]>) {
+      if (raw === undefined) continue;
+      try {
+        settings[name] = spec(name).parse(raw);
+      } catch (err) {
+        throw new SettingError(`${where(name, source, configFile)}: ${(err as Error).message}`);
+      }
+      sources[name] = source;
+    }
+  }
+  return { settings: settings as Settings, sources, configFile };
+}
+
+function where(name: SettingName, source: Source, configFile: string | undefined): string {
+  switch (source) {
+    case 'config':
+      return `"${name}" in ${configFile}`;
+    case 'env':
+      return envName(name);
+    case 'TSWS_CMD_ARGS':
+      return `${flagName(name)} in TSWS_CMD_ARGS`;
+    default:
+      return name === 'app' ? 'APP' : flagName(name);
+  }
+}
+
+/** Settings as JSON for --print-config (functions shown by name). */
+export function printable(settings: Settings): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(settings)) {
+    if (spec(k as SettingName).action) continue;
+    out[k] = typeof v === 'function' ? `[function ${v.name || 'anonymous'}]` : v;
+  }
+  return out;
+}
+
+/** The README's option reference, generated from the table (see scripts/docs.mjs). */
+export function settingsMarkdown(): string {
+  const sections = new Map<string, SettingName[]>();
+  for (const name of NAMES) {
+    if (name === 'app') continue;
+    const s = spec(name);
+    sections.set(s.section, [...(sections.get(s.section) ?? []), name]);
+  }
+  let md = '';
+  for (const [section, names] of sections) {
+    md += `\n#### ${section}\n\n| Flag | Config key / env | Default | Commands | Description |\n|---|---|---|---|---|\n`;
+    for (const name of names) {
+      const s = spec(name);
+      const flags = s.flags ? `\`${s.flags.replace(/\|/g, '\\|')}\`` : '(config file only)';
+      const key = s.action ? '(command line only)' : s.section === 'Hooks' ? `\`${name}\`` : `\`${name}\` / \`${envName(name)}\``;
+      const commands = s.commands.length === 2 ? 'both' : s.commands[0]!;
+      md += `| ${flags} | ${key} | ${s.action ? '' : defaultText(name).replace(/\|/g, '\\|')} | ${commands} | ${s.desc.replace(/\|/g, '\\|')} |\n`;
+    }
+  }
+  return md;
+}

@@ -1,0 +1,513 @@
+// The one settings table. Every option of `tsws` and `tsws-master` is declared here once: its
+// CLI flags, its config-file key (the name), its environment variable (TSWS_ + the name in
+// UPPER_SNAKE), its parser/validator, its default and its description. The command lines,
+// config files, environment, --help and the README's option table are all generated from it.
+import os from 'node:os';
+
+export type Command = 'tsws' | 'tsws-master';
+export type Section = 'App' | 'Server' | 'Workers' | 'Limits' | 'Timeouts' | 'Logging' | 'Process' | 'Hooks' | 'Config';
+
+const BOTH: readonly Command[] = ['tsws', 'tsws-master'];
+const MASTER: readonly Command[] = ['tsws-master'];
+
+/** A hook from the config file; the master documents each one's arguments. */
+export type Hook = (...args: never[]) => unknown;
+
+export interface Setting<T> {
+  section: Section;
+  /** Commander flags, e.g. `-w, --workers <n>`; absent for settings only a config file can give. */
+  flags?: string;
+  /** The APP positional argument rather than a flag. */
+  positional?: boolean;
+  /** A command-line action (`--check-config`), not a value a config file or env var may set. */
+  action?: boolean;
+  commands: readonly Command[];
+  /** Turns a CLI/env string, or a config-file value, into a checked value; throws with the reason. */
+  parse(value: unknown): T;
+  default: T | (() => T);
+  /** How the default reads in docs, when it is computed. */
+  defaultText?: string;
+  /** The flag may be given several times; each value is parsed and collected. */
+  repeatable?: boolean;
+  /** The first sentence is the --help line; the whole text goes to the README. */
+  desc: string;
+}
+
+// ---- parsers: small pure functions, each throws a reason a user can act on ------------------
+
+function text(value: unknown): string {
+  if (typeof value !== 'string') throw new Error(`expected text, got ${describe(value)}`);
+  return value;
+}
+
+function whole(min: number): (value: unknown) => number {
+  return (value) => {
+    const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < min) throw new Error(`expected a whole number >= ${min}, got ${describe(value)}`);
+    return n;
+  };
+}
+
+function seconds(value: unknown): number {
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) throw new Error(`expected a number of seconds >= 0, got ${describe(value)}`);
+  return n;
+}
+
+function flag(value: unknown): boolean {
+  if (typeof value === 'boolean') return value;
+  if (typeof value === 'string') {
+    if (/^(1|true|yes|on)$/i.test(value)) return true;
+    if (/^(0|false|no|off)$/i.test(value)) return false;
+  }
+  throw new Error(`expected true or false, got ${describe(value)}`);
+}
+
+function oneOf<const T extends string>(...choices: T[]): (value: unknown) => T {
+  return (value) => {
+    if (typeof value === 'string' && (choices as string[]).includes(value)) return value as T;
+    throw new Error(`expected one of ${choices.join(', ')}, got ${describe(value)}`);
+  };
+}
+
+/** A list from an array or a comma-separated string. */
+function listOf<T>(item: (value: unknown) => T): (value: unknown) => T[] {
+  return (value) => {
+    const items = Array.isArray(value) ? value : typeof value === 'string' ? value.split(',') : undefined;
+    if (items === undefined) throw new Error(`expected a list, got ${describe(value)}`);
+    return items.map((v) => (typeof v === 'string' ? v.trim() : v)).filter((v) => v !== '').map(item);
+  };
+}
+
+/** KEY=VALUE pairs, from strings or an object. */
+function envPairs(value: unknown): Record<string, string> {
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = String(v);
+    return out;
+  }
+  const out: Record<string, string> = {};
+  for (const pair of listOf(text)(Array.isArray(value) ? value : [value])) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new Error(`expected KEY=VALUE, got ${JSON.stringify(pair)}`);
+    out[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return out;
+}
+
+/** A file mode such as 0o022, "022" or "0o022". */
+function mode(value: unknown): number {
+  const n = typeof value === 'number' ? value : typeof value === 'string' && /^(0o?)?[0-7]{1,4}$/i.test(value) ? Number.parseInt(value.replace(/^0o/i, ''), 8) : NaN;
+  if (!Number.isInteger(n) || n < 0 || n > 0o777) throw new Error(`expected an octal mode such as 0o022, got ${describe(value)}`);
+  return n;
+}
+
+function hook(value: unknown): Hook {
+  if (typeof value !== 'function') throw new Error(`expected a function, got ${describe(value)}`);
+  return value as Hook;
+}
+
+function optional<T>(parse: (value: unknown) => T): (value: unknown) => T | undefined {
+  return (value) => (value === undefined || value === null ? undefined : parse(value));
+}
+
+export function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (value === null || value === undefined || typeof value !== 'object') return String(value);
+  return Array.isArray(value) ? 'a list' : 'an object';
+}
+
+function setting<T>(spec: Setting<T>): Setting<T> {
+  return spec;
+}
+
+// ---- the table -------------------------------------------------------------------------------
+
+export const SETTINGS = {
+  // App
+  app: setting({
+    section: 'App',
+    positional: true,
+    commands: BOTH,
+    parse: optional(text),
+    default: undefined,
+    desc: 'The app to serve, as `module:export`: `app.js:app`, `app` (the default export), `pkg/server.mjs:api.handler`, `app.js:createApp()`.',
+  }),
+  chdir: setting({
+    section: 'App',
+    flags: '--chdir <dir>',
+    commands: BOTH,
+    parse: text,
+    default: () => process.cwd(),
+    defaultText: 'the current directory',
+    desc: 'Change to this directory before loading the app (and look for the config file there).',
+  }),
+  interface: setting({
+    section: 'App',
+    flags: '--interface <kind>',
+    commands: BOTH,
+    parse: oneOf('auto', 'fetch', 'node'),
+    default: 'auto',
+    desc: 'What the app is: `fetch` (a fetch handler or an object with `fetch`), `node` (a `(req, res)` listener such as Express), or `auto` to detect it.',
+  }),
+  workerClass: setting({
+    section: 'App',
+    flags: '-k, --worker-class <class>',
+    commands: BOTH,
+    parse: text,
+    default: 'auto',
+    desc: 'The worker that serves the app: `tsws` (the tsws core, for fetch apps), `node` (node:http, for Node listeners), `auto` (by the app\'s interface), or a custom class as `path.js:Export`.',
+  }),
+  env: setting({
+    section: 'App',
+    flags: '-e, --env <KEY=VALUE>',
+    repeatable: true,
+    commands: BOTH,
+    parse: envPairs,
+    default: () => ({}),
+    defaultText: 'none',
+    desc: 'Set an environment variable for the app. Repeat for more.',
+  }),
+
+  // Server
+  bind: setting({
+    section: 'Server',
+    flags: '-b, --bind <address>',
+    repeatable: true,
+    commands: BOTH,
+    parse: listOf(text),
+    default: () => ['127.0.0.1:8000'],
+    defaultText: '127.0.0.1:8000',
+    desc: 'Where to listen: `host:port`, `[ipv6]:port`, `unix:/path`, `unix:@abstract` or `fd://N`. Repeat for more. Sockets passed by systemd (LISTEN_FDS) are used instead when present.',
+  }),
+  backlog: setting({
+    section: 'Server',
+    flags: '--backlog <n>',
+    commands: BOTH,
+    parse: whole(1),
+    default: 2048,
+    desc: 'Connections the kernel queues before they are accepted (capped by net.core.somaxconn).',
+  }),
+  reusePort: setting({
+    section: 'Server',
+    flags: '--reuse-port',
+    commands: BOTH,
+    parse: flag,
+    default: false,
+    desc: 'Set SO_REUSEPORT on TCP listeners (Node >= 22.12 or >= 23.1).',
+  }),
+  keepAlive: setting({
+    section: 'Server',
+    flags: '--keep-alive <seconds>',
+    commands: BOTH,
+    parse: seconds,
+    default: 5,
+    desc: 'Close a keep-alive connection after this many idle seconds; 0 turns keep-alive off.',
+  }),
+  workerConnections: setting({
+    section: 'Server',
+    flags: '--worker-connections <n>',
+    commands: BOTH,
+    parse: whole(0),
+    default: 10_000,
+    desc: 'Most simultaneous connections one worker holds; more are closed on accept. 0 means no limit.',
+  }),
+  forwardedAllowIps: setting({
+    section: 'Server',
+    flags: '--forwarded-allow-ips <list>',
+    commands: BOTH,
+    parse: (value: unknown): string[] | '*' => (value === '*' ? '*' : listOf(text)(value)),
+    default: () => ['127.0.0.1', '::1'],
+    defaultText: '127.0.0.1,::1',
+    desc: 'Proxies trusted to set X-Forwarded-For, -Proto and -Host: comma-separated addresses or CIDR ranges, or `*` for any.',
+  }),
+
+  // Workers
+  workers: setting({
+    section: 'Workers',
+    flags: '-w, --workers <n>',
+    commands: MASTER,
+    parse: whole(1),
+    default: () => os.availableParallelism(),
+    defaultText: 'the number of CPUs',
+    desc: 'How many worker processes to run.',
+  }),
+  scheduling: setting({
+    section: 'Workers',
+    flags: '--scheduling <policy>',
+    commands: MASTER,
+    parse: oneOf('rr', 'shared', 'reuseport'),
+    default: 'shared',
+    desc: 'How connections reach workers: `shared` (one listening socket the kernel hands out), `rr` (the master accepts and passes them round-robin, node:cluster\'s default), or `reuseport` (one SO_REUSEPORT socket per worker; Node >= 22.12).',
+  }),
+  timeout: setting({
+    section: 'Workers',
+    flags: '-t, --timeout <seconds>',
+    commands: MASTER,
+    parse: seconds,
+    default: 30,
+    desc: 'A worker silent this long (its event loop blocked) is killed and replaced. 0 turns it off.',
+  }),
+  bootTimeout: setting({
+    section: 'Workers',
+    flags: '--boot-timeout <seconds>',
+    commands: MASTER,
+    parse: seconds,
+    default: 30,
+    desc: 'A new worker must load the app and listen within this many seconds, or it counts as failed to boot.',
+  }),
+  gracefulTimeout: setting({
+    section: 'Workers',
+    flags: '--graceful-timeout <seconds>',
+    commands: BOTH,
+    parse: seconds,
+    default: 30,
+    desc: 'On a graceful stop, in-flight requests get this long to finish before their connections are cut.',
+  }),
+  maxRequests: setting({
+    section: 'Workers',
+    flags: '--max-requests <n>',
+    commands: MASTER,
+    parse: whole(0),
+    default: 0,
+    desc: 'Replace a worker after it has served this many requests (a bound on slow leaks). 0 turns it off.',
+  }),
+  maxRequestsJitter: setting({
+    section: 'Workers',
+    flags: '--max-requests-jitter <n>',
+    commands: MASTER,
+    parse: whole(0),
+    default: 0,
+    desc: 'Add up to this many requests, at random per worker, to --max-requests so workers do not all restart at once.',
+  }),
+  maxWorkerMemory: setting({
+    section: 'Workers',
+    flags: '--max-worker-memory <MiB>',
+    commands: MASTER,
+    parse: whole(0),
+    default: 0,
+    desc: 'Replace a worker whose resident memory exceeds this many MiB. 0 turns it off.',
+  }),
+  maxWorkerLifetime: setting({
+    section: 'Workers',
+    flags: '--max-worker-lifetime <seconds>',
+    commands: MASTER,
+    parse: seconds,
+    default: 0,
+    desc: 'Replace a worker after it has run this many seconds. 0 turns it off.',
+  }),
+  maxWorkerLifetimeJitter: setting({
+    section: 'Workers',
+    flags: '--max-worker-lifetime-jitter <seconds>',
+    commands: MASTER,
+    parse: seconds,
+    default: 0,
+    desc: 'Add up to this many seconds, at random per worker, to --max-worker-lifetime.',
+  }),
+  reload: setting({
+    section: 'Workers',
+    flags: '--reload',
+    commands: MASTER,
+    parse: flag,
+    default: false,
+    desc: 'Development: replace the workers when a source file under --chdir changes.',
+  }),
+
+  // Limits
+  limitRequestLine: setting({
+    section: 'Limits',
+    flags: '--limit-request-line <bytes>',
+    commands: BOTH,
+    parse: whole(0),
+    default: 8190,
+    desc: 'Longest request line (method, target, version) in bytes; longer gets 414. Bounds memory per request. 0 means no limit.',
+  }),
+  limitRequestFields: setting({
+    section: 'Limits',
+    flags: '--limit-request-fields <n>',
+    commands: BOTH,
+    parse: whole(0),
+    default: 100,
+    desc: 'Most header fields in one request; more gets 431. 0 means no limit.',
+  }),
+  limitRequestFieldSize: setting({
+    section: 'Limits',
+    flags: '--limit-request-field-size <bytes>',
+    commands: BOTH,
+    parse: whole(0),
+    default: 8190,
+    desc: 'Longest header field (name and value) in bytes; longer gets 431. 0 means no limit.',
+  }),
+  limitRequestBody: setting({
+    section: 'Limits',
+    flags: '--limit-request-body <bytes>',
+    commands: BOTH,
+    parse: whole(0),
+    default: 1_048_576,
+    desc: 'Largest request body in bytes; larger gets 413 (a declared Content-Length is refused before the body is read). 0 means no limit.',
+  }),
+  maxPipelinedRequests: setting({
+    section: 'Limits',
+    flags: '--max-pipelined-requests <n>',
+    commands: BOTH,
+    parse: whole(0),
+    default: 32,
+    desc: 'Requests read ahead on one connection while earlier ones are answered; reading pauses there. 0 means no limit.',
+  }),
+
+  // Timeouts
+  headerTimeout: setting({
+    section: 'Timeouts',
+    flags: '--header-timeout <seconds>',
+    commands: BOTH,
+    parse: seconds,
+    default: 10,
+    desc: 'A request\'s line and headers must arrive within this many seconds of its first byte, or it gets 408 (against slowloris). 0 turns it off.',
+  }),
+  bodyTimeout: setting({
+    section: 'Timeouts',
+    flags: '--body-timeout <seconds>',
+    commands: BOTH,
+    parse: seconds,
+    default: 30,
+    desc: 'Longest stall mid-body: no request body bytes arriving, or a response the client does not read. 0 turns it off.',
+  }),
+
+  // Logging
+  logLevel: setting({
+    section: 'Logging',
+    flags: '--log-level <level>',
+    commands: BOTH,
+    parse: oneOf('trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'),
+    default: 'info',
+    desc: 'The least severe level written to the error log.',
+  }),
+  logFormat: setting({
+    section: 'Logging',
+    flags: '--log-format <format>',
+    commands: BOTH,
+    parse: oneOf('json', 'pretty'),
+    default: 'json',
+    desc: 'How log lines look: `json` (one JSON object per line) or `pretty` (for people).',
+  }),
+  accessLog: setting({
+    section: 'Logging',
+    flags: '--access-log <path>',
+    commands: BOTH,
+    parse: optional(text),
+    default: undefined,
+    defaultText: 'off',
+    desc: 'Write one line per request to this file, or `-` for standard output.',
+  }),
+  errorLog: setting({
+    section: 'Logging',
+    flags: '--error-log <path>',
+    commands: BOTH,
+    parse: text,
+    default: '-',
+    defaultText: '- (standard error)',
+    desc: 'Where log lines go: a file, or `-` for standard error.',
+  }),
+
+  // Process
+  pid: setting({
+    section: 'Process',
+    flags: '-p, --pid <file>',
+    commands: BOTH,
+    parse: optional(text),
+    default: undefined,
+    defaultText: 'none',
+    desc: 'Write the master\'s (or the single process\'s) PID to this file, and remove it on exit.',
+  }),
+  user: setting({
+    section: 'Process',
+    flags: '--user <user>',
+    commands: BOTH,
+    parse: optional(text),
+    default: undefined,
+    defaultText: 'unchanged',
+    desc: 'Run workers as this user (name or uid), switched after the sockets are bound. Needs root.',
+  }),
+  group: setting({
+    section: 'Process',
+    flags: '--group <group>',
+    commands: BOTH,
+    parse: optional(text),
+    default: undefined,
+    defaultText: 'unchanged',
+    desc: 'Run workers as this group (name or gid), switched after the sockets are bound. Needs root.',
+  }),
+  umask: setting({
+    section: 'Process',
+    flags: '--umask <mode>',
+    commands: BOTH,
+    parse: optional(mode),
+    default: undefined,
+    defaultText: 'unchanged',
+    desc: 'The umask for files tsws creates, such as Unix socket files (e.g. 0o007 for group access).',
+  }),
+
+  // Hooks (config file only)
+  onStarting: setting({ section: 'Hooks', commands: MASTER, parse: optional(hook), default: undefined, defaultText: 'none', desc: '`onStarting(master)`: called before the master starts any worker.' }),
+  whenReady: setting({ section: 'Hooks', commands: MASTER, parse: optional(hook), default: undefined, defaultText: 'none', desc: '`whenReady(master)`: called once every first worker is listening.' }),
+  onReload: setting({ section: 'Hooks', commands: MASTER, parse: optional(hook), default: undefined, defaultText: 'none', desc: '`onReload(master)`: called when a reload begins (HUP or `reload()`).' }),
+  postFork: setting({ section: 'Hooks', commands: MASTER, parse: optional(hook), default: undefined, defaultText: 'none', desc: '`postFork(master, worker)`: called in the master just after a worker process is started.' }),
+  workerExit: setting({ section: 'Hooks', commands: MASTER, parse: optional(hook), default: undefined, defaultText: 'none', desc: '`workerExit(master, worker)`: called in the master after a worker process has exited.' }),
+  onExit: setting({ section: 'Hooks', commands: MASTER, parse: optional(hook), default: undefined, defaultText: 'none', desc: '`onExit(master)`: called just before the master exits.' }),
+
+  // Config
+  config: setting({
+    section: 'Config',
+    flags: '-c, --config <file>',
+    commands: BOTH,
+    parse: optional(text),
+    default: undefined,
+    defaultText: 'tsws.config.js, .mjs or .json in --chdir, if present',
+    desc: 'Read settings from this file: a `.json` object, or a `.js`/`.mjs` module whose default export is an object (or a function returning one).',
+  }),
+  checkConfig: setting({
+    section: 'Config',
+    flags: '--check-config',
+    action: true,
+    commands: BOTH,
+    parse: flag,
+    default: false,
+    desc: 'Check the settings and that the app loads, then exit: 0 when all is well, 1 otherwise.',
+  }),
+  printConfig: setting({
+    section: 'Config',
+    flags: '--print-config',
+    action: true,
+    commands: BOTH,
+    parse: flag,
+    default: false,
+    desc: 'Print the resolved settings as JSON, then exit.',
+  }),
+} satisfies Record<string, Setting<unknown>>;
+
+export type SettingName = keyof typeof SETTINGS;
+
+/** Every setting, resolved and typed. */
+export type Settings = { -readonly [K in SettingName]: ReturnType<(typeof SETTINGS)[K]['parse']> };
+
+/** `TSWS_` + the name in UPPER_SNAKE: `gracefulTimeout` is `TSWS_GRACEFUL_TIMEOUT`. */
+export function envName(name: SettingName): string {
+  return `TSWS_${name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+}
+
+/** The long flag of a setting (`--graceful-timeout`), for messages. */
+export function flagName(name: SettingName): string {
+  const flags: string | undefined = (SETTINGS[name] as Setting<unknown>).flags;
+  return flags?.match(/--[\w-]+/)?.[0] ?? name;
+}
+
+export function defaultOf<K extends SettingName>(name: K): Settings[K] {
+  const d = (SETTINGS[name] as Setting<Settings[K]>).default;
+  return typeof d === 'function' ? (d as () => Settings[K])() : (d as Settings[K]);
+}
+
+export function defaults(): Settings {
+  const out = {} as Record<SettingName, unknown>;
+  for (const name of Object.keys(SETTINGS) as SettingName[]) out[name] = defaultOf(name);
+  return out as Settings;
+}
