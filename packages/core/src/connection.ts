@@ -49,6 +49,7 @@ function validHost(host: string): boolean {
 }
 const ABSOLUTE = /^https?:\/\//i;
 const EMPTY = Buffer.alloc(0) as Latin1Buffer;
+const NO_HEADERS: string[] = [];
 
 /** Buffer#latin1Slice: what toString('latin1', ...) calls, minus its dispatch (present on every Node we support). */
 type Latin1Buffer = Buffer & { latin1Slice(start: number, end: number): string };
@@ -102,6 +103,8 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
   private errorStatus = 0;
   /** The last Host that passed validation: clients repeat it on every request. */
   private goodHost = '';
+  private originHost = '';
+  private originCache = '';
   /** The request whose body is arriving. */
   private reading: Exchange | null = null;
 
@@ -323,6 +326,9 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
     const body = bodyLength !== 0 ? new RequestBody(this) : null;
     const ka = keepAlive && !upgrade && opts.keepAlive && !this.server.draining;
     const ex = new Exchange(method, target, this.raw, http10, ka, expectContinue, body, bodyLength, origin, info);
+    // The exchange owns them now: an idle connection keeps no request's strings alive.
+    this.raw = NO_HEADERS;
+    this.target = this.host = this.expect = this.xff = this.xfp = this.xfh = '';
     if (!ka) this.closeAfter = true;
     if (opts.onResponse) ex.started = performance.now();
     this.enqueue(ex);
@@ -334,8 +340,10 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
     return 0;
   }
 
-  /** `scheme://host` for origin-form targets. */
+  /** `scheme://host` for origin-form targets; cached, since a client repeats its Host. */
   private origin(): string {
+    const plain = this.xfp === '' && this.xfh === '';
+    if (plain && this.host === this.originHost && this.host !== '') return this.originCache;
     let proto = 'http';
     let host = this.host;
     if ((this.xfp !== '' || this.xfh !== '') && this.server.trusted(this.peer.remoteAddress)) {
@@ -348,7 +356,12 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
       const local = this.socket.localAddress ?? 'localhost';
       host = local.includes(':') ? `[${local}]:${this.socket.localPort}` : `${local}:${this.socket.localPort}`;
     }
-    return `${proto}://${host}`;
+    const origin = `${proto}://${host}`;
+    if (plain) {
+      this.originHost = this.host;
+      this.originCache = origin;
+    }
+    return origin;
   }
 
   private forwardedInfo(): ConnInfo {

@@ -10,7 +10,7 @@ export {
   resolveOptions,
   type ServeOptions,
 } from './options.js';
-export { installLightResponse } from './response.js';
+export { installGlobals } from './response.js';
 export {
   type FetchApp,
   type FetchHandler,

@@ -7,7 +7,8 @@ import { Connection, readOptions, type ServerCore } from './connection.js';
 import { type ConnInfo, S_DONE } from './exchange.js';
 import { type ResolvedOptions, resolveOptions, type ServeOptions } from './options.js';
 import { type TrustCheck, trustCheck } from './proxy.js';
-import { installLightResponse } from './response.js';
+import { RealRequest } from './request.js';
+import { installGlobals } from './response.js';
 
 /** The libuv stream handle net.Server accepts (internal to Node; only these members are used). */
 interface SocketHandle {
@@ -97,7 +98,9 @@ export class Server implements ServerCore {
     this.handler = toHandler(app);
     this.opts = resolveOptions(options);
     this.trusted = trustCheck(this.opts.forwardedAllowIps);
-    if (this.opts.overrideGlobals) installLightResponse();
+    // Without the global override, link the light Request now so `instanceof Request` holds.
+    if (this.opts.overrideGlobals) installGlobals();
+    else RealRequest();
   }
 
   /** Opens every bind address and adopts every handed-in listener. Rejects with a BindError. */
