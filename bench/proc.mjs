@@ -78,6 +78,11 @@ function groupPids(pgid) {
   return pids;
 }
 
+/** How many processes the group has. */
+export function groupSize(pgid) {
+  return groupPids(pgid).length;
+}
+
 /** User+system CPU time of the group (with its reaped children), in microseconds. */
 export function cpuMicros(pgid) {
   let ticks = 0;

@@ -46,7 +46,9 @@ export function summarise(results) {
   if (results.memory) {
     const m = results.memory;
     m.bareSummary = stats(m.bare);
-    for (const cell of Object.values(m.servers)) cell.summary = { idle: stats(cell.idle), perConnection: stats(cell.perConnection) };
+    for (const cell of Object.values(m.servers)) {
+      cell.summary = { idle: stats(cell.idle), perConnection: stats(cell.perConnection), heapPerConnection: stats(cell.heapPerConnection ?? []) };
+    }
   }
   results.targets = targets(results);
   return results;
@@ -96,6 +98,19 @@ function ceilingNote(scenario) {
   return c ? `tool ceiling ${c.median.toFixed(2)}x` : '';
 }
 
+/**
+ * On a loaded machine the servers get only part of their core and req/s says more about the
+ * neighbours than about the server: say so when node:http's median CPU use is low.
+ */
+function contentionWarning(results) {
+  const use = stats(results.scenarios.map((s) => s.servers[BASELINE]?.summary?.cpuPct?.median));
+  if (!use || use.median >= 80) return [];
+  return [
+    `> **Noisy run**: ${BASELINE} used a median ${use.median.toFixed(0)}% of its core (load average ${results.machine.loadAverage.join(', ')} at the start): other work on the machine, not the servers, set these rates. Trust the CPU-time table below more than req/s.`,
+    '',
+  ];
+}
+
 const kB = (bytes) => `${(bytes / KB).toFixed(2)} kB`;
 const rate = (x) => (x >= 1e5 ? `${Math.round(x / 1e3)}k` : x >= 1e3 ? `${(x / 1e3).toFixed(1)}k` : `${Math.round(x)}`);
 const verdict = (met) => (met === null ? 'n/a' : met ? 'met' : '**missed**');
@@ -116,6 +131,7 @@ export function markdown(results) {
     '',
     `**Requests per second**: median [min–max] over the rounds; the ratio is to ${BASELINE} in the same round (median). "tool ceiling" is the load tool against a trivial responder: no server can show more.`,
     '',
+    ...contentionWarning(results),
     `| scenario | ${cols.map(label).join(' | ')} | target |`,
     `|---|${cols.map(() => '---:').join('|')}|---|`,
   );
@@ -158,17 +174,19 @@ export function markdown(results) {
   if (m) {
     lines.push(
       '',
-      `**Memory**: idle RSS after start (median of ${m.rounds}), and RSS per idle keep-alive connection: the server's RSS with ${m.connections.toLocaleString('en')} connections open (one request each) minus before, over ${m.connections.toLocaleString('en')}. 1 kB = 1000 bytes.`,
+      `**Memory**: idle RSS after start, and (median of ${m.rounds}) per idle keep-alive connection: the server's RSS (and live JS heap) with ${m.connections.toLocaleString('en')} connections open (one request each) minus before, over ${m.connections.toLocaleString('en')}, each read after a full GC. RSS also holds young-generation space V8 grows during the burst of accepts; the JS heap figure is the steady one. 1 kB = 1000 bytes.`,
       '',
-      '| server | idle RSS | over bare node | per idle connection |',
-      '|---|---:|---:|---:|',
-      `| bare \`node\`, one listening socket | ${(m.bareSummary.median / MB).toFixed(1)} MB | | |`,
+      '| server | idle RSS | over bare node | RSS per idle connection [min–max] | JS heap per idle connection |',
+      '|---|---:|---:|---:|---:|',
+      `| bare \`node\`, one listening socket | ${(m.bareSummary.median / MB).toFixed(1)} MB | | | |`,
     );
     for (const [name, cell] of Object.entries(m.servers)) {
       if (cell.unavailable) continue;
       const idle = cell.summary.idle;
       const per = cell.summary.perConnection;
-      lines.push(`| ${name} | ${idle ? `${(idle.median / MB).toFixed(1)} MB` : 'failed'} | ${idle ? `+${((idle.median - m.bareSummary.median) / MB).toFixed(1)} MB` : ''} | ${per ? kB(per.median) : 'failed'} |`);
+      const heap = cell.summary.heapPerConnection;
+      const range = per ? `${kB(per.median)} [${(per.min / KB).toFixed(2)}–${(per.max / KB).toFixed(2)}]` : 'failed';
+      lines.push(`| ${name} | ${idle ? `${(idle.median / MB).toFixed(1)} MB` : 'failed'} | ${idle ? `+${((idle.median - m.bareSummary.median) / MB).toFixed(1)} MB` : ''} | ${range} | ${heap ? kB(heap.median) : ''} |`);
     }
   }
   if (results.targets.length) {

@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import ceiling from './ceiling.mjs';
 import autocannon from './load/autocannon.mjs';
 import wrk from './load/wrk.mjs';
-import { bareNode, CONNECTIONS, idleRss, perConnection } from './memory.mjs';
+import { bareNode, CONNECTIONS, idleRss, measureMemory } from './memory.mjs';
 import { cpuMicros, freePort, rssKiB, startPinned, stop, waitForPort } from './proc.mjs';
 import { writeReport } from './report.mjs';
 
@@ -23,7 +23,7 @@ const SERVER_CPU = 0;
 const CLIENT_CPU = 1;
 
 const PASSES = {
-  quick: { rounds: 3, warmS: 1, durationS: 2, memoryRounds: 1, pick: (x) => x.quick === true },
+  quick: { rounds: 3, warmS: 1, durationS: 2, memoryRounds: 2, pick: (x) => x.quick === true },
   full: { rounds: 5, warmS: 2, durationS: 5, memoryRounds: 3, pick: () => true },
 };
 
@@ -239,19 +239,31 @@ async function runMemory() {
   const memory = { connections: CONNECTIONS, rounds: pass.memoryRounds, bare: [], servers: {} };
   log(`\nmemory: idle RSS, and RSS per idle keep-alive connection at ${CONNECTIONS} connections`);
   const opts = { serverCpu: SERVER_CPU, clientCpu: CLIENT_CPU };
-  for (const s of servers) memory.servers[s.name] = { unavailable: s.unavailable(), idle: [], perConnection: [], errors: [] };
+  const ready = servers.filter((s) => !s.unavailable());
+  for (const s of servers) memory.servers[s.name] = { unavailable: s.unavailable(), idle: [], perConnection: [], heapPerConnection: [], errors: [] };
+  // Idle RSS is steady to 0.1 MB from one start to the next: one reading each.
+  memory.bare.push(await idleRss(bareNode, opts));
+  for (const s of ready) {
+    const m = memory.servers[s.name];
+    try {
+      m.idle.push(await idleRss(s, opts));
+    } catch (err) {
+      m.errors.push(err.message.split('\n')[0]);
+    }
+  }
+  log(`  idle RSS: bare node ${(memory.bare[0] / 1e6).toFixed(1)} MB, ${ready.map((s) => `${s.name} ${(memory.servers[s.name].idle[0] / 1e6).toFixed(1)} MB`).join(', ')}`);
   for (let round = 0; round < pass.memoryRounds; round++) {
-    memory.bare.push(await idleRss(bareNode, opts));
-    for (const s of servers) {
+    for (const s of ready) {
       const m = memory.servers[s.name];
-      if (m.unavailable) continue;
       try {
-        m.idle.push(await idleRss(s, opts));
-        m.perConnection.push((await perConnection(s, opts)).bytesPerConnection);
+        const { perConnection, heapPerConnection } = await measureMemory(s, opts);
+        m.perConnection.push(perConnection);
+        m.heapPerConnection.push(heapPerConnection);
+        log(`  round ${round + 1} ${s.name.padEnd(18)} per connection ${(perConnection / 1000).toFixed(2)} kB RSS, ${(heapPerConnection / 1000).toFixed(2)} kB JS heap`);
       } catch (err) {
         m.errors.push(err.message.split('\n')[0]);
+        log(`  round ${round + 1} ${s.name.padEnd(18)} FAILED: ${m.errors.at(-1)}`);
       }
-      log(`  round ${round + 1} ${s.name.padEnd(18)} idle ${(m.idle.at(-1) / 1e6).toFixed(1)} MB, ${(m.perConnection.at(-1) / 1000).toFixed(2)} kB per connection`);
     }
   }
   results.memory = memory;
@@ -274,8 +286,13 @@ async function checkOnly() {
 
 if (!baseline || baseline.unavailable()) throw new Error('the node:http baseline is missing');
 if (args.check) await checkOnly();
-for (const scenario of scenarios) await runScenario(scenario);
-if (!args['no-memory']) await runMemory();
+try {
+  for (const scenario of scenarios) await runScenario(scenario);
+  if (!args['no-memory']) await runMemory();
+} finally {
+  // A runner that fails leaves no server behind.
+  await Promise.all([...live].map((p) => stop(p, 200)));
+}
 results.finishedAt = new Date().toISOString();
 const files = writeReport(results);
 log(`\nwrote ${files.join(', ')}`);

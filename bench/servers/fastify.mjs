@@ -9,7 +9,7 @@ export default {
   about: 'fastify 5, native routes, logger off (on, to the file, for the access-log scenario)',
   accessLog: true,
   unavailable: () => null,
-  command: (opts) => [process.execPath, PROGRAM, JSON.stringify(opts)],
+  command: ({ port, keepAliveTimeout, accessLog }) => [process.execPath, PROGRAM, JSON.stringify({ port, keepAliveTimeout, accessLog })],
 };
 
 async function main({ port, keepAliveTimeout, accessLog }) {

@@ -7,7 +7,7 @@ export default {
   name: '@hono/node-server',
   about: '@hono/node-server serve({ fetch }), the same fetch app (no Hono router)',
   unavailable: () => null,
-  command: (opts) => [process.execPath, PROGRAM, JSON.stringify(opts)],
+  command: ({ port, keepAliveTimeout, accessLog }) => [process.execPath, PROGRAM, JSON.stringify({ port, keepAliveTimeout, accessLog })],
 };
 
 async function main({ port, keepAliveTimeout }) {

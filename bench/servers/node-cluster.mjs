@@ -12,7 +12,7 @@ const program = (workers) => ({
   name: `node:cluster -w ${workers}`,
   about: `node:cluster, ${workers} node:http worker${workers > 1 ? 's' : ''}`,
   unavailable: () => null,
-  command: (opts) => [process.execPath, PROGRAM, JSON.stringify({ ...opts, workers })],
+  command: ({ port, keepAliveTimeout }) => [process.execPath, PROGRAM, JSON.stringify({ port, keepAliveTimeout, workers })],
   reload: (proc) => process.kill(proc.pid, 'SIGHUP'),
 });
 

@@ -14,7 +14,7 @@ export default {
   quick: true,
   accessLog: true,
   unavailable: () => null,
-  command: (opts) => [process.execPath, PROGRAM, JSON.stringify(opts)],
+  command: ({ port, keepAliveTimeout, accessLog }) => [process.execPath, PROGRAM, JSON.stringify({ port, keepAliveTimeout, accessLog })],
 };
 
 async function route(req, res) {

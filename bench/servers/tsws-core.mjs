@@ -15,7 +15,7 @@ export default {
     reload: 'one process: reloading workers is the master\'s job',
   },
   unavailable: () => (existsSync(BUILT) ? null : 'packages/core is not built: run `pnpm build`'),
-  command: (opts) => [process.execPath, PROGRAM, JSON.stringify(opts)],
+  command: ({ port, keepAliveTimeout, accessLog }) => [process.execPath, PROGRAM, JSON.stringify({ port, keepAliveTimeout, accessLog })],
 };
 
 async function main({ port, keepAliveTimeout }) {
