@@ -138,7 +138,7 @@ export function markdown(results) {
   for (const s of results.scenarios) {
     const load = `${s.connections} conn${s.depth > 1 ? `, depth ${s.depth}` : ''}`;
     if (s.unavailable) {
-      lines.push(`| ${s.title} (${load}) | ${cols.map(() => '').join(' | ')} | not available: ${s.unavailable} |`);
+      lines.push(`| ${s.title} (${load}) | ${cols.map(() => '').join(' | ')} | not available (below) |`);
       continue;
     }
     const cells = cols.map((n) => {
@@ -193,10 +193,12 @@ export function markdown(results) {
     lines.push('', '**Targets** (reported, never asserted):', '', '| target | server | measured | |', '|---|---|---:|---|');
     for (const t of results.targets) lines.push(`| ${t.target} | ${t.server ?? ''} | ${t.value ?? ''} | ${verdict(t.met)}${t.note ? ` (${t.note})` : ''} |`);
   }
-  const missing = results.servers.filter((s) => s.unavailable);
-  if (missing.length) {
-    lines.push('', '**Not available here**:', '');
-    for (const s of missing) lines.push(`- ${s.name}: ${s.unavailable}`);
+  lines.push('', '**Servers**:', '');
+  for (const s of results.servers) lines.push(`- ${s.name}: ${s.unavailable ? `not available (${s.unavailable})` : s.about}`);
+  const skipped = results.scenarios.filter((s) => s.unavailable);
+  if (skipped.length) {
+    lines.push('', '**Scenarios not available here**:', '');
+    for (const s of skipped) lines.push(`- ${s.title}: ${s.unavailable}`);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -216,29 +218,42 @@ export function svg(results) {
   const GAP = 14;
   const LEFT = 230;
   const PLOT = 480;
-  const TOP = 58;
+  const width = LEFT + PLOT + 130; // room for "7.07x (max 12.3x)" past the edge
+  // The legend: a swatch per series, wrapping onto as many rows as it needs.
+  const items = [
+    { label: `${BASELINE} = 1x`, mark: (lx, y) => `<line x1="${lx + 6}" y1="${y}" x2="${lx + 6}" y2="${y + 12}" stroke="#5f6368" stroke-width="2"/>` },
+    ...names.map((n) => ({ label: n === CEILING ? 'tool ceiling' : n, mark: (lx, y) => `<rect x="${lx}" y="${y}" width="12" height="12" fill="${fill[n]}"/>` })),
+    { label: 'target', mark: (lx, y) => `<line x1="${lx + 6}" y1="${y}" x2="${lx + 6}" y2="${y + 12}" stroke="#d93025" stroke-width="2"/>` },
+  ];
+  const legend = [];
+  let lx = 10;
+  let ly = 30;
+  for (const item of items) {
+    const w = 26 + item.label.length * 6.8;
+    if (lx + w > width - 10) {
+      lx = 10;
+      ly += 18;
+    }
+    legend.push(item.mark(lx, ly), `<text x="${lx + 16}" y="${ly + 10}">${esc(item.label)}</text>`);
+    lx += w;
+  }
+  const TOP = ly + 30;
   const groupH = names.length * BAR + GAP;
   const height = TOP + shown.length * groupH + 46;
   const machine = results.machine;
-  const width = LEFT + PLOT + 70;
+  // The scale covers every median and target; longer whiskers are cut at the edge.
   const top = Math.max(2, ...shown.flatMap((s) => names.map((n) => s.servers[n]?.summary?.ratio?.median ?? 0)), ...shown.map((s) => s.target?.ratio ?? 0));
-  const xmax = Math.ceil(top);
+  const xmax = Math.ceil(top * 1.1);
+  const step = xmax > 10 ? 2 : 1;
   const x = (v) => LEFT + (v / xmax) * PLOT;
   const out = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="#fff"/>`,
     `<text x="10" y="18" font-size="14" font-weight="bold">Requests per second relative to ${BASELINE} (median of ${results.settings.rounds} rounds, ${esc(results.tool.version)})</text>`,
+    ...legend,
+    `<text x="10" y="${height - 8}" font-size="10" fill="#5f6368">${esc(`${machine.node}, ${machine.cpu} x${machine.cores}`)}; whiskers: min–max</text>`,
   ];
-  let lx = 10;
-  out.push(`<line x1="${lx}" y1="30" x2="${lx}" y2="42" stroke="#5f6368" stroke-width="2"/><text x="${lx + 6}" y="40">${BASELINE} = 1x</text>`);
-  lx += 112;
-  for (const n of names) {
-    out.push(`<rect x="${lx}" y="30" width="12" height="12" fill="${fill[n]}"/><text x="${lx + 16}" y="40">${esc(n === CEILING ? 'tool ceiling' : n)}</text>`);
-    lx += 30 + esc(n === CEILING ? 'tool ceiling' : n).length * 6.5;
-  }
-  out.push(`<line x1="${lx}" y1="30" x2="${lx}" y2="42" stroke="#d93025" stroke-width="2"/><text x="${lx + 6}" y="40">target</text>`);
-  out.push(`<text x="10" y="${height - 8}" font-size="10" fill="#5f6368">${esc(`${machine.node}, ${machine.cpu} x${machine.cores}`)}; whiskers: min–max</text>`);
-  for (let v = 0; v <= xmax; v++) {
+  for (let v = 0; v <= xmax; v += step) {
     out.push(`<line x1="${x(v)}" y1="${TOP - 6}" x2="${x(v)}" y2="${height - 40}" stroke="${v === 1 ? '#5f6368' : '#eee'}"/>`, `<text x="${x(v)}" y="${height - 26}" text-anchor="middle">${v}x</text>`);
   }
   shown.forEach((s, i) => {
@@ -250,8 +265,8 @@ export function svg(results) {
       const y = y0 + j * BAR;
       out.push(
         `<rect x="${LEFT}" y="${y + 1}" width="${Math.max(1, x(r.median) - LEFT)}" height="${BAR - 2}" fill="${fill[n]}"><title>${esc(n)}: ${r.median.toFixed(2)}x (${r.min.toFixed(2)}–${r.max.toFixed(2)})</title></rect>`,
-        `<line x1="${x(r.min)}" y1="${y + BAR / 2}" x2="${x(r.max)}" y2="${y + BAR / 2}" stroke="#202124" stroke-opacity="0.6"/>`,
-        `<text x="${x(Math.max(r.median, r.max)) + 4}" y="${y + BAR - 3}" font-size="10">${r.median.toFixed(2)}x</text>`,
+        `<line x1="${x(r.min)}" y1="${y + BAR / 2}" x2="${x(Math.min(r.max, xmax))}" y2="${y + BAR / 2}" stroke="#202124" stroke-opacity="0.6"/>`,
+        `<text x="${x(Math.min(Math.max(r.median, r.max), xmax)) + 4}" y="${y + BAR - 3}" font-size="10">${r.median.toFixed(2)}x${r.max > xmax ? ` (max ${r.max.toFixed(1)}x)` : ''}</text>`,
       );
     });
     if (s.target) out.push(`<line x1="${x(s.target.ratio)}" y1="${y0 - 2}" x2="${x(s.target.ratio)}" y2="${y0 + names.length * BAR + 2}" stroke="#d93025" stroke-width="2"/>`);

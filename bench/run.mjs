@@ -2,7 +2,8 @@
 // The bench runner. `pnpm bench` runs the quick pass (the target scenarios, tsws core against
 // node:http, 3 rounds, under 3 minutes); `pnpm bench --full` runs every scenario on every server.
 // Options: --rounds N, --duration S, --scenarios a,b, --servers a,b, --tool wrk|autocannon,
-// --no-memory. See bench/README.md for what the figures mean.
+// --no-memory, --check (answers only, no load), --profile (servers under --cpu-prof, profiles in
+// results/profiles/<scenario>/<server>/). See bench/README.md for what the figures mean.
 //
 // Each server runs pinned to core 0, the load tool to core 1. For each scenario, every server is
 // started fresh, checked once with a real request and warmed up; then each round measures them
@@ -11,6 +12,8 @@
 import { readdirSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import ceiling from './ceiling.mjs';
 import autocannon from './load/autocannon.mjs';
@@ -40,6 +43,7 @@ const { values: args } = parseArgs({
     tool: { type: 'string' },
     'no-memory': { type: 'boolean', default: false },
     check: { type: 'boolean', default: false },
+    profile: { type: 'boolean', default: false },
   },
 });
 const passName = args.full ? 'full' : 'quick';
@@ -140,7 +144,7 @@ function check(port, { request, expect }) {
 async function startServer(server, scenario) {
   const port = await freePort();
   const accessLog = scenario.needs === 'accessLog' ? '/dev/null' : undefined;
-  const proc = startPinned(server.command({ port, scenario, accessLog }), SERVER_CPU, server.env);
+  const proc = startPinned(profiled(server.command({ port, scenario, accessLog }), server, scenario), SERVER_CPU, server.env);
   live.add(proc);
   try {
     await waitForPort(proc, port);
@@ -150,6 +154,19 @@ async function startServer(server, scenario) {
   }
   const problem = await check(port, scenario);
   return problem ? { proc, error: `wrong answer: ${problem}` } : { proc, port };
+}
+
+const PROFILES = fileURLToPath(new URL('./results/profiles/', import.meta.url));
+const EXIT_ON_TERM = fileURLToPath(new URL('./exit-on-term.mjs', import.meta.url));
+
+/**
+ * With --profile, a server run by this Node writes a CPU profile when it stops (cluster workers
+ * inherit the flags). Node 20 refuses --cpu-prof in NODE_OPTIONS, so it goes on the command line.
+ */
+function profiled(argv, server, scenario) {
+  if (!args.profile || argv[0] !== process.execPath) return argv;
+  const dir = join(PROFILES, scenario.id, server.name.replace(/[^\w.-]+/g, '_'));
+  return [argv[0], '--cpu-prof', `--cpu-prof-dir=${dir}`, `--import=${EXIT_ON_TERM}`, ...argv.slice(1)];
 }
 
 async function stopServer(proc) {
