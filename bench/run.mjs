@@ -189,8 +189,8 @@ async function measure(server, { proc, port }, scenario, warmUp) {
     rps: r.requests / r.seconds,
     requests: r.requests,
     seconds: r.seconds,
-    cpuUsPerReq: r.requests ? cpu / r.requests : null,
-    // Near 100% the server was the bottleneck; well below, the load tool was.
+    cpuUsPerReq: cpu / r.requests,
+    // Near 100% the server was the limit; well below, the load tool or other work on the machine.
     cpuPct: (100 * cpu) / (r.seconds * 1e6),
     errors: r.errors,
     non2xx: r.non2xx,

@@ -48,12 +48,13 @@ export default {
   },
   /** wrk sends one request at a time per connection unless the scenario pipelines. */
   depthFor: (scenario) => scenario.pipelining ?? 1,
+  /** wrk takes whole seconds. */
   run({ port, scenario, connections, durationS, cpu }) {
     const depth = this.depthFor(scenario);
     const dir = mkdtempSync(join(tmpdir(), 'tsws-bench-'));
     const file = join(dir, `${scenario.name}.lua`);
     writeFileSync(file, script(scenario.request, depth));
-    const args = ['-c', cpu, WRK, '-t1', `-c${connections}`, `-d${durationS}s`, '--timeout', '10s', '-s', file, `http://127.0.0.1:${port}${scenario.request.path}`];
+    const args = ['-c', cpu, WRK, '-t1', `-c${connections}`, `-d${Math.max(1, Math.round(durationS))}s`, '--timeout', '10s', '-s', file, `http://127.0.0.1:${port}${scenario.request.path}`];
     return new Promise((resolve, reject) => {
       const child = spawn('taskset', args, { stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
