@@ -94,9 +94,9 @@ describe('pipelining', () => {
       const burst = Array.from({ length: total }, (_, i) => req('GET', `/${i}`)).join('');
       c.write(burst);
       await sleep(1000);
-      // Kernel buffers hold a few MB; well under half the burst may be answered before reading.
+      // Kernel buffers hold a few MB (about 30 answers here); a quarter of the burst is 13 MB.
       expect(answered).toBeGreaterThan(0);
-      expect(answered).toBeLessThan(total / 2);
+      expect(answered).toBeLessThan(total / 4);
 
       c.socket.resume();
       for (let i = 0; i < total; i++) {

@@ -35,6 +35,12 @@ const T_LINGER = 5; // we closed our side; waiting briefly for the client's FIN
 const LINGER_MS = 2_000;
 /** An unread body this small is read and dropped to keep the connection; a larger one closes it. */
 const DRAIN_LIMIT = 64 * 1024;
+/**
+ * Answers given while one chunk is parsed collect in `out` and are written after it; past this
+ * size they are written at once, so the socket's backpressure can pause reading before the rest
+ * of a pipelined burst is answered (else one 64 KiB read of tiny requests builds every answer).
+ */
+const OUT_HIGH_WATER = 64 * 1024;
 // A Host the WHATWG URL parser will accept too: a name, an IPv4 address or a bracketed IPv6
 // address, and a port up to 65535 (RFC 9110 §7.2, and what `new URL(request.url)` needs).
 const HOST = /^(?:([A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?)|\[([0-9A-Fa-f:.]+)\])(?::(\d{1,5}))?$/;
@@ -378,6 +384,7 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
       if (this.bodyBlocked) this.bodyBlocked = false;
     }
     this.rearm();
+    if (this.out.length >= OUT_HIGH_WATER) this.flush();
     if (this.closeAfter || this.writeBlocked || this.queued >= this.server.opts.maxPipelinedRequests) return llhttp.ERROR.PAUSED;
     return 0;
   }
