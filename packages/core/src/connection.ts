@@ -411,6 +411,9 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
     }
     this.rearm();
     this.writeReady();
+    // The request's answer was already out (its body was being drained): nothing is left to
+    // answer, so nothing else would close the connection.
+    if (this.first === null) this.end();
   }
 
   /** From a request body: the app wants bytes. Answer `Expect: 100-continue` and resume reading. */
