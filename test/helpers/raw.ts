@@ -141,10 +141,10 @@ export class RawClient {
     };
   }
 
-  /** Everything until the server closes the connection. */
+  /** Everything until the server closes the connection (or what came within `timeoutMs`). */
   async rest(timeoutMs = 5000): Promise<Buffer> {
     const deadline = Date.now() + timeoutMs;
-    while (!this.ended) await this.more(deadline).catch(() => undefined);
+    while (!this.ended && Date.now() < deadline) await this.more(deadline).catch(() => undefined);
     const out = this.buf;
     this.buf = Buffer.alloc(0);
     return out;
