@@ -145,6 +145,19 @@ describe('the fetch interface', () => {
     expect(reason).toBeInstanceOf(Error);
   });
 
+  it('still answers a client that half-closes after its request', async () => {
+    const { port } = await start(async (request) => {
+      await new Promise((r) => setTimeout(r, 100));
+      return new Response(`answered, signal aborted: ${request.signal.aborted}`);
+    });
+    const c = await connect(port);
+    c.write(req('GET', '/'));
+    c.socket.end(); // FIN: nothing more to send, still reading
+    const res = await c.response();
+    expect(res.body.toString()).toBe('answered, signal aborted: true');
+    expect(await c.closed()).toBe(true);
+  });
+
   it('builds the real Request only when needed: clone, cache and friends work', async () => {
     const { origin } = await start(async (request) => {
       const path = new URL(request.url).pathname;
