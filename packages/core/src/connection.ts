@@ -817,6 +817,11 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
     }
     // Half-closed by the client: answer what it sent, then close.
     this.closeAfter = true;
+    // A FIN cannot say whether the client still reads, and most that hang up mid-request are
+    // gone: tell apps still at work through request.signal, as node:http does. Answers still go out.
+    for (let ex = this.first; ex !== null; ex = ex.next) {
+      if (ex.state === S_APP) ex.aborted(new ClientGone('the client closed its side of the connection'));
+    }
   }
 
   /** Requests that will get no response (the connection is going): tell their apps. */
