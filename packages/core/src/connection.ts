@@ -67,12 +67,20 @@ class ClientGone extends Error {
 
 /** Lazily read peer address, shared by every request of the connection. */
 class PeerInfo implements ConnInfo {
-  constructor(private readonly socket: Socket) {}
+  // A private field, so JSON.stringify(info) and spreads never reach the socket.
+  readonly #socket: Socket;
+  constructor(socket: Socket) {
+    this.#socket = socket;
+  }
   get remoteAddress(): string {
-    return this.socket.remoteAddress ?? '';
+    return this.#socket.remoteAddress ?? '';
   }
   get remotePort(): number {
-    return this.socket.remotePort ?? 0;
+    return this.#socket.remotePort ?? 0;
+  }
+  /** Response.json(info) and loggers show the two fields, as for a plain object. */
+  toJSON(): ConnInfo {
+    return { remoteAddress: this.remoteAddress, remotePort: this.remotePort };
   }
 }
 
