@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { start } from '../helpers/core.js';
 import { connect, exchange, req } from '../helpers/raw.js';
 
-const echo = async (request: Request) => new Response(`${request.method} ${new URL(request.url).pathname.length} ${(await request.bytes()).length}`);
+const echo = async (request: Request) => new Response(`${request.method} ${new URL(request.url).pathname.length} ${(await request.arrayBuffer()).byteLength}`);
 
 /** Sends `bytes` on a new connection: the response, and whether the server then closed. */
 async function send(port: number, bytes: string) {

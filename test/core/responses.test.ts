@@ -2,7 +2,7 @@
 // none is allowed, Date, repeated Set-Cookie, status text, every headers shape, and Responses
 // the server did not make itself.
 import { describe, expect, it } from 'vitest';
-import { start } from '../helpers/core.js';
+import { memoryLogger, start } from '../helpers/core.js';
 import { connect, exchange, req } from '../helpers/raw.js';
 
 // Node's own Response, captured before any server installs the light one.
@@ -157,14 +157,14 @@ describe('responses', () => {
   });
 
   it('writes app headers given as an object, pairs or Headers, names as given', async () => {
-    const shapes: Record<string, () => HeadersInit> = {
+    const shapes: Record<string, () => ResponseInit['headers']> = {
       '/object': () => ({ 'X-Mixed-Case': 'one', 'content-type': 'text/x-a' }),
       '/pairs': () => [
         ['X-Mixed-Case', 'one'],
         ['content-type', 'text/x-a'],
       ],
       '/headers': () => new Headers({ 'X-Mixed-Case': 'one', 'content-type': 'text/x-a' }),
-      '/map': () => new Map([['X-Mixed-Case', 'one'], ['content-type', 'text/x-a']]) as unknown as HeadersInit,
+      '/map': () => new Map([['X-Mixed-Case', 'one'], ['content-type', 'text/x-a']]) as unknown as ResponseInit['headers'],
     };
     const { port } = await start((request) => new Response('body', { headers: shapes[new URL(request.url).pathname]!() }));
     for (const path of Object.keys(shapes)) {
@@ -185,7 +185,7 @@ describe('responses', () => {
       if (path === '/json') return Response.json({ ok: true, list: [1, 'two'] });
       if (path === '/json-init') return Response.json({ created: 1 }, { status: 201, headers: { 'x-extra': 'y' } });
       if (path === '/redirect') return Response.redirect(`${new URL(request.url).origin}/json`, 307);
-      return Response.redirect('http://example.invalid/elsewhere');
+      return Response.redirect('http://example.invalid/elsewhere', 302);
     });
     const json = await fetch(`${origin}/json`);
     expect(json.headers.get('content-type')).toBe('application/json');
@@ -211,6 +211,7 @@ describe('responses', () => {
         headers: { 'x-upstream': 'yes', 'content-type': 'text/x-up' },
       });
     });
+    const { lines, logger } = memoryLogger();
     const { origin } = await start(async (request) => {
       const path = new URL(request.url).pathname;
       if (path === '/proxy') return fetch(`${upstream.origin}/?n=50`);
@@ -218,7 +219,7 @@ describe('responses', () => {
       const res = await fetch(`${upstream.origin}/?n=3`);
       await res.text(); // a fetched Response whose body was read cannot be served again
       return res;
-    });
+    }, { logger });
     const proxied = await fetch(`${origin}/proxy`);
     expect(proxied.status).toBe(203);
     expect(proxied.headers.get('x-upstream')).toBe('yes');
@@ -229,5 +230,8 @@ describe('responses', () => {
     expect(await real.text()).toBe('real body');
     const used = await fetch(`${origin}/used`);
     expect(used.status).toBe(500);
+    expect(lines.map((l) => [l.level, l.msg, (l.obj.err as Error).message])).toEqual([
+      ['error', 'refused to write the response', 'the response body was already read'],
+    ]);
   });
 });

@@ -107,7 +107,7 @@ export class RawClient {
     }
     const status = Number(m[2]);
     const get = (name: string) => headers.find(([k]) => k === name)?.[1];
-    let body = Buffer.alloc(0);
+    let body: Buffer = Buffer.alloc(0);
     if (status >= 100 && status < 200 && !opts.interim) return this.response(opts);
     if (!(opts.head || status === 204 || status === 304 || (status >= 100 && status < 200))) {
       if ((get('transfer-encoding') ?? '').toLowerCase().includes('chunked')) {
