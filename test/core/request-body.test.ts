@@ -151,6 +151,27 @@ describe('request bodies', () => {
       expect((await c.response()).body.toString()).toBe('read:again');
     });
 
+    it('sends 100 Continue to a pipelined request once the answers before it are out', async () => {
+      const { port } = await start(
+        async (request) => {
+          if (new URL(request.url).pathname === '/slow') {
+            await sleep(300);
+            return new Response('slow');
+          }
+          return new Response(`read:${await request.text()}`);
+        },
+        { bodyTimeout: 5000 },
+      );
+      const c = await connect(port);
+      c.write(req('GET', '/slow') + req('POST', '/upload', ['Expect: 100-continue', 'Content-Length: 5']));
+      expect((await c.response()).body.toString()).toBe('slow');
+      // The interim answer may not jump ahead of /slow's, but must follow it (RFC 9110 §10.1.1).
+      const interim = await c.response({ interim: true, timeoutMs: 2000 });
+      expect(interim.status).toBe(100);
+      c.write('hello');
+      expect((await c.response()).body.toString()).toBe('read:hello');
+    });
+
     it('sends no 100 to an app that answers without reading, and closes the connection', async () => {
       const { port } = await start(() => new Response('no thanks', { status: 403 }));
       const c = await connect(port);
