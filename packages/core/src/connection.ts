@@ -673,6 +673,10 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
       this.destroy();
       return;
     }
+    // The next request may be waiting for its 100 Continue, held back until the answers before
+    // it were out (RFC 9110 §10.1.1): it can go now.
+    const next = this.first;
+    if (next !== null && next === this.reading && next.body!.used) this.wantBody(next.body!);
     this.rearm();
     this.resumeReading();
   }
