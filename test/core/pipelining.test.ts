@@ -43,6 +43,25 @@ describe('pipelining', () => {
     expect(finished[0]).not.toBe('/slow');
   });
 
+  it('holds later answers until a streamed answer before them has finished', async () => {
+    const { port } = await start((request) => {
+      if (new URL(request.url).pathname !== '/stream') return new Response('quick');
+      let n = 0;
+      return new Response(
+        new ReadableStream({
+          async pull(controller) {
+            await sleep(50);
+            if (n === 3) return controller.close();
+            controller.enqueue(new TextEncoder().encode(`part${n++};`));
+          },
+        }),
+      );
+    });
+    const c = await connect(port);
+    c.write(req('GET', '/stream') + req('GET', '/quick') + req('GET', '/stream') + req('GET', '/quick'));
+    expect(await bodies(c, 4)).toEqual(['part0;part1;part2;', 'quick', 'part0;part1;part2;', 'quick']);
+  });
+
   it('reads at most maxPipelinedRequests ahead, then answers everything in order', async () => {
     const waiting: Array<() => void> = [];
     const seen: string[] = [];

@@ -72,6 +72,39 @@ describe('responses', () => {
     expect(await (await fetch(origin)).text()).toBe('one,two,three');
   });
 
+  it('cancels a streamed body (and aborts request.signal) when the client goes away', async () => {
+    let cancelled!: () => void;
+    const wasCancelled = new Promise<void>((r) => (cancelled = r));
+    let aborted = false;
+    let timer: NodeJS.Timeout | undefined;
+    const { port, server } = await start((request) => {
+      request.signal.addEventListener('abort', () => (aborted = true));
+      // An endless event stream, as server-sent events are.
+      return new Response(
+        new ReadableStream({
+          start(controller) {
+            timer = setInterval(() => controller.enqueue(new TextEncoder().encode('data: tick\n\n')), 50);
+          },
+          cancel() {
+            clearInterval(timer);
+            cancelled();
+          },
+        }),
+        { headers: { 'content-type': 'text/event-stream' } },
+      );
+    });
+    const c = await connect(port);
+    c.write(req('GET', '/events'));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(c.pending().toString()).toContain('data: tick');
+    c.close();
+    const outcome = await Promise.race([wasCancelled.then(() => 'cancelled'), new Promise((r) => setTimeout(() => r('still running'), 3000))]);
+    clearInterval(timer);
+    expect(outcome).toBe('cancelled');
+    expect(aborted).toBe(true);
+    expect(server.stats().connections).toBe(0);
+  });
+
   it('sends no body for HEAD, but the Content-Length a GET would get', async () => {
     const { port } = await start((request) => {
       const path = new URL(request.url).pathname;
