@@ -35,6 +35,12 @@ const T_LINGER = 5; // we closed our side; waiting briefly for the client's FIN
 const LINGER_MS = 2_000;
 /** An unread body this small is read and dropped to keep the connection; a larger one closes it. */
 const DRAIN_LIMIT = 64 * 1024;
+/**
+ * Answers given while one chunk is parsed collect in `out` and are written after it; past this
+ * size they are written at once, so the socket's backpressure can pause reading before the rest
+ * of a pipelined burst is answered (else one 64 KiB read of tiny requests builds every answer).
+ */
+const OUT_HIGH_WATER = 64 * 1024;
 // A Host the WHATWG URL parser will accept too: a name, an IPv4 address or a bracketed IPv6
 // address, and a port up to 65535 (RFC 9110 §7.2, and what `new URL(request.url)` needs).
 const HOST = /^(?:([A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?)|\[([0-9A-Fa-f:.]+)\])(?::(\d{1,5}))?$/;
@@ -47,7 +53,8 @@ function validHost(host: string): boolean {
   // A name ending in a number is parsed as an IPv4 address: it must be one.
   return !NUMERIC_LABEL.test(m[1]!) || net.isIPv4(m[1]!.replace(/\.$/, ''));
 }
-const ABSOLUTE = /^https?:\/\//i;
+// An absolute-form target, capturing its authority.
+const ABSOLUTE = /^https?:\/\/([^/?#]*)/i;
 const EMPTY = Buffer.alloc(0) as Latin1Buffer;
 const NO_HEADERS: string[] = [];
 
@@ -61,12 +68,20 @@ class ClientGone extends Error {
 
 /** Lazily read peer address, shared by every request of the connection. */
 class PeerInfo implements ConnInfo {
-  constructor(private readonly socket: Socket) {}
+  // A private field, so JSON.stringify(info) and spreads never reach the socket.
+  readonly #socket: Socket;
+  constructor(socket: Socket) {
+    this.#socket = socket;
+  }
   get remoteAddress(): string {
-    return this.socket.remoteAddress ?? '';
+    return this.#socket.remoteAddress ?? '';
   }
   get remotePort(): number {
-    return this.socket.remotePort ?? 0;
+    return this.#socket.remotePort ?? 0;
+  }
+  /** Response.json(info) and loggers show the two fields, as for a plain object. */
+  toJSON(): ConnInfo {
+    return { remoteAddress: this.remoteAddress, remotePort: this.remotePort };
   }
 }
 
@@ -312,9 +327,13 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
 
     let origin: string;
     let special = 0;
+    let absolute: RegExpExecArray | null;
     if (target.charCodeAt(0) === 47 /* / */) origin = this.origin();
-    else if (ABSOLUTE.test(target)) origin = ''; // RFC 9112 §3.2.2: the target's authority wins
-    else if (target === '*' && method === 'OPTIONS') {
+    else if ((absolute = ABSOLUTE.exec(target)) !== null) {
+      // RFC 9112 §3.2.2: the target's authority wins, so it is checked as Host is: request.url must parse.
+      if (!validHost(absolute[1]!)) return this.refuse(400);
+      origin = '';
+    } else if (target === '*' && method === 'OPTIONS') {
       origin = this.origin();
       special = 204; // OPTIONS * asks about the server, not a resource: nothing to add
     } else if (method === 'CONNECT') {
@@ -391,6 +410,7 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
       if (this.bodyBlocked) this.bodyBlocked = false;
     }
     this.rearm();
+    if (this.out.length >= OUT_HIGH_WATER) this.flush();
     if (this.closeAfter || this.writeBlocked || this.queued >= this.server.opts.maxPipelinedRequests) return llhttp.ERROR.PAUSED;
     return 0;
   }
@@ -417,6 +437,9 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
     }
     this.rearm();
     this.writeReady();
+    // The request's answer was already out (its body was being drained): nothing is left to
+    // answer, so nothing else would close the connection.
+    if (this.first === null) this.end();
   }
 
   /** From a request body: the app wants bytes. Answer `Expect: 100-continue` and resume reading. */
@@ -663,6 +686,10 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
       this.destroy();
       return;
     }
+    // The next request may be waiting for its 100 Continue, held back until the answers before
+    // it were out (RFC 9110 §10.1.1): it can go now.
+    const next = this.first;
+    if (next !== null && next === this.reading && next.body!.used) this.wantBody(next.body!);
     this.rearm();
     this.resumeReading();
   }
@@ -815,6 +842,11 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
     }
     // Half-closed by the client: answer what it sent, then close.
     this.closeAfter = true;
+    // A FIN cannot say whether the client still reads, and most that hang up mid-request are
+    // gone: tell apps still at work through request.signal, as node:http does. Answers still go out.
+    for (let ex = this.first; ex !== null; ex = ex.next) {
+      if (ex.state === S_APP) ex.aborted(new ClientGone('the client closed its side of the connection'));
+    }
   }
 
   /** Requests that will get no response (the connection is going): tell their apps. */

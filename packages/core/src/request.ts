@@ -201,15 +201,23 @@ export class LightRequest {
     return this[kHead].signal();
   }
 
+  // Once the real Request exists (clone(), cache, ...), it owns the body stream: read through it.
+
   get body(): ReadableStream<Uint8Array> | null {
+    const real = this[kReal];
+    if (real !== undefined) return real.body;
     return this[kHead].body?.toStream() ?? null;
   }
 
   get bodyUsed(): boolean {
+    const real = this[kReal];
+    if (real !== undefined) return real.bodyUsed;
     return this[kHead].body?.used ?? false;
   }
 
   async bytes(): Promise<Uint8Array> {
+    const real = this[kReal];
+    if (real !== undefined) return new Uint8Array(await real.arrayBuffer());
     const body = this[kHead].body;
     return body === null ? EMPTY : body.bytes();
   }
@@ -220,6 +228,8 @@ export class LightRequest {
   }
 
   async text(): Promise<string> {
+    const real = this[kReal];
+    if (real !== undefined) return real.text();
     const body = this[kHead].body;
     if (body === null) return '';
     const bytes = await body.bytes();

@@ -55,7 +55,11 @@ export class Server implements ServerCore {
   /** The standard path: net.Server made the Socket; reads arrive as 'data' events. */
   private readonly accept = (socket: net.Socket): void => {
     if (this.full()) socket.destroy();
-    else this.connections.add(new Connection(this, socket, false));
+    else {
+      // A handed-in net.Server has its own noDelay setting (off by default): ours applies.
+      if (this.opts.noDelay) socket.setNoDelay(true);
+      this.connections.add(new Connection(this, socket, false));
+    }
   };
   /**
    * The fast path: the listener's own handle hands us each accepted handle, and we wrap it in a
