@@ -194,7 +194,8 @@ export class Master extends EventEmitter<MasterEvents> {
       this.onProcessSignal.set(signal, handler);
       process.on(signal, handler);
     }
-    this.tick = setInterval(() => this.wake(), TICK_MS).unref();
+    // Ref'd: between a worker's death and its (backed-off) replacement, nothing else keeps the master alive.
+    this.tick = setInterval(() => this.wake(), TICK_MS);
     if (s.reload) this.unwatch = watchSources(resolvePath(s.chdir), (path) => this.push({ kind: 'reload', why: `${path} changed` }));
     this.target = s.workers;
     this.wake();
