@@ -25,6 +25,7 @@ import { callHook } from './hooks.js';
 import { removePidFile, writePidFile } from './pidfile.js';
 import { type Plan, plan } from './plan.js';
 import { watchSources } from './reload-watch.js';
+import { clearStaleSockets } from './sockets.js';
 import { doing, freeId, info, isLive, type ReplaceReason, retireOrder, type WorkerInfo, type WorkerRecord, withJitter } from './workers.js';
 
 /** idle → starting → running → stopping → stopped; a reload happens within running. */
@@ -182,6 +183,16 @@ export class Master extends EventEmitter<MasterEvents> {
       this.stateNow = 'stopped';
       this.finished.resolve(EXIT.USAGE);
       throw err;
+    }
+    try {
+      await clearStaleSockets(this.current.bind);
+    } catch (err) {
+      const halt = new HaltError((err as Error).message, EXIT.BOOT_ERROR);
+      this.log.fatal({ exitCode: halt.exitCode }, halt.message);
+      if (this.current.pid) removePidFile(this.current.pid);
+      this.stateNow = 'stopped';
+      this.finished.resolve(halt.exitCode);
+      throw halt;
     }
     const s = this.current;
     this.log.info({ app: s.app, workers: s.workers, scheduling: s.scheduling, bind: s.bind, node: process.versions.node }, 'starting');
