@@ -1,8 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { freePort, run } from '../helpers/proc.js';
 import { connect, req } from '../helpers/raw.js';
-import { FIXTURES, get, sleep, startMaster, tempDir, until } from './helpers.js';
+import { childPids, FIXTURES, get, sleep, startMaster, tempDir, until } from './helpers.js';
 
 describe('tsws-master from start to stop', () => {
   it('writes its pid file, runs the hooks in order, and on TERM finishes in-flight requests, closing keep-alive connections, then exits 0', async () => {
@@ -47,22 +48,42 @@ describe('tsws-master from start to stop', () => {
   });
 
   it('cuts requests still running after --graceful-timeout, and INT stops at once', async () => {
-    const m = await startMaster('hello.mjs', ['-w', '1', '--graceful-timeout', '1']);
-    const stuck = get(`${m.origin}/slow?ms=30000`).catch((err: Error) => err);
+    const [graceful, quick] = await Promise.all([startMaster('hello.mjs', ['-w', '1', '--graceful-timeout', '1']), startMaster('hello.mjs', ['-w', '1'])]);
+    const stuck = [graceful, quick].map((m) => get(`${m.origin}/slow?ms=30000`).catch((err: Error) => err));
     await sleep(300);
     const t0 = Date.now();
-    m.kill('SIGTERM');
-    expect(await stuck).toBeInstanceOf(Error);
-    expect(await m.exited).toEqual({ code: 0, signal: null });
-    expect(Date.now() - t0).toBeLessThan(6000);
-
-    const quick = await startMaster('hello.mjs', ['-w', '1']);
-    const cut = get(`${quick.origin}/slow?ms=30000`).catch((err: Error) => err);
-    await sleep(300);
-    const t1 = Date.now();
+    graceful.kill('SIGTERM');
     quick.kill('SIGINT');
-    expect(await cut).toBeInstanceOf(Error);
+    for (const request of stuck) expect(await request).toBeInstanceOf(Error);
     expect(await quick.exited).toEqual({ code: 0, signal: null });
-    expect(Date.now() - t1).toBeLessThan(4000);
+    expect(Date.now() - t0).toBeLessThan(4000);
+    expect(await graceful.exited).toEqual({ code: 0, signal: null });
+    expect(Date.now() - t0).toBeLessThan(6000);
+  });
+
+  it('USR1 reopens the log files after they were moved; workers write the access log, one line per request', async () => {
+    const dir = tempDir();
+    const errorLog = join(dir, 'error.log');
+    const accessLog = join(dir, 'access.log');
+    const port = await freePort();
+    const m = run('tsws-master', ['hello.mjs', '-w', '2', '-b', `127.0.0.1:${port}`, '--error-log', errorLog, '--access-log', accessLog], { cwd: FIXTURES });
+    const read = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8') : '');
+    await until('the master to be ready', () => read(errorLog).includes('"msg":"ready"'));
+    for (let i = 0; i < 5; i++) expect((await get(`http://127.0.0.1:${port}/?n=${i}`)).status).toBe(200);
+    const workers = await childPids(m.pid);
+
+    renameSync(errorLog, `${errorLog}.1`);
+    m.kill('SIGUSR1');
+    await until('a new error log', () => read(errorLog).includes('reopened the log files'));
+    expect(read(`${errorLog}.1`)).not.toContain('reopened the log files');
+
+    m.kill('SIGTERM');
+    expect((await m.exited).code).toBe(0);
+    const lines = read(accessLog).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.map((l) => l.target).sort()).toEqual(['/?n=0', '/?n=1', '/?n=2', '/?n=3', '/?n=4']);
+    for (const line of lines) {
+      expect(line).toMatchObject({ method: 'GET', status: 200, remote: '127.0.0.1' });
+      expect(workers).toContain(line.pid);
+    }
   });
 });

@@ -49,7 +49,10 @@ describe('tsws-master reload (HUP)', () => {
   it('abandons a reload onto code that throws or never boots; the old workers keep serving, the next good reload works', async () => {
     const dir = tempDir();
     writeApp(dir, CODE.good('v1'));
-    const m = await startMaster('app.mjs', ['-w', '2', '--boot-timeout', '2'], { cwd: dir });
+    // The config file is read again at each reload: a short boot timeout while the code hangs.
+    const config = (bootTimeout: number) => writeFileSync(join(dir, 'tsws.config.json'), JSON.stringify({ workers: 2, bootTimeout }));
+    config(2);
+    const m = await startMaster('app.mjs', [], { cwd: dir });
     const before = (await childPids(m.pid)).sort();
 
     for (const bad of [CODE.throws(), CODE.hangs()]) {
@@ -65,7 +68,18 @@ describe('tsws-master reload (HUP)', () => {
     expect(m.logs().some((l) => /worker \d+ was not ready within --boot-timeout 2 s/.test(l.msg))).toBe(true);
 
     writeApp(dir, CODE.good('v4'));
+    config(30);
     expect((await hup(m)).msg).toBe('reload done');
     expect((await get(`${m.origin}/`)).body).toMatch(/^v4 /);
+  });
+
+  it('--reload replaces the workers when a source file changes', async () => {
+    const dir = tempDir();
+    writeApp(dir, CODE.good('v1'));
+    const m = await startMaster('app.mjs', ['-w', '1', '--reload'], { cwd: dir });
+    expect((await get(`${m.origin}/`)).body).toMatch(/^v1 /);
+    writeApp(dir, CODE.good('v2'));
+    await until('the new code', async () => (await get(`${m.origin}/`)).body.startsWith('v2 '));
+    expect(m.logs().find((l) => l.msg === 'reloading')?.why).toBe(`${join(dir, 'app.mjs')} changed`);
   });
 });

@@ -74,6 +74,23 @@ describe('tsws-master keeps its workers alive', () => {
     await until('the retired workers to exit', () => m.logs().filter((l) => /^worker \d+ exited/.test(l.msg) && l.code === 0).length >= 2);
   });
 
+  it('replaces a worker past --max-worker-lifetime or --max-worker-memory, the replacement first', async () => {
+    const [lifetime, memory] = await Promise.all([
+      startMaster('hello.mjs', ['-w', '1', '--max-worker-lifetime', '1', '--timeout', '2']),
+      startMaster('hello.mjs', ['-w', '1', '--max-worker-memory', '1', '--timeout', '2']),
+    ]);
+    for (const [m, limit] of [[lifetime, 'max-worker-lifetime'], [memory, 'max-worker-memory']] as const) {
+      const first = m.logs().find((l) => l.msg === 'worker started')!.workerPid;
+      const marked = await m.waitForLog((l) => l.msg === `worker 1 reached --${limit}; replacing it`);
+      expect(marked.workerPid).toBe(first);
+      // It retires only once its replacement is ready.
+      await m.waitForLog((l) => l.msg === `retiring worker 1 (${limit})`);
+      expect(m.logs().filter((l) => l.msg === 'worker ready').length).toBeGreaterThanOrEqual(2);
+      await m.waitForLog((l) => l.workerPid === first && l.code === 0);
+      expect((await get(`${m.origin}/`)).status).toBe(200);
+    }
+  });
+
   it('workers leave by themselves when the master is killed', async () => {
     const m = await startMaster('hello.mjs', ['-w', '2']);
     const pids = await childPids(m.pid);

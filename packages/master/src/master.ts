@@ -175,24 +175,21 @@ export class Master extends EventEmitter<MasterEvents> {
     this.stateNow = 'starting';
     try {
       this.passed = takePassedSockets();
-      this.adopt(await this.resolveSettings(), null);
+      this.use(this.prepare(await this.resolveSettings(), null));
       this.logging = createLogger(this.current);
       this.log = this.logging.log;
       if (this.current.pid) writePidFile(this.current.pid);
+      await clearStaleSockets(this.current.bind).catch((err: Error) => {
+        throw new HaltError(err.message, EXIT.BOOT_ERROR);
+      });
     } catch (err) {
+      // Nothing was started: a bad setting (exit 2), or a socket file in the way (exit 3).
+      const exitCode = err instanceof HaltError ? err.exitCode : EXIT.USAGE;
+      if (err instanceof HaltError) this.log.fatal({ exitCode }, err.message);
+      if (this.current?.pid) removePidFile(this.current.pid);
       this.stateNow = 'stopped';
-      this.finished.resolve(EXIT.USAGE);
+      this.finished.resolve(exitCode);
       throw err;
-    }
-    try {
-      await clearStaleSockets(this.current.bind);
-    } catch (err) {
-      const halt = new HaltError((err as Error).message, EXIT.BOOT_ERROR);
-      this.log.fatal({ exitCode: halt.exitCode }, halt.message);
-      if (this.current.pid) removePidFile(this.current.pid);
-      this.stateNow = 'stopped';
-      this.finished.resolve(halt.exitCode);
-      throw halt;
     }
     const s = this.current;
     this.log.info({ app: s.app, workers: s.workers, scheduling: s.scheduling, bind: s.bind, node: process.versions.node }, 'starting');
@@ -310,25 +307,30 @@ export class Master extends EventEmitter<MasterEvents> {
 
   // ---- settings ---------------------------------------------------------------------------
 
-  /** Takes resolved settings into use (at start, or a reload's new ones); throws SettingError. */
-  private adopt(resolved: Resolved, previous: Settings | null): void {
-    const next = resolved.settings;
-    if (this.passed.length) next.bind = this.passed;
+  /**
+   * Checks resolved settings (throws SettingError) and what follows from them for forking; on a
+   * reload, settings of the master process itself keep their old values. Changes nothing.
+   */
+  private prepare(resolved: Resolved, previous: Settings | null): { settings: Settings; plan: Plan } {
+    const settings = resolved.settings;
+    if (this.passed.length) settings.bind = this.passed;
     if (previous) {
-      // These belong to the master process itself; they take a restart.
       for (const name of ['scheduling', 'reusePort', 'pid', 'errorLog', 'logFormat', 'reload'] as const) {
-        if (JSON.stringify(next[name]) !== JSON.stringify(previous[name])) {
+        if (JSON.stringify(settings[name]) !== JSON.stringify(previous[name])) {
           this.log.warn({ setting: name, kept: previous[name] }, `${name} changes take a restart; keeping the old value`);
-          (next as Record<string, unknown>)[name] = previous[name];
+          (settings as Record<string, unknown>)[name] = previous[name];
         }
       }
     }
-    const nextPlan = plan(next);
-    this.current = next;
-    this.planNow = nextPlan;
-    if (previous) this.log.level = next.logLevel;
+    return { settings, plan: plan(settings) };
+  }
+
+  private use(next: { settings: Settings; plan: Plan }): void {
+    this.current = next.settings;
+    this.planNow = next.plan;
+    if (this.log) this.log.level = next.settings.logLevel;
     // In shared and rr modes the master opens the sockets, so its umask gives Unix socket files their mode.
-    if (next.umask !== undefined) process.umask(next.umask);
+    if (next.settings.umask !== undefined) process.umask(next.settings.umask);
   }
 
   // ---- workers ----------------------------------------------------------------------------
@@ -580,7 +582,9 @@ export class Master extends EventEmitter<MasterEvents> {
     await callHook(this.log, this.current, 'onReload', this);
     const previous = { settings: this.current, plan: this.planNow, target: this.target };
     try {
-      this.adopt(await this.resolveSettings(), previous.settings);
+      const next = this.prepare(await this.resolveSettings(), previous.settings);
+      await clearStaleSockets(next.settings.bind.filter((b) => !previous.settings.bind.includes(b)));
+      this.use(next);
     } catch (err) {
       return this.failReload(`the settings are not valid: ${(err as Error).message}`, waiters);
     }
@@ -600,8 +604,7 @@ export class Master extends EventEmitter<MasterEvents> {
       if (w.generation === reload.generation && w.state === 'booting') this.end(w, 'stopping', false);
       else if (isLive(w) && w.replace === 'reload') w.replace = null;
     }
-    this.current = reload.previous.settings;
-    this.planNow = reload.previous.plan;
+    this.use(reload.previous);
     this.target = reload.previous.target;
     this.failReload(reason, reload.waiters);
   }
