@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { envName, SETTINGS, type SettingName } from '@tsws/worker';
+import { envName, type Setting, SETTINGS, type SettingName } from '@tsws/worker';
 import { describe, expect, it } from 'vitest';
 import { run } from '../helpers/proc.js';
 import { childPids, FIXTURES, get, startMaster, tempDir } from './helpers.js';
@@ -15,10 +15,10 @@ describe('tsws-master command line', () => {
   it('--help lists every option of the settings table with its env var; --version prints the version', async () => {
     const help = await master(['--help']);
     expect(help.code).toBe(0);
-    for (const [name, s] of Object.entries(SETTINGS) as Array<[SettingName, (typeof SETTINGS)[SettingName]]>) {
-      if (!('flags' in s) || !s.commands.includes('tsws-master')) continue;
+    for (const [name, s] of Object.entries(SETTINGS) as Array<[SettingName, Setting<unknown>]>) {
+      if (!s.flags || !s.commands.includes('tsws-master')) continue;
       expect(help.out).toContain(s.flags.match(/--[\w-]+/)![0]);
-      if (!('action' in s)) expect(help.out).toContain(envName(name));
+      if (!s.action) expect(help.out).toContain(envName(name));
     }
     const version = await master(['--version']);
     expect(version).toMatchObject({ code: 0, out: '0.1.0\n' });

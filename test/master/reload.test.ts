@@ -82,4 +82,16 @@ describe('tsws-master reload (HUP)', () => {
     await until('the new code', async () => (await get(`${m.origin}/`)).body.startsWith('v2 '));
     expect(m.logs().find((l) => l.msg === 'reloading')?.why).toBe(`${join(dir, 'app.mjs')} changed`);
   });
+
+  it('reads the config file again: new workers get its new settings', async () => {
+    const dir = tempDir('hello.mjs');
+    const config = (workers: number, greeting: string) => writeFileSync(join(dir, 'tsws.config.mjs'), `export default { workers: ${workers}, env: { GREETING: '${greeting}' } };\n`);
+    config(1, 'before');
+    const m = await startMaster('hello.mjs', [], { cwd: dir });
+    expect((await get(`${m.origin}/`)).body).toMatch(/^before /);
+    config(2, 'after');
+    expect((await hup(m)).msg).toBe('reload done');
+    expect((await get(`${m.origin}/`)).body).toMatch(/^after /);
+    await until('two workers', async () => (await childPids(m.pid)).length === 2);
+  });
 });
