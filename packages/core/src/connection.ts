@@ -33,6 +33,7 @@ const T_WRITE = 4; // the client is not reading our output
 const T_LINGER = 5; // we closed our side; waiting briefly for the client's FIN
 
 const LINGER_MS = 2_000;
+const DRAIN_GRACE_MS = 1_000;
 /** An unread body this small is read and dropped to keep the connection; a larger one closes it. */
 const DRAIN_LIMIT = 64 * 1024;
 /**
@@ -807,10 +808,17 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
 
   // ---- closing -------------------------------------------------------------------------------
 
-  /** Graceful shutdown: finish what was received, then close; an idle connection closes now. */
+  /**
+   * Graceful shutdown: finish what was received, then close. An idle connection may have a request
+   * already on its way (the client cannot know we are stopping), so it gets DRAIN_GRACE_MS: a
+   * request arriving then is answered with Connection: close; otherwise the idle timer closes it.
+   */
   drain(): void {
     this.closeAfter = true;
-    if (this.queued === 0 && this.reading === null && !this.inHeaders) this.end();
+    if (this.queued === 0 && this.reading === null && !this.inHeaders) {
+      this.timer = T_IDLE;
+      this.deadline = Math.min(this.deadline, clock.now + DRAIN_GRACE_MS);
+    }
   }
 
   /** Ends our side after the output, then lingers briefly so the client reads it before any reset. */

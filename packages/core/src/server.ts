@@ -1,4 +1,5 @@
 // serve(): listeners, the connection set, the deadline sweep, and graceful shutdown.
+import cluster from 'node:cluster';
 import { unlinkSync } from 'node:fs';
 import net from 'node:net';
 import { type BindAddress, formatAddress, listenOn, parseBind } from './bind.js';
@@ -117,7 +118,8 @@ export class Server implements ServerCore {
         this.listeners.push(server);
         await listenOn(server, address, opts);
         this.takeOver(server);
-        if (address.kind === 'unix' && !address.path.startsWith('\0')) this.unixPaths.push(address.path);
+        // We remove the socket files we made; in a cluster worker the primary made them for all.
+        if (address.kind === 'unix' && !address.path.startsWith('\0') && !cluster.isWorker) this.unixPaths.push(address.path);
       }
       for (const input of opts.sockets) {
         if (input instanceof net.Server) {
