@@ -26,7 +26,7 @@ if (start < 0 || end < start) {
 const next = `${readme.slice(0, start + START.length)}\n${NOTE}\n${settingsMarkdown()}\n${readme.slice(end)}`;
 if (next === readme) process.exit(0);
 if (check) {
-  console.error(`docs: the settings table in ${path} is stale: run \`pnpm docs\``);
+  console.error(`docs: the settings table in ${path} is stale: run \`pnpm settings-docs\``);
   process.exit(1);
 }
 writeFileSync(path, next);
