@@ -290,6 +290,9 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
     this.inHeaders = false;
     const opts = this.server.opts;
     const ptr = this.ptr;
+    // llhttp also takes HTTP/0.9 (and a bare `GET /`) and HTTP/2.0 request lines; this server
+    // speaks HTTP/1.x only (RFC 9110 §6.2, §15.6.6), and 2.0 would pass for 1.0 below.
+    if (llhttp.majorVersionOf(ptr) !== 1) return this.refuse(505);
     const method = llhttp.methodOf(ptr);
     const http10 = llhttp.minorVersionOf(ptr) === 0;
     const target = this.target;
