@@ -98,6 +98,8 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
   private xff = '';
   private xfp = '';
   private xfh = '';
+  /** Transfer-Encoding values joined with commas; null when the request has none. */
+  private te: string | null = null;
   private trailers = 0;
   private errorStatus = 0;
   /** The last Host that passed validation: clients repeat it on every request. */
@@ -200,6 +202,7 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
     this.inHeaders = true;
     this.hosts = 0;
     this.host = this.expect = this.xff = this.xfp = this.xfh = '';
+    this.te = null;
     this.trailers = 0;
     this.headersDeadline = this.after(this.server.opts.headerTimeout);
     this.rearm();
@@ -270,9 +273,12 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
       case 16:
         if (name.toLowerCase() === 'x-forwarded-host') this.xfh ||= value;
         break;
-      case 17:
-        if (name.toLowerCase() === 'x-forwarded-proto') this.xfp ||= value;
+      case 17: {
+        const lower = name.toLowerCase();
+        if (lower === 'transfer-encoding') this.te = this.te === null ? value : `${this.te},${value}`;
+        else if (lower === 'x-forwarded-proto') this.xfp ||= value;
         break;
+      }
     }
     return 0;
   }
@@ -306,6 +312,10 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
     }
     const bodyLength = llhttp.bodyLengthOf(ptr);
     if (bodyLength === llhttp.UNFRAMED) return this.refuse(400);
+    // RFC 9112 §6.3: any Transfer-Encoding without chunked last is a 400; llhttp misses an empty
+    // one (and then frames by a Content-Length after it). §6.1: codings before chunked would
+    // reach the app still applied, as we decode none of them: 501.
+    if (this.te !== null && (bodyLength !== -1 || !onlyChunked(this.te))) return this.refuse(bodyLength === -1 ? 501 : 400);
     if (opts.limitRequestBody && bodyLength > opts.limitRequestBody) return this.refuse(413);
     const expectContinue = this.expect !== '' && this.expect.toLowerCase() === '100-continue';
     if (this.expect !== '' && !expectContinue) return this.refuse(417);
@@ -839,6 +849,15 @@ const SERVER_ERROR = new LightResponse('Internal Server Error\n', {
 }) as unknown as Response;
 
 function noop(): void {}
+
+/** A Transfer-Encoding list naming chunked and nothing else (empty list elements allowed, RFC 9110 §5.6.1). */
+function onlyChunked(te: string): boolean {
+  for (const coding of te.split(',')) {
+    const c = coding.trim();
+    if (c !== '' && c.toLowerCase() !== 'chunked') return false;
+  }
+  return true;
+}
 
 /** Input may live in the shared read buffer, which the next read overwrites: keep a copy (own memory, not a pool slab). */
 function copy(view: Buffer): Buffer {
