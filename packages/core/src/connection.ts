@@ -47,7 +47,8 @@ function validHost(host: string): boolean {
   // A name ending in a number is parsed as an IPv4 address: it must be one.
   return !NUMERIC_LABEL.test(m[1]!) || net.isIPv4(m[1]!.replace(/\.$/, ''));
 }
-const ABSOLUTE = /^https?:\/\//i;
+/** An absolute-form target and its authority. */
+const ABSOLUTE = /^https?:\/\/([^/?#]*)/i;
 const EMPTY = Buffer.alloc(0) as Latin1Buffer;
 
 /** Buffer#latin1Slice: what toString('latin1', ...) calls, minus its dispatch (present on every Node we support). */
@@ -322,9 +323,14 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
 
     let origin: string;
     let special = 0;
+    let absolute: RegExpExecArray | null;
     if (target.charCodeAt(0) === 47 /* / */) origin = this.origin();
-    else if (ABSOLUTE.test(target)) origin = ''; // RFC 9112 §3.2.2: the target's authority wins
-    else if (target === '*' && method === 'OPTIONS') {
+    else if ((absolute = ABSOLUTE.exec(target)) !== null) {
+      // RFC 9112 §3.2.2: the target's authority wins over Host, so it must pass as a Host would
+      // (no userinfo either, RFC 9110 §4.2.4): the app gets it as request.url.
+      if (!validHost(absolute[1]!)) return this.refuse(400);
+      origin = '';
+    }    else if (target === '*' && method === 'OPTIONS') {
       origin = this.origin();
       special = 204; // OPTIONS * asks about the server, not a resource: nothing to add
     } else if (method === 'CONNECT') {
