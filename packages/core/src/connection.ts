@@ -390,6 +390,12 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
   }
 
   onMessageComplete(): number {
+    // The last trailer field has no callback after it: count it here, or one trailer more than
+    // limitRequestFields got through (trailers obey the header limits, RFC 9112 §7.1.2).
+    if (this.inValue || this.field) {
+      const err = this.endField();
+      if (err) return err;
+    }
     const ex = this.reading;
     if (ex !== null) {
       this.reading = null;
