@@ -17,6 +17,10 @@ export interface RawResponse {
 
 export class RawClient {
   private buf = Buffer.alloc(0);
+  // Every byte received, and how many of them have been parsed: a response's `raw` is the slice
+  // between, whether its bytes were here before response() was called or arrived during it.
+  private seen = Buffer.alloc(0);
+  private parsed = 0;
   private ended = false;
   private waiter: (() => void) | null = null;
   readonly socket: net.Socket;
@@ -25,6 +29,7 @@ export class RawClient {
     this.socket = socket;
     socket.on('data', (d: Buffer) => {
       this.buf = Buffer.concat([this.buf, d]);
+      this.seen = Buffer.concat([this.seen, d]);
       this.wake();
     });
     const end = () => {
@@ -74,6 +79,7 @@ export class RawClient {
       if (at >= 0) {
         const line = this.buf.subarray(0, at).toString('latin1');
         this.buf = this.buf.subarray(at + 2);
+        this.parsed += at + 2;
         return line;
       }
       await this.more(deadline);
@@ -84,13 +90,14 @@ export class RawClient {
     while (this.buf.length < n) await this.more(deadline);
     const out = this.buf.subarray(0, n);
     this.buf = this.buf.subarray(n);
+    this.parsed += n;
     return out;
   }
 
   /** Reads one response (skipping 1xx unless `interim`); `head` for answers to HEAD. */
   async response(opts: { head?: boolean; interim?: boolean; timeoutMs?: number } = {}): Promise<RawResponse> {
     const deadline = Date.now() + (opts.timeoutMs ?? 5000);
-    const start = this.buf;
+    const start = this.parsed;
     const statusLine = await this.line(deadline);
     const m = /^(HTTP\/\d\.\d) (\d{3}) ?(.*)$/.exec(statusLine);
     if (!m) throw new Error(`not a status line: ${JSON.stringify(statusLine)}`);
@@ -124,14 +131,13 @@ export class RawClient {
         body = await this.rest(deadline - Date.now());
       }
     }
-    const used = start.length - this.buf.length;
     return {
       version: m[1]!,
       status,
       reason: m[3]!,
       headers,
       body,
-      raw: Buffer.from(start.subarray(0, Math.max(0, used))),
+      raw: Buffer.from(this.seen.subarray(start, this.parsed)),
       header: get,
       all: (name) => headers.filter(([k]) => k === name).map(([, v]) => v),
     };
@@ -143,6 +149,7 @@ export class RawClient {
     while (!this.ended) await this.more(deadline).catch(() => undefined);
     const out = this.buf;
     this.buf = Buffer.alloc(0);
+    this.parsed += out.length;
     return out;
   }
 
