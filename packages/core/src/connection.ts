@@ -107,6 +107,8 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
   private goodHost = '';
   /** The request whose body is arriving. */
   private reading: Exchange | null = null;
+  /** Bytes read for that body since its last body bytes (chunk framing); see onData(). */
+  private stalled = 0;
 
   // Requests waiting for (or being sent) their responses, oldest first.
   first: Exchange | null = null;
@@ -162,7 +164,13 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
       this.socket.pause();
       return;
     }
+    if (this.reading !== null) this.stalled += chunk.length;
     this.run(chunk);
+    // llhttp reads chunk extensions and a chunk size's leading zeros without bound or callback.
+    // RFC 9112 §7.1.1: limit them like other parts of a message. Whole reads that brought no
+    // body byte are counted: a chunk line may be about as long as a header field.
+    const limit = this.server.opts.limitRequestFieldSize;
+    if (limit && this.stalled > limit + 64 && this.reading !== null) this.fail(413, 'chunk line over limitRequestFieldSize');
   }
 
   private run(chunk: Buffer): void {
@@ -253,6 +261,7 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
     const limit = this.server.opts.limitRequestFields;
     if (!this.inHeaders) {
       // Trailers are checked against the same limits, then dropped.
+      this.stalled = 0;
       return limit && ++this.trailers > limit ? this.refuse(431) : 0;
     }
     if (limit && this.raw.length >= limit * 2) return this.refuse(431);
@@ -346,7 +355,10 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
     if (opts.onResponse) ex.started = performance.now();
     this.enqueue(ex);
     this.server.requests++;
-    if (body !== null) this.reading = ex;
+    if (body !== null) {
+      this.reading = ex;
+      this.stalled = 0;
+    }
     this.rearm();
     if (special) this.settle(ex, new LightResponse(null, { status: special }));
     else this.dispatch(ex);
@@ -380,6 +392,7 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
     const limit = this.server.opts.limitRequestBody;
     if (limit && body.received + (end - start) > limit) return this.refuse(413);
     body.push(copy(this.input.subarray(start, end)));
+    this.stalled = 0;
     if (this.timer === T_BODY) this.deadline = this.after(this.server.opts.bodyTimeout);
     if (body.full && !this.bodyBlocked) {
       this.bodyBlocked = true;
