@@ -32,7 +32,7 @@ const headerCases: Array<[string, Make]> = [
   ['array pair name with LF', (R) => new R('x', { headers: [[`x-a\n${EVIL}`, 'b']] })],
   // Characters above U+00FF whose low byte is CR / LF: written as latin1 they would become CRLF.
   ['value with U+560D U+560A (CRLF in the low bytes)', (R) => new R('x', { headers: { 'x-a': `a\u560d\u560a${EVIL}` } })],
-  ['Map of headers with CRLF', (R) => new R('x', { headers: new Map([['x-a', `a\r\n${EVIL}`]]) as unknown as HeadersInit })],
+  ['Map of headers with CRLF', (R) => new R('x', { headers: new Map([['x-a', `a\r\n${EVIL}`]]) as unknown as ResponseInit['headers'] })],
   ['null body, 204, header with CRLF', (R) => new R(null, { status: 204, headers: { 'x-a': `a\r\n${EVIL}` } })],
 ];
 // Cases where the light Response must throw in the app, as the real one does: a stream body
