@@ -3,6 +3,7 @@ export interface Stats {
   connections: number;
   fds: number;
   rss: number;
+  heapUsed: number;
 }
 export interface Child {
   pid: number;
