@@ -339,7 +339,7 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
       // (no userinfo either, RFC 9110 §4.2.4): the app gets it as request.url.
       if (!validHost(absolute[1]!)) return this.refuse(400);
       origin = '';
-    }    else if (target === '*' && method === 'OPTIONS') {
+    } else if (target === '*' && method === 'OPTIONS') {
       origin = this.origin();
       special = 204; // OPTIONS * asks about the server, not a resource: nothing to add
     } else if (method === 'CONNECT') {
