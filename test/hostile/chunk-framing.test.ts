@@ -1,7 +1,7 @@
 // Chunked framing that carries no body: chunk extensions and zero-padded chunk sizes. llhttp
-// reads them without bound and without calling back, so a client could stream megabytes into
-// one chunk line. RFC 9112 §7.1.1 asks servers to limit extensions like other parts of a
-// message; tsws lets a chunk line be about as long as a header field (limitRequestFieldSize).
+// reads them without bound and without calling back, so a client could stream megabytes of
+// them. RFC 9112 §7.1.1 asks servers to limit extensions like other parts of a message; tsws
+// gives each request a framing budget of limitRequestFieldSize plus 16 bytes per body byte.
 // (Found by bench/fuzz; node:http answers these with 413 since CVE-2024-22019.)
 import { describe, expect, it } from 'vitest';
 import { start } from '../helpers/core.js';
@@ -53,10 +53,26 @@ describe('chunk lines without body progress are bounded', () => {
     expect(res.status).toBe(413);
   });
 
+  it('refuses many chunks that each carry a long extension: the budget is per request', async () => {
+    const { port } = await echoServer();
+    const c = await connect(port);
+    c.write(HEAD);
+    const line = `1;${'e'.repeat(4000)}\r\nx\r\n`;
+    let sent = 0;
+    while (sent < 4 * 1024 * 1024 && !c.socket.destroyed && c.pending().length === 0) {
+      c.write(line);
+      sent += line.length;
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    const res = await c.response();
+    expect(res.status).toBe(413);
+    expect(sent).toBeLessThan(1024 * 1024);
+  });
+
   it('still takes ordinary extensions, many small chunks and big trailers', async () => {
     const { port } = await echoServer();
     const c = await connect(port);
-    const chunks = Array.from({ length: 2000 }, () => '1;name="value"\r\nx\r\n').join('');
+    const chunks = Array.from({ length: 2000 }, () => '1;a=b\r\nx\r\n').join('');
     const trailers = Array.from({ length: 40 }, (_, i) => `T-${i}: ${'t'.repeat(4000)}\r\n`).join('');
     c.write(`${HEAD}${'0'.repeat(100)}5;${'e'.repeat(4000)}\r\nhello\r\n${chunks}0\r\n${trailers}\r\n`);
     const res = await c.response();
