@@ -107,8 +107,8 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
   private goodHost = '';
   /** The request whose body is arriving. */
   private reading: Exchange | null = null;
-  /** Bytes read for that body since its last body bytes (chunk framing); see onData(). */
-  private stalled = 0;
+  /** Bytes read for that body that were not body bytes (chunk framing); see onData(). */
+  private framing = 0;
 
   // Requests waiting for (or being sent) their responses, oldest first.
   first: Exchange | null = null;
@@ -158,19 +158,21 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
   onData(chunk: Buffer): void {
     // Closing: what the client still sends is read and dropped (a lingering close).
     if (this.ending) return;
+    if (this.reading !== null) this.framing += chunk.length;
     if (this.paused) {
       // Data already on its way when reading paused: keep it for when the parser resumes.
       if (!this.closeAfter) this.rest = this.rest ? Buffer.concat([this.rest, chunk]) : copy(chunk);
       this.socket.pause();
       return;
     }
-    if (this.reading !== null) this.stalled += chunk.length;
     this.run(chunk);
     // llhttp reads chunk extensions and a chunk size's leading zeros without bound or callback.
-    // RFC 9112 §7.1.1: limit them like other parts of a message. Whole reads that brought no
-    // body byte are counted: a chunk line may be about as long as a header field.
+    // RFC 9112 §7.1.1: limit them like other parts of a message. A request's framing (bytes read
+    // while its body arrives, less body bytes and trailer fields) may be a header field's worth
+    // plus 16 bytes per body byte: room for 1-byte chunks with short extensions, and a bound.
     const limit = this.server.opts.limitRequestFieldSize;
-    if (limit && this.stalled > limit + 64 && this.reading !== null) this.fail(413, 'chunk line over limitRequestFieldSize');
+    const ex = this.reading;
+    if (limit && ex !== null && this.framing > limit + 16 * ex.body!.received) this.fail(413, 'chunk framing over its budget');
   }
 
   private run(chunk: Buffer): void {
@@ -261,7 +263,7 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
     const limit = this.server.opts.limitRequestFields;
     if (!this.inHeaders) {
       // Trailers are checked against the same limits, then dropped.
-      this.stalled = 0;
+      this.framing -= name.length + value.length;
       return limit && ++this.trailers > limit ? this.refuse(431) : 0;
     }
     if (limit && this.raw.length >= limit * 2) return this.refuse(431);
@@ -357,7 +359,7 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
     this.server.requests++;
     if (body !== null) {
       this.reading = ex;
-      this.stalled = 0;
+      this.framing = 0;
     }
     this.rearm();
     if (special) this.settle(ex, new LightResponse(null, { status: special }));
@@ -396,7 +398,7 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
     const limit = this.server.opts.limitRequestBody;
     if (limit && body.received + (end - start) > limit) return this.refuse(413);
     body.push(copy(this.input.subarray(start, end)));
-    this.stalled = 0;
+    this.framing -= end - start;
     if (this.timer === T_BODY) this.deadline = this.after(this.server.opts.bodyTimeout);
     if (body.full && !this.bodyBlocked) {
       this.bodyBlocked = true;
