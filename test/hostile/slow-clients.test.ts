@@ -142,7 +142,9 @@ describe('a slow reader of a 100 MiB streamed response', () => {
       r.on('error', reject);
     });
     res.pause();
-    onTestFinished(() => res.destroy());
+    onTestFinished(() => {
+      res.destroy();
+    });
     return res;
   }
 
@@ -150,7 +152,9 @@ describe('a slow reader of a 100 MiB streamed response', () => {
     const server = await child({ bodyTimeout: 5000 });
     const base = rssOf(server.pid);
     const socket = net.connect({ port: server.port, host: '127.0.0.1' });
-    onTestFinished(() => socket.destroy());
+    onTestFinished(() => {
+      socket.destroy();
+    });
     socket.write('GET /__stream?mib=100 HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\n\r\n');
     let received = 0;
     let tail = Buffer.alloc(0);
