@@ -54,7 +54,7 @@ function validHost(host: string): boolean {
   // A name ending in a number is parsed as an IPv4 address: it must be one.
   return !NUMERIC_LABEL.test(m[1]!) || net.isIPv4(m[1]!.replace(/\.$/, ''));
 }
-// An absolute-form target, capturing its authority.
+/** An absolute-form target and its authority. */
 const ABSOLUTE = /^https?:\/\/([^/?#]*)/i;
 const EMPTY = Buffer.alloc(0) as Latin1Buffer;
 const NO_HEADERS: string[] = [];
@@ -115,6 +115,8 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
   private xff = '';
   private xfp = '';
   private xfh = '';
+  /** Transfer-Encoding values joined with commas; null when the request has none. */
+  private te: string | null = null;
   private trailers = 0;
   private errorStatus = 0;
   /** The last Host that passed validation: clients repeat it on every request. */
@@ -123,6 +125,8 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
   private originCache = '';
   /** The request whose body is arriving. */
   private reading: Exchange | null = null;
+  /** Bytes read for that body that were not body bytes (chunk framing); see onData(). */
+  private framing = 0;
 
   // Requests waiting for (or being sent) their responses, oldest first.
   first: Exchange | null = null;
@@ -172,6 +176,7 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
   onData(chunk: Buffer): void {
     // Closing: what the client still sends is read and dropped (a lingering close).
     if (this.ending) return;
+    if (this.reading !== null) this.framing += chunk.length;
     if (this.paused) {
       // Data already on its way when reading paused: keep it for when the parser resumes.
       if (!this.closeAfter) this.rest = this.rest ? Buffer.concat([this.rest, chunk]) : copy(chunk);
@@ -179,6 +184,13 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
       return;
     }
     this.run(chunk);
+    // llhttp reads chunk extensions and a chunk size's leading zeros without bound or callback.
+    // RFC 9112 §7.1.1: limit them like other parts of a message. A request's framing (bytes read
+    // while its body arrives, less body bytes and trailer fields) may be a header field's worth
+    // plus 16 bytes per body byte: room for 1-byte chunks with short extensions, and a bound.
+    const limit = this.server.opts.limitRequestFieldSize;
+    const ex = this.reading;
+    if (limit && ex !== null && this.framing > limit + 16 * ex.body!.received) this.fail(413, 'chunk framing over its budget');
   }
 
   private run(chunk: Buffer): void {
@@ -219,6 +231,7 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
     this.inHeaders = true;
     this.hosts = 0;
     this.host = this.expect = this.xff = this.xfp = this.xfh = '';
+    this.te = null;
     this.trailers = 0;
     this.headersDeadline = this.after(this.server.opts.headerTimeout);
     this.rearm();
@@ -268,6 +281,7 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
     const limit = this.server.opts.limitRequestFields;
     if (!this.inHeaders) {
       // Trailers are checked against the same limits, then dropped.
+      this.framing -= name.length + value.length;
       return limit && ++this.trailers > limit ? this.refuse(431) : 0;
     }
     if (limit && this.raw.length >= limit * 2) return this.refuse(431);
@@ -289,9 +303,12 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
       case 16:
         if (name.toLowerCase() === 'x-forwarded-host') this.xfh ||= value;
         break;
-      case 17:
-        if (name.toLowerCase() === 'x-forwarded-proto') this.xfp ||= value;
+      case 17: {
+        const lower = name.toLowerCase();
+        if (lower === 'transfer-encoding') this.te = this.te === null ? value : `${this.te},${value}`;
+        else if (lower === 'x-forwarded-proto') this.xfp ||= value;
         break;
+      }
     }
     return 0;
   }
@@ -309,6 +326,9 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
     this.inHeaders = false;
     const opts = this.server.opts;
     const ptr = this.ptr;
+    // llhttp also takes HTTP/0.9 (and a bare `GET /`) and HTTP/2.0 request lines; this server
+    // speaks HTTP/1.x only (RFC 9110 §6.2, §15.6.6), and 2.0 would pass for 1.0 below.
+    if (llhttp.majorVersionOf(ptr) !== 1) return this.refuse(505);
     const method = llhttp.methodOf(ptr);
     const http10 = llhttp.minorVersionOf(ptr) === 0;
     const target = this.target;
@@ -322,6 +342,10 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
     }
     const bodyLength = llhttp.bodyLengthOf(ptr);
     if (bodyLength === llhttp.UNFRAMED) return this.refuse(400);
+    // RFC 9112 §6.3: any Transfer-Encoding without chunked last is a 400; llhttp misses an empty
+    // one (and then frames by a Content-Length after it). §6.1: codings before chunked would
+    // reach the app still applied, as we decode none of them: 501.
+    if (this.te !== null && (bodyLength !== -1 || !onlyChunked(this.te))) return this.refuse(bodyLength === -1 ? 501 : 400);
     if (opts.limitRequestBody && bodyLength > opts.limitRequestBody) return this.refuse(413);
     const expectContinue = this.expect !== '' && this.expect.toLowerCase() === '100-continue';
     if (this.expect !== '' && !expectContinue) return this.refuse(417);
@@ -331,7 +355,8 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
     let absolute: RegExpExecArray | null;
     if (target.charCodeAt(0) === 47 /* / */) origin = this.origin();
     else if ((absolute = ABSOLUTE.exec(target)) !== null) {
-      // RFC 9112 §3.2.2: the target's authority wins, so it is checked as Host is: request.url must parse.
+      // RFC 9112 §3.2.2: the target's authority wins over Host, so it must pass as a Host would
+      // (no userinfo either, RFC 9110 §4.2.4): the app gets it as request.url.
       if (!validHost(absolute[1]!)) return this.refuse(400);
       origin = '';
     } else if (target === '*' && method === 'OPTIONS') {
@@ -353,7 +378,10 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
     if (opts.onResponse) ex.started = performance.now();
     this.enqueue(ex);
     this.server.requests++;
-    if (body !== null) this.reading = ex;
+    if (body !== null) {
+      this.reading = ex;
+      this.framing = 0;
+    }
     this.rearm();
     if (special) this.settle(ex, new LightResponse(null, { status: special }));
     else this.dispatch(ex);
@@ -389,11 +417,16 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
   }
 
   onBody(start: number, end: number): number {
-    const ex = this.reading!;
+    const ex = this.reading;
+    // An answer given before the body (a sync app, OPTIONS *) may have closed the connection
+    // from inside this very read: end() dropped the exchange, and what is left of its body is
+    // read and dropped like the rest of a lingering close.
+    if (ex === null) return 0;
     const body = ex.body!;
     const limit = this.server.opts.limitRequestBody;
     if (limit && body.received + (end - start) > limit) return this.refuse(413);
     body.push(copy(this.input.subarray(start, end)));
+    this.framing -= end - start;
     if (this.timer === T_BODY) this.deadline = this.after(this.server.opts.bodyTimeout);
     if (body.full && !this.bodyBlocked) {
       this.bodyBlocked = true;
@@ -404,6 +437,12 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
   }
 
   onMessageComplete(): number {
+    // The last trailer field has no callback after it: count it here, or one trailer more than
+    // limitRequestFields got through (trailers obey the header limits, RFC 9112 §7.1.2).
+    if (this.inValue || this.field) {
+      const err = this.endField();
+      if (err) return err;
+    }
     const ex = this.reading;
     if (ex !== null) {
       this.reading = null;
@@ -889,6 +928,15 @@ const SERVER_ERROR = new LightResponse('Internal Server Error\n', {
 }) as unknown as Response;
 
 function noop(): void {}
+
+/** A Transfer-Encoding list naming chunked and nothing else (empty list elements allowed, RFC 9110 §5.6.1). */
+function onlyChunked(te: string): boolean {
+  for (const coding of te.split(',')) {
+    const c = coding.trim();
+    if (c !== '' && c.toLowerCase() !== 'chunked') return false;
+  }
+  return true;
+}
 
 /** Input may live in the shared read buffer, which the next read overwrites: keep a copy (own memory, not a pool slab). */
 function copy(view: Buffer): Buffer {

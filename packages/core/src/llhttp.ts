@@ -70,6 +70,7 @@ export const UNFRAMED = -2;
 // which parse real requests through these reads.
 const OFF_CONTENT_LENGTH = 32; // uint64_t
 const OFF_METHOD = 41; // uint8_t
+const OFF_MAJOR = 42; // uint8_t
 const OFF_MINOR = 43; // uint8_t
 const OFF_FLAGS = 50; // uint16_t
 
@@ -166,6 +167,10 @@ export function errorReason(ptr: number, code: number): string {
 
 export function methodOf(ptr: number): string {
   return METHOD_NAMES[mem[ptr + OFF_METHOD]!] ?? 'GET';
+}
+
+export function majorVersionOf(ptr: number): number {
+  return mem[ptr + OFF_MAJOR]!;
 }
 
 export function minorVersionOf(ptr: number): number {

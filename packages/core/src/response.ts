@@ -80,8 +80,14 @@ export class LightResponse {
   }
 }
 
+// reason-phrase = *( HTAB / SP / VCHAR / obs-text ) (RFC 9112 §4), as the real constructor checks.
+const REASON_PHRASE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
 /** The same status checks the real constructor makes, so the light one throws where it would. */
 function checkInit(init: ResponseInit, body: SimpleBody): boolean {
+  // A status text with CR or LF would be a header injection; the real Response refuses it.
+  const statusText = init.statusText;
+  if (statusText != null && !REASON_PHRASE.test(String(statusText))) throw new TypeError('Invalid statusText');
   const status = init.status;
   if (status !== undefined) {
     if (!Number.isInteger(status) || status < 200 || status > 599) {
