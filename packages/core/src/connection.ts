@@ -543,7 +543,10 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
 
   private appFailed(ex: Exchange, err: unknown): void {
     if (ex.state === S_APP && !this.closed) {
-      this.server.opts.logger.error({ err, method: ex.method, target: ex.target }, 'the app failed to answer');
+      // An app that fails because the client left (its body read or signal aborted) did no wrong.
+      const log = this.server.opts.logger;
+      if (err instanceof ClientGone) log.debug({ err: err.message, method: ex.method, target: ex.target }, 'the client left before the answer');
+      else log.error({ err, method: ex.method, target: ex.target }, 'the app failed to answer');
     }
     this.settle(ex, SERVER_ERROR);
   }
