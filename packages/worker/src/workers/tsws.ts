@@ -1,0 +1,26 @@
+// The `tsws` worker class: the tsws core, for fetch apps at full speed.
+import { Server } from '@tsws/core';
+import { Worker, type WorkerStats } from '../base.js';
+import { coreOptions } from '../serve-options.js';
+
+export class TswsWorker extends Worker {
+  static override workerName = 'tsws';
+  static override serves = ['fetch'] as const;
+
+  private server: Server | undefined;
+
+  async start(): Promise<string[]> {
+    if (this.app.interface !== 'fetch') throw new TypeError('the tsws worker class serves fetch apps');
+    this.server = new Server(this.app.fetch, coreOptions(this.settings, this.log, this.options.accessLog));
+    await this.server.listen();
+    return this.server.urls();
+  }
+
+  stop(graceful: boolean, timeoutMs: number): Promise<void> {
+    return this.server?.shutdown(graceful ? timeoutMs : 0) ?? Promise.resolve();
+  }
+
+  override stats(): WorkerStats {
+    return this.server?.stats() ?? this.requests.stats(0);
+  }
+}
