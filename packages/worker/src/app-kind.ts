@@ -94,6 +94,8 @@ export async function detectApp(value: unknown, interfaceSetting: string, spec: 
     throw wrong(spec, override === 'auto' ? 'any' : override, value);
   }
   const fn = value as unknown as ((...args: never[]) => unknown) & Obj;
+  // A class cannot be called without `new`: it may be a worker class given as the APP by mistake.
+  if (/^class\b/.test(Function.prototype.toString.call(fn))) throw wrong(spec, override === 'auto' ? 'any' : override, value, `: export an instance, or the handler itself`);
   const asNode = fn as unknown as NodeListener;
   const asFetch = fn as unknown as FetchHandler;
   // Express and connect apps are functions with use() and handle().

@@ -91,7 +91,10 @@ export async function importFile(file: string, chdir: string): Promise<Record<st
 /** "an object with keys [a, b]", "a function", "undefined": what a user's value looks like. */
 export function describeValue(value: unknown): string {
   if (value === null || value === undefined) return String(value);
-  if (typeof value === 'function') return `a function (${value.name || 'anonymous'}, taking ${value.length} argument${value.length === 1 ? '' : 's'})`;
+  if (typeof value === 'function') {
+    if (/^class\b/.test(Function.prototype.toString.call(value))) return `the class ${value.name || '(anonymous)'}`;
+    return `a function (${value.name || 'anonymous'}, taking ${value.length} argument${value.length === 1 ? '' : 's'})`;
+  }
   if (typeof value !== 'object') return `a ${typeof value} (${JSON.stringify(value)?.slice(0, 40)})`;
   if (Array.isArray(value)) return `an array of ${value.length}`;
   const keys = new Set(Object.keys(value));
@@ -99,13 +102,15 @@ export function describeValue(value: unknown): string {
   for (let proto = Object.getPrototypeOf(value); proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
     for (const k of Object.getOwnPropertyNames(proto)) if (k !== 'constructor') keys.add(k);
   }
-  const list = [...keys];
+  // What app detection looks at comes first, so it survives the cut below.
+  const notable = ['fetch', 'callback', 'handle', 'routing', 'listen'].filter((k) => keys.has(k));
+  const list = [...notable, ...[...keys].filter((k) => !notable.includes(k))];
   const name = (value as object).constructor?.name;
   return `${name && name !== 'Object' ? `a ${name} object` : 'an object'} with keys [${list.slice(0, 12).join(', ')}${list.length > 12 ? ', ...' : ''}]`;
 }
 
 function exportNames(namespace: Record<string, unknown>): string {
-  const names = Object.keys(namespace);
+  const names = Object.keys(namespace).sort();
   return names.length ? names.join(', ') : 'none';
 }
 

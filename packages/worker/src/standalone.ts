@@ -86,6 +86,7 @@ export async function runStandalone(settings: Settings, options: StandaloneOptio
   let code: number;
   try {
     code = await worker.run({ mode: 'standalone', logging, ...(accessLog ? { accessLog } : {}) });
+    log.info({ code }, 'stopped');
   } catch (err) {
     await worker.stop(false, 0).catch(() => {});
     // Binding or switching user failed: the reason is the whole message.
@@ -94,7 +95,6 @@ export async function runStandalone(settings: Settings, options: StandaloneOptio
   }
   removePidFile(pidFile);
   process.off('uncaughtException', onFatal);
-  log.info({ code }, 'stopped');
   return finish(code);
 }
 

@@ -35,6 +35,7 @@ export class NodeWorker extends Worker {
   private sweep: NodeJS.Timeout | undefined;
   private draining = false;
   private allClosed: (() => void) | null = null;
+  private stopping: Promise<void> | null = null;
 
   async start(): Promise<string[]> {
     const s = this.settings;
@@ -164,7 +165,20 @@ export class NodeWorker extends Worker {
     return this.requests.stats(this.sockets.size);
   }
 
-  async stop(graceful: boolean, timeoutMs: number): Promise<void> {
+  /** Graceful once; a later call that is not graceful cuts what the first is still draining. */
+  stop(graceful: boolean, timeoutMs: number): Promise<void> {
+    const first = this.stopping === null;
+    this.stopping ??= this.drain(graceful ? timeoutMs : 0);
+    if (!first && (!graceful || timeoutMs <= 0)) this.cut();
+    return this.stopping;
+  }
+
+  private cut(): void {
+    for (const server of this.servers) server.closeAllConnections();
+    for (const socket of this.sockets) socket.destroy();
+  }
+
+  private async drain(timeoutMs: number): Promise<void> {
     this.draining = true;
     clearInterval(this.sweep);
     const emptied = new Promise<void>((resolve) => {
@@ -183,12 +197,8 @@ export class NodeWorker extends Worker {
     // Responses not yet begun tell their clients the connection closes after them.
     for (const res of this.responses.keys()) if (!res.headersSent) res.setHeader('Connection', 'close');
     this.closeIdle();
-    const cut = () => {
-      for (const server of this.servers) server.closeAllConnections();
-      for (const socket of this.sockets) socket.destroy();
-    };
-    if (!graceful || timeoutMs <= 0) cut();
-    const force = setTimeout(cut, Math.max(0, timeoutMs));
+    if (timeoutMs <= 0) this.cut();
+    const force = setTimeout(() => this.cut(), Math.max(0, timeoutMs));
     await emptied;
     clearTimeout(force);
   }

@@ -16,8 +16,14 @@ export class TswsWorker extends Worker {
     return this.server.urls();
   }
 
+  /** Graceful once; a later call that is not graceful cuts what the first is still draining. */
   stop(graceful: boolean, timeoutMs: number): Promise<void> {
-    return this.server?.shutdown(graceful ? timeoutMs : 0) ?? Promise.resolve();
+    const server = this.server;
+    if (!server) return Promise.resolve();
+    // The core's shutdown() keeps its first deadline; cutting early is destroying what is left.
+    const stopped = server.shutdown(graceful ? timeoutMs : 0);
+    if (!graceful || timeoutMs <= 0) for (const conn of server.connections) conn.destroy();
+    return stopped;
   }
 
   override stats(): WorkerStats {
