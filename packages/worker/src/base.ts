@@ -166,13 +166,15 @@ export abstract class Worker {
       log.info({ graceful, timeoutMs, why }, graceful ? 'draining' : 'stopping');
       clearInterval(beat);
       state.stopping = this.stop(graceful, timeoutMs).then(
-        () => {
+        async () => {
           cleanup();
+          await leaveCluster();
           resolveStopped(EXIT.OK);
         },
-        (err: unknown) => {
+        async (err: unknown) => {
           log.error({ err }, 'the worker failed to stop cleanly');
           cleanup();
+          await leaveCluster();
           resolveStopped(EXIT.ERROR);
         },
       );
@@ -238,6 +240,26 @@ export abstract class Worker {
     if (pm2 && Number.isFinite(kill) && kill > 0) return Math.max(0, Math.min(ms, kill - 250));
     return ms;
   }
+}
+
+/**
+ * A node:cluster worker (under tsws-master, PM2 or your own primary) must not exit the moment its
+ * listeners close: with round-robin scheduling the primary may already have handed it a new
+ * connection, and node:cluster returns such a connection to the primary only if the worker is
+ * still alive to refuse it; otherwise it hangs in the primary forever (seen under `pm2 reload`,
+ * about one request in 500). cluster.worker.disconnect() waits for the primary's acknowledgement,
+ * which comes after every hand-off it sent us, so once it is done nothing is in flight.
+ */
+function leaveCluster(timeoutMs = 2000): Promise<void> {
+  if (!cluster.isWorker || !process.connected) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    process.once('disconnect', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    cluster.worker!.disconnect();
+  });
 }
 
 /** One access record; body bytes are what the socket wrote for this response less its header block. */

@@ -4,10 +4,11 @@
 // cheap. docs/workers.md lists each setting and how faithfully it holds here.
 import { unlinkSync } from 'node:fs';
 import http from 'node:http';
-import type { Socket } from 'node:net';
+import net, { type Socket } from 'node:net';
 import { Worker, type WorkerStats } from '../base.js';
 import { listenOn } from '../listen.js';
 import type { WorkerSettings } from '../protocol.js';
+import { FIRST_REQUEST_GRACE_MS } from './tsws.js';
 
 /** The most header bytes a request within both field limits can send (node:http counts them in total). */
 function maxHeaderSize(s: WorkerSettings): number {
@@ -185,8 +186,9 @@ export class NodeWorker extends Worker {
       this.allClosed = resolve;
       if (this.sockets.size === 0) resolve();
     });
-    // Stop accepting; node:http closes idle keep-alive connections here too (Node >= 19).
-    for (const server of this.servers) if (server.listening) server.close();
+    // Stop accepting. (net.Server's close: http.Server's would also close idle connections at
+    // once, among them any accepted a moment ago whose first request is still on its way.)
+    for (const server of this.servers) if (server.listening) net.Server.prototype.close.call(server);
     for (const path of this.unixPaths.splice(0)) {
       try {
         unlinkSync(path);
@@ -196,9 +198,10 @@ export class NodeWorker extends Worker {
     }
     // Responses not yet begun tell their clients the connection closes after them.
     for (const res of this.responses.keys()) if (!res.headersSent) res.setHeader('Connection', 'close');
-    this.closeIdle();
     if (timeoutMs <= 0) this.cut();
-    const force = setTimeout(() => this.cut(), Math.max(0, timeoutMs));
+    else await new Promise((resolve) => setTimeout(resolve, Math.min(FIRST_REQUEST_GRACE_MS, timeoutMs)));
+    this.closeIdle();
+    const force = setTimeout(() => this.cut(), Math.max(0, timeoutMs - FIRST_REQUEST_GRACE_MS));
     await emptied;
     clearTimeout(force);
   }
