@@ -17,6 +17,7 @@ export const BUILT_IN: Record<string, WorkerClass> = { tsws: TswsWorker, node: N
 
 /** A bad --worker-class: unknown, not loadable, not a worker, or unfit for the app. */
 export class WorkerClassError extends Error {
+  override readonly name = 'WorkerClassError';
   readonly code = 'TSWS_WORKER_CLASS';
 }
 

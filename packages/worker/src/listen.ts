@@ -2,6 +2,7 @@
 // bind address with the same forms and rules as the core: host:port, [v6]:port, unix:/path,
 // unix:@name and fd://N, with the backlog, SO_REUSEPORT and umask asked for.
 // (The core has the same function in bind.ts but does not export it; see the report.)
+import cluster from 'node:cluster';
 import { lstatSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import { type BindAddress, BindError, formatAddress, hasReusePort, parseBind } from '@tsws/core';
@@ -9,7 +10,10 @@ import type { WorkerSettings } from './protocol.js';
 
 export type ListenSettings = Pick<WorkerSettings, 'backlog' | 'reusePort' | 'umask'>;
 
-/** Removes a Unix socket file left by a dead process; refuses a live one or a file that is not a socket. */
+/**
+ * Removes a Unix socket file left by a dead process; refuses a live one or a file that is not a
+ * socket. In a node:cluster worker a live socket is the primary's, shared by the workers: use it.
+ */
 async function clearStaleSocket(path: string): Promise<void> {
   let isSocket: boolean;
   try {
@@ -27,6 +31,7 @@ async function clearStaleSocket(path: string): Promise<void> {
     });
     probe.once('error', () => resolve(false));
   });
+  if (live && cluster.isWorker) return;
   if (live) throw new BindError(`bind "unix:${path}": another process is listening on it`);
   unlinkSync(path);
 }

@@ -12,6 +12,7 @@ import { importTypeScript, isTypeScript, TypeScriptUnavailable } from './typescr
  * threw at import time, or its factory threw) and its stack belongs in the log.
  */
 export class AppLoadError extends Error {
+  override readonly name = 'AppLoadError';
   readonly code = 'TSWS_APP_LOAD';
 }
 

@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import type { Logger } from './logging.js';
 
 export class PrivilegeError extends Error {
+  override readonly name = 'PrivilegeError';
   readonly code = 'TSWS_PRIVILEGES';
 }
 

@@ -11,6 +11,7 @@ import { decodeBoot, EXIT, WORKER_ENV, type WorkerSettings } from './protocol.js
 
 /** The worker cannot start; `exitCode` is the protocol's answer (APP_LOAD_ERROR or BOOT_ERROR). */
 export class BootError extends Error {
+  override readonly name = 'BootError';
   readonly code = 'TSWS_BOOT';
   constructor(
     message: string,
@@ -21,11 +22,14 @@ export class BootError extends Error {
   }
 }
 
-/** Logs a boot failure: one line for a user's mistake, the app's own stack when the app threw. */
+/**
+ * Logs a boot failure with an `err` field either way: the app's own exception (and its stack)
+ * when the app threw, else just the type and message (a user's mistake has no stack worth reading).
+ */
 export function logBootError(log: Logger, err: unknown): void {
   if (err instanceof BootError || err instanceof AppLoadError) {
     if (err.cause !== undefined) log.fatal({ err: err.cause }, err.message);
-    else log.fatal(err.message);
+    else log.fatal({ err: { type: err.name, message: err.message, exitCode: err instanceof BootError ? err.exitCode : EXIT.APP_LOAD_ERROR } }, err.message);
   } else {
     log.fatal({ err }, (err as Error)?.message ?? String(err));
   }

@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 
 /** A TypeScript module the running Node cannot load; the message says what to install. */
 export class TypeScriptUnavailable extends Error {
+  override readonly name = 'TypeScriptUnavailable';
   readonly code = 'TSWS_NO_TYPESCRIPT';
 }
 

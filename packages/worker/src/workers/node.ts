@@ -2,13 +2,21 @@
 // plain handlers) with full compatibility, and fetch apps through the adapter. The settings map
 // onto node:http's own options where it has them; the rest is checked per request where that is
 // cheap. docs/workers.md lists each setting and how faithfully it holds here.
+import cluster from 'node:cluster';
 import { unlinkSync } from 'node:fs';
 import http from 'node:http';
 import net, { type Socket } from 'node:net';
 import { Worker, type WorkerStats } from '../base.js';
 import { listenOn } from '../listen.js';
 import type { WorkerSettings } from '../protocol.js';
-import { FIRST_REQUEST_GRACE_MS } from './tsws.js';
+
+/**
+ * How long idle connections stay open once a drain starts. Closing them at once races a client
+ * that is sending its next request (or, on a connection accepted a moment before, its first):
+ * it sees "socket hang up". Meanwhile every response says Connection: close, so busy
+ * connections close themselves; what is still idle after this is closed.
+ */
+const IDLE_GRACE_MS = 1000;
 
 /** The most header bytes a request within both field limits can send (node:http counts them in total). */
 function maxHeaderSize(s: WorkerSettings): number {
@@ -37,6 +45,7 @@ export class NodeWorker extends Worker {
   private draining = false;
   private allClosed: (() => void) | null = null;
   private stopping: Promise<void> | null = null;
+  private idleGraceOver = false;
 
   async start(): Promise<string[]> {
     const s = this.settings;
@@ -135,7 +144,8 @@ export class NodeWorker extends Worker {
     this.responses.set(res, 0);
     res.once('close', () => {
       this.responses.delete(res);
-      if (this.draining) setImmediate(() => this.closeIdle());
+      // A response begun before the drain may leave its connection idle: close it now.
+      if (this.idleGraceOver) setImmediate(() => this.closeIdle());
     });
     listener(req, res);
   }
@@ -189,7 +199,8 @@ export class NodeWorker extends Worker {
     // Stop accepting. (net.Server's close: http.Server's would also close idle connections at
     // once, among them any accepted a moment ago whose first request is still on its way.)
     for (const server of this.servers) if (server.listening) net.Server.prototype.close.call(server);
-    for (const path of this.unixPaths.splice(0)) {
+    // In a node:cluster worker the socket file is the primary's, still serving the other workers.
+    for (const path of cluster.isWorker ? [] : this.unixPaths.splice(0)) {
       try {
         unlinkSync(path);
       } catch {
@@ -199,9 +210,14 @@ export class NodeWorker extends Worker {
     // Responses not yet begun tell their clients the connection closes after them.
     for (const res of this.responses.keys()) if (!res.headersSent) res.setHeader('Connection', 'close');
     if (timeoutMs <= 0) this.cut();
-    else await new Promise((resolve) => setTimeout(resolve, Math.min(FIRST_REQUEST_GRACE_MS, timeoutMs)));
+    else {
+      let grace: NodeJS.Timeout | undefined;
+      await Promise.race([emptied, new Promise((resolve) => (grace = setTimeout(resolve, Math.min(IDLE_GRACE_MS, timeoutMs))))]);
+      clearTimeout(grace);
+    }
+    this.idleGraceOver = true;
     this.closeIdle();
-    const force = setTimeout(() => this.cut(), Math.max(0, timeoutMs - FIRST_REQUEST_GRACE_MS));
+    const force = setTimeout(() => this.cut(), Math.max(0, timeoutMs - IDLE_GRACE_MS));
     await emptied;
     clearTimeout(force);
   }
