@@ -23,13 +23,14 @@ export interface Proc {
   kill(signal?: NodeJS.Signals): void;
 }
 
-export function run(bin: keyof typeof BINS | string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Proc {
+/** `fds`: file descriptors of this process the child gets as its fds 3, 4, ... (listening sockets). */
+export function run(bin: keyof typeof BINS | string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; fds?: number[] } = {}): Proc {
   const script = bin in BINS ? BINS[bin as keyof typeof BINS] : bin;
   // detached: its own process group, so cleanup reaches cluster workers too.
   const child = spawn(process.execPath, [script, ...args], {
     cwd: opts.cwd ?? ROOT,
     env: { ...process.env, ...opts.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe', ...(opts.fds ?? [])],
     detached: true,
   });
   let out = '';

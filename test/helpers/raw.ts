@@ -17,6 +17,8 @@ export interface RawResponse {
 
 export class RawClient {
   private buf = Buffer.alloc(0);
+  /** What line()/exact()/rest() took while a response is read: its exact bytes. */
+  private taken: Buffer[] = [];
   private ended = false;
   private waiter: (() => void) | null = null;
   readonly socket: net.Socket;
@@ -73,6 +75,7 @@ export class RawClient {
       const at = this.buf.indexOf('\r\n');
       if (at >= 0) {
         const line = this.buf.subarray(0, at).toString('latin1');
+        this.taken.push(this.buf.subarray(0, at + 2));
         this.buf = this.buf.subarray(at + 2);
         return line;
       }
@@ -83,6 +86,7 @@ export class RawClient {
   private async exact(n: number, deadline: number): Promise<Buffer> {
     while (this.buf.length < n) await this.more(deadline);
     const out = this.buf.subarray(0, n);
+    this.taken.push(out);
     this.buf = this.buf.subarray(n);
     return out;
   }
@@ -90,7 +94,7 @@ export class RawClient {
   /** Reads one response (skipping 1xx unless `interim`); `head` for answers to HEAD. */
   async response(opts: { head?: boolean; interim?: boolean; timeoutMs?: number } = {}): Promise<RawResponse> {
     const deadline = Date.now() + (opts.timeoutMs ?? 5000);
-    const start = this.buf;
+    this.taken = [];
     const statusLine = await this.line(deadline);
     const m = /^(HTTP\/\d\.\d) (\d{3}) ?(.*)$/.exec(statusLine);
     if (!m) throw new Error(`not a status line: ${JSON.stringify(statusLine)}`);
@@ -103,7 +107,7 @@ export class RawClient {
     }
     const status = Number(m[2]);
     const get = (name: string) => headers.find(([k]) => k === name)?.[1];
-    let body = Buffer.alloc(0);
+    let body: Buffer = Buffer.alloc(0);
     if (status >= 100 && status < 200 && !opts.interim) return this.response(opts);
     if (!(opts.head || status === 204 || status === 304 || (status >= 100 && status < 200))) {
       if ((get('transfer-encoding') ?? '').toLowerCase().includes('chunked')) {
@@ -122,25 +126,25 @@ export class RawClient {
         body = Buffer.from(await this.exact(Number(get('content-length')), deadline));
       } else {
         body = await this.rest(deadline - Date.now());
+        this.taken.push(body);
       }
     }
-    const used = start.length - this.buf.length;
     return {
       version: m[1]!,
       status,
       reason: m[3]!,
       headers,
       body,
-      raw: Buffer.from(start.subarray(0, Math.max(0, used))),
+      raw: Buffer.concat(this.taken),
       header: get,
       all: (name) => headers.filter(([k]) => k === name).map(([, v]) => v),
     };
   }
 
-  /** Everything until the server closes the connection. */
+  /** Everything until the server closes the connection (or what came within `timeoutMs`). */
   async rest(timeoutMs = 5000): Promise<Buffer> {
     const deadline = Date.now() + timeoutMs;
-    while (!this.ended) await this.more(deadline).catch(() => undefined);
+    while (!this.ended && Date.now() < deadline) await this.more(deadline).catch(() => undefined);
     const out = this.buf;
     this.buf = Buffer.alloc(0);
     return out;

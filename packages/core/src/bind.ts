@@ -1,5 +1,6 @@
 // Bind addresses: parsing `host:port`, `[v6]:port`, `unix:/path`, `unix:@abstract` and `fd://N`,
 // and listening on them with the backlog, SO_REUSEPORT and umask asked for.
+import cluster from 'node:cluster';
 import { lstatSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 
@@ -59,8 +60,11 @@ export function formatAddress(address: net.AddressInfo | string | null): string 
   return address.family === 'IPv6' ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
 }
 
-/** Removes a Unix socket file left by a dead process; refuses a live one or a file that is not a socket. */
-async function clearStaleSocket(path: string): Promise<void> {
+/**
+ * Removes a Unix socket file left by a dead process; refuses (BindError) a live one or a file that
+ * is not a socket. No file: nothing to do.
+ */
+export async function clearStaleSocket(path: string): Promise<void> {
   let isSocket: boolean;
   try {
     isSocket = lstatSync(path).isSocket();
@@ -98,7 +102,9 @@ export async function listenOn(server: net.Server, address: BindAddress, setting
       options.reusePort = true;
     }
   } else if (address.kind === 'unix') {
-    if (!address.path.startsWith('\0')) await clearStaleSocket(address.path);
+    // In a cluster worker the primary owns the socket file (it may be open for a sibling already):
+    // a stale one is the master's to clear.
+    if (!address.path.startsWith('\0') && !cluster.isWorker) await clearStaleSocket(address.path);
     options = { path: address.path, backlog };
   } else {
     options = { fd: address.fd, backlog } as net.ListenOptions;

@@ -33,8 +33,15 @@ const T_WRITE = 4; // the client is not reading our output
 const T_LINGER = 5; // we closed our side; waiting briefly for the client's FIN
 
 const LINGER_MS = 2_000;
+const DRAIN_GRACE_MS = 1_000;
 /** An unread body this small is read and dropped to keep the connection; a larger one closes it. */
 const DRAIN_LIMIT = 64 * 1024;
+/**
+ * Answers given while one chunk is parsed collect in `out` and are written after it; past this
+ * size they are written at once, so the socket's backpressure can pause reading before the rest
+ * of a pipelined burst is answered (else one 64 KiB read of tiny requests builds every answer).
+ */
+const OUT_HIGH_WATER = 64 * 1024;
 // A Host the WHATWG URL parser will accept too: a name, an IPv4 address or a bracketed IPv6
 // address, and a port up to 65535 (RFC 9110 §7.2, and what `new URL(request.url)` needs).
 const HOST = /^(?:([A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?)|\[([0-9A-Fa-f:.]+)\])(?::(\d{1,5}))?$/;
@@ -47,8 +54,10 @@ function validHost(host: string): boolean {
   // A name ending in a number is parsed as an IPv4 address: it must be one.
   return !NUMERIC_LABEL.test(m[1]!) || net.isIPv4(m[1]!.replace(/\.$/, ''));
 }
-const ABSOLUTE = /^https?:\/\//i;
+// An absolute-form target, capturing its authority.
+const ABSOLUTE = /^https?:\/\/([^/?#]*)/i;
 const EMPTY = Buffer.alloc(0) as Latin1Buffer;
+const NO_HEADERS: string[] = [];
 
 /** Buffer#latin1Slice: what toString('latin1', ...) calls, minus its dispatch (present on every Node we support). */
 type Latin1Buffer = Buffer & { latin1Slice(start: number, end: number): string };
@@ -60,12 +69,20 @@ class ClientGone extends Error {
 
 /** Lazily read peer address, shared by every request of the connection. */
 class PeerInfo implements ConnInfo {
-  constructor(private readonly socket: Socket) {}
+  // A private field, so JSON.stringify(info) and spreads never reach the socket.
+  readonly #socket: Socket;
+  constructor(socket: Socket) {
+    this.#socket = socket;
+  }
   get remoteAddress(): string {
-    return this.socket.remoteAddress ?? '';
+    return this.#socket.remoteAddress ?? '';
   }
   get remotePort(): number {
-    return this.socket.remotePort ?? 0;
+    return this.#socket.remotePort ?? 0;
+  }
+  /** Response.json(info) and loggers show the two fields, as for a plain object. */
+  toJSON(): ConnInfo {
+    return { remoteAddress: this.remoteAddress, remotePort: this.remotePort };
   }
 }
 
@@ -102,6 +119,8 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
   private errorStatus = 0;
   /** The last Host that passed validation: clients repeat it on every request. */
   private goodHost = '';
+  private originHost = '';
+  private originCache = '';
   /** The request whose body is arriving. */
   private reading: Exchange | null = null;
 
@@ -309,9 +328,13 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
 
     let origin: string;
     let special = 0;
+    let absolute: RegExpExecArray | null;
     if (target.charCodeAt(0) === 47 /* / */) origin = this.origin();
-    else if (ABSOLUTE.test(target)) origin = ''; // RFC 9112 §3.2.2: the target's authority wins
-    else if (target === '*' && method === 'OPTIONS') {
+    else if ((absolute = ABSOLUTE.exec(target)) !== null) {
+      // RFC 9112 §3.2.2: the target's authority wins, so it is checked as Host is: request.url must parse.
+      if (!validHost(absolute[1]!)) return this.refuse(400);
+      origin = '';
+    } else if (target === '*' && method === 'OPTIONS') {
       origin = this.origin();
       special = 204; // OPTIONS * asks about the server, not a resource: nothing to add
     } else if (method === 'CONNECT') {
@@ -323,6 +346,9 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
     const body = bodyLength !== 0 ? new RequestBody(this) : null;
     const ka = keepAlive && !upgrade && opts.keepAlive && !this.server.draining;
     const ex = new Exchange(method, target, this.raw, http10, ka, expectContinue, body, bodyLength, origin, info);
+    // The exchange owns them now: an idle connection keeps no request's strings alive.
+    this.raw = NO_HEADERS;
+    this.target = this.host = this.expect = this.xff = this.xfp = this.xfh = '';
     if (!ka) this.closeAfter = true;
     if (opts.onResponse) ex.started = performance.now();
     this.enqueue(ex);
@@ -334,8 +360,10 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
     return 0;
   }
 
-  /** `scheme://host` for origin-form targets. */
+  /** `scheme://host` for origin-form targets; cached, since a client repeats its Host. */
   private origin(): string {
+    const plain = this.xfp === '' && this.xfh === '';
+    if (plain && this.host === this.originHost && this.host !== '') return this.originCache;
     let proto = 'http';
     let host = this.host;
     if ((this.xfp !== '' || this.xfh !== '') && this.server.trusted(this.peer.remoteAddress)) {
@@ -348,7 +376,12 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
       const local = this.socket.localAddress ?? 'localhost';
       host = local.includes(':') ? `[${local}]:${this.socket.localPort}` : `${local}:${this.socket.localPort}`;
     }
-    return `${proto}://${host}`;
+    const origin = `${proto}://${host}`;
+    if (plain) {
+      this.originHost = this.host;
+      this.originCache = origin;
+    }
+    return origin;
   }
 
   private forwardedInfo(): ConnInfo {
@@ -378,6 +411,7 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
       if (this.bodyBlocked) this.bodyBlocked = false;
     }
     this.rearm();
+    if (this.out.length >= OUT_HIGH_WATER) this.flush();
     if (this.closeAfter || this.writeBlocked || this.queued >= this.server.opts.maxPipelinedRequests) return llhttp.ERROR.PAUSED;
     return 0;
   }
@@ -404,6 +438,9 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
     }
     this.rearm();
     this.writeReady();
+    // The request's answer was already out (its body was being drained): nothing is left to
+    // answer, so nothing else would close the connection.
+    if (this.first === null) this.end();
   }
 
   /** From a request body: the app wants bytes. Answer `Expect: 100-continue` and resume reading. */
@@ -650,6 +687,10 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
       this.destroy();
       return;
     }
+    // The next request may be waiting for its 100 Continue, held back until the answers before
+    // it were out (RFC 9110 §10.1.1): it can go now.
+    const next = this.first;
+    if (next !== null && next === this.reading && next.body!.used) this.wantBody(next.body!);
     this.rearm();
     this.resumeReading();
   }
@@ -767,10 +808,17 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
 
   // ---- closing -------------------------------------------------------------------------------
 
-  /** Graceful shutdown: finish what was received, then close; an idle connection closes now. */
+  /**
+   * Graceful shutdown: finish what was received, then close. An idle connection may have a request
+   * already on its way (the client cannot know we are stopping), so it gets DRAIN_GRACE_MS: a
+   * request arriving then is answered with Connection: close; otherwise the idle timer closes it.
+   */
   drain(): void {
     this.closeAfter = true;
-    if (this.queued === 0 && this.reading === null && !this.inHeaders) this.end();
+    if (this.queued === 0 && this.reading === null && !this.inHeaders) {
+      this.timer = T_IDLE;
+      this.deadline = Math.min(this.deadline, clock.now + DRAIN_GRACE_MS);
+    }
   }
 
   /** Ends our side after the output, then lingers briefly so the client reads it before any reset. */
@@ -802,6 +850,11 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
     }
     // Half-closed by the client: answer what it sent, then close.
     this.closeAfter = true;
+    // A FIN cannot say whether the client still reads, and most that hang up mid-request are
+    // gone: tell apps still at work through request.signal, as node:http does. Answers still go out.
+    for (let ex = this.first; ex !== null; ex = ex.next) {
+      if (ex.state === S_APP) ex.aborted(new ClientGone('the client closed its side of the connection'));
+    }
   }
 
   /** Requests that will get no response (the connection is going): tell their apps. */

@@ -62,7 +62,8 @@ export class Exchange implements RequestHead {
 
   /** The client left before the response was complete. */
   aborted(reason: Error): void {
-    this.abort?.abort(reason);
+    // The signal is made on first use: one asked for after this must be aborted too.
+    (this.abort ??= new AbortController()).abort(reason);
     this.body?.fail(reason);
   }
 

@@ -1,4 +1,4 @@
-export { type BindAddress, BindError, formatAddress, hasReusePort, parseBind } from './bind.js';
+export { type BindAddress, BindError, clearStaleSocket, formatAddress, hasReusePort, parseBind } from './bind.js';
 export type { ConnInfo } from './exchange.js';
 export {
   type AccessRecord,
@@ -10,7 +10,7 @@ export {
   resolveOptions,
   type ServeOptions,
 } from './options.js';
-export { installLightResponse } from './response.js';
+export { installGlobals } from './response.js';
 export {
   type FetchApp,
   type FetchHandler,

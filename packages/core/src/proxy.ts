@@ -1,6 +1,7 @@
 // Trusted proxies: X-Forwarded-For, -Proto and -Host count only when the peer is one of
 // `forwardedAllowIps` (addresses or CIDR ranges, or `*`), as Gunicorn's forwarded_allow_ips.
 import net from 'node:net';
+import { OptionError } from './options.js';
 
 export type TrustCheck = (address: string) => boolean;
 
@@ -11,7 +12,8 @@ export function trustCheck(allow: string[] | '*'): TrustCheck {
   for (const entry of allow) {
     const [address = '', prefix] = entry.trim().split('/');
     const family = net.isIPv6(address) ? 'ipv6' : net.isIPv4(address) ? 'ipv4' : undefined;
-    if (family === undefined) throw new TypeError(`tsws: forwardedAllowIps: "${entry}" is not an IP address or CIDR range`);
+    // An OptionError like every other bad option, so callers (the CLI) report it the same way.
+    if (family === undefined) throw new OptionError(`tsws: forwardedAllowIps: "${entry}" is not an IP address or CIDR range`);
     if (prefix === undefined) list.addAddress(address, family);
     else list.addSubnet(address, Number(prefix), family);
   }

@@ -4,7 +4,13 @@
 // stream) is built only when user code touches more than method, url, headers, signal or the body
 // readers below. Reading a body as text, JSON or bytes skips web streams entirely.
 
-export const GlobalRequest: typeof Request = globalThis.Request;
+import { originalClass } from './globals.js';
+import { delegate } from './response.js';
+
+/** The real Request class; loading it links the light one beneath it, so `instanceof Request` holds. */
+export const RealRequest: () => typeof Request = originalClass<typeof Request>('Request', (real) => {
+  Object.setPrototypeOf(LightRequest.prototype, real.prototype);
+});
 
 /** Where a request body comes from: the connection implements it. */
 export interface BodySource {
@@ -195,15 +201,23 @@ export class LightRequest {
     return this[kHead].signal();
   }
 
+  // Once the real Request exists (clone(), cache, ...), it owns the body stream: read through it.
+
   get body(): ReadableStream<Uint8Array> | null {
+    const real = this[kReal];
+    if (real !== undefined) return real.body;
     return this[kHead].body?.toStream() ?? null;
   }
 
   get bodyUsed(): boolean {
+    const real = this[kReal];
+    if (real !== undefined) return real.bodyUsed;
     return this[kHead].body?.used ?? false;
   }
 
   async bytes(): Promise<Uint8Array> {
+    const real = this[kReal];
+    if (real !== undefined) return new Uint8Array(await real.arrayBuffer());
     const body = this[kHead].body;
     return body === null ? EMPTY : body.bytes();
   }
@@ -214,6 +228,8 @@ export class LightRequest {
   }
 
   async text(): Promise<string> {
+    const real = this[kReal];
+    if (real !== undefined) return real.text();
     const body = this[kHead].body;
     if (body === null) return '';
     const bytes = await body.bytes();
@@ -228,10 +244,6 @@ export class LightRequest {
     const type = this.headers.get('content-type') ?? '';
     return new Blob([await this.bytes()], { type });
   }
-
-  static [Symbol.hasInstance](value: unknown): boolean {
-    return typeof value === 'object' && value !== null && GlobalRequest.prototype.isPrototypeOf(value);
-  }
 }
 
 function realOf(req: LightRequest): Request {
@@ -239,7 +251,7 @@ function realOf(req: LightRequest): Request {
     const head = req[kHead];
     const method = head.method;
     const withBody = head.body !== null && method !== 'GET' && method !== 'HEAD' && !head.body.used;
-    req[kReal] = new GlobalRequest(req.url, {
+    req[kReal] = new (RealRequest())(req.url, {
       method,
       headers: req.headers,
       body: withBody ? head.body!.toStream() : null,
@@ -250,27 +262,24 @@ function realOf(req: LightRequest): Request {
   return req[kReal];
 }
 
-const OWN = new Set(['constructor', 'method', 'url', 'headers', 'signal', 'body', 'bodyUsed', 'bytes', 'arrayBuffer', 'text', 'json', 'blob']);
-for (const name of Object.getOwnPropertyNames(GlobalRequest.prototype)) {
-  if (OWN.has(name)) continue;
-  const desc = Object.getOwnPropertyDescriptor(GlobalRequest.prototype, name)!;
-  if (desc.get) {
-    Object.defineProperty(LightRequest.prototype, name, {
-      get(this: LightRequest) {
-        return Reflect.get(realOf(this), name);
-      },
-      configurable: true,
-    });
-  } else if (typeof desc.value === 'function') {
-    Object.defineProperty(LightRequest.prototype, name, {
-      value(this: LightRequest, ...args: unknown[]) {
-        const real = realOf(this);
-        return (Reflect.get(real, name) as (...a: unknown[]) => unknown).apply(real, args);
-      },
-      writable: true,
-      configurable: true,
-    });
-  }
-}
+// The rest of the Fetch standard's Request interface builds the real Request and defers to it.
+delegate(
+  LightRequest.prototype,
+  realOf,
+  ['destination', 'referrer', 'referrerPolicy', 'mode', 'credentials', 'cache', 'redirect', 'integrity', 'keepalive', 'isReloadNavigation', 'isHistoryNavigation', 'duplex'],
+  ['clone', 'formData'],
+);
 Object.defineProperty(LightRequest.prototype, Symbol.toStringTag, { value: 'Request', configurable: true });
-Object.setPrototypeOf(LightRequest.prototype, GlobalRequest.prototype);
+
+/**
+ * Makes the global `Request` link the light Request beneath the real one on first touch, so
+ * `request instanceof Request` holds in apps without loading undici up front.
+ */
+export function linkRequestOnFirstUse(): void {
+  Object.defineProperty(globalThis, 'Request', {
+    get: () => RealRequest(),
+    set: (value: unknown) => Object.defineProperty(globalThis, 'Request', { value, writable: true, configurable: true }),
+    configurable: true,
+    enumerable: false,
+  });
+}

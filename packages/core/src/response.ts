@@ -5,7 +5,14 @@
 // (body, init) and builds the real one only when user code touches anything else. `instanceof
 // Response` holds both ways, and the server writes string and byte bodies straight to the socket.
 
-export const GlobalResponse: typeof Response = globalThis.Response;
+import { originalClass } from './globals.js';
+import { linkRequestOnFirstUse } from './request.js';
+
+/** The real Response class; loading it links the light one beneath it. */
+export const RealResponse: () => typeof Response = originalClass<typeof Response>('Response', (real) => {
+  Object.setPrototypeOf(LightResponse.prototype, real.prototype);
+  Object.setPrototypeOf(LightResponse, real);
+});
 
 type BodyInit = ConstructorParameters<typeof Response>[0];
 type HeadersInit = NonNullable<ResponseInit['headers']>;
@@ -39,7 +46,7 @@ export class LightResponse {
     } else {
       this[kBody] = undefined;
       this[kInit] = undefined;
-      this[kReal] = new GlobalResponse(body, init);
+      this[kReal] = new (RealResponse())(body, init);
       this[kSimple] = false;
     }
   }
@@ -55,9 +62,17 @@ export class LightResponse {
 
   static json(data: unknown, init?: ResponseInit): Response {
     // JSON.stringify throws for what the real Response.json() rejects too (cycles, BigInt).
-    if (init?.headers !== undefined) return GlobalResponse.json(data, init);
+    if (init?.headers !== undefined) return RealResponse().json(data, init);
     const text = JSON.stringify(data);
     return new LightResponse(text, init ? { status: init.status, statusText: init.statusText, headers: JSON_INIT.headers } : JSON_INIT) as unknown as Response;
+  }
+
+  static redirect(url: string | URL, status?: Parameters<typeof Response.redirect>[1]): Response {
+    return RealResponse().redirect(url, status ?? 302);
+  }
+
+  static error(): Response {
+    return RealResponse().error();
   }
 
   static [Symbol.hasInstance](value: unknown): boolean {
@@ -80,24 +95,27 @@ function checkInit(init: ResponseInit, body: SimpleBody): boolean {
 }
 
 function realOf(res: LightResponse): Response {
-  return (res[kReal] ??= new GlobalResponse(res[kBody], res[kInit]));
+  return (res[kReal] ??= new (RealResponse())(res[kBody], res[kInit]));
 }
 
-// Every other member of Response.prototype builds the real Response and defers to it.
-for (const name of Object.getOwnPropertyNames(GlobalResponse.prototype)) {
-  if (name === 'constructor' || name === 'status' || name === 'ok') continue;
-  const desc = Object.getOwnPropertyDescriptor(GlobalResponse.prototype, name)!;
-  if (desc.get) {
-    Object.defineProperty(LightResponse.prototype, name, {
-      get(this: LightResponse) {
+// The rest of the Fetch standard's Response interface builds the real Response and defers to it.
+delegate(LightResponse.prototype, realOf, ['type', 'url', 'redirected', 'statusText', 'headers', 'body', 'bodyUsed'], ['clone', 'arrayBuffer', 'blob', 'bytes', 'formData', 'json', 'text']);
+Object.defineProperty(LightResponse, 'name', { value: 'Response' });
+Object.defineProperty(LightResponse.prototype, Symbol.toStringTag, { value: 'Response', configurable: true });
+
+/** Defines getters and methods on `proto` that forward to the real object `realOf` builds. */
+export function delegate<L extends object>(proto: L, realOf: (light: L) => object, getters: string[], methods: string[]): void {
+  for (const name of getters) {
+    Object.defineProperty(proto, name, {
+      get(this: L) {
         return Reflect.get(realOf(this), name);
       },
-      enumerable: desc.enumerable ?? false,
       configurable: true,
     });
-  } else if (typeof desc.value === 'function') {
-    Object.defineProperty(LightResponse.prototype, name, {
-      value(this: LightResponse, ...args: unknown[]) {
+  }
+  for (const name of methods) {
+    Object.defineProperty(proto, name, {
+      value(this: L, ...args: unknown[]) {
         const real = realOf(this);
         return (Reflect.get(real, name) as (...a: unknown[]) => unknown).apply(real, args);
       },
@@ -106,22 +124,24 @@ for (const name of Object.getOwnPropertyNames(GlobalResponse.prototype)) {
     });
   }
 }
-Object.setPrototypeOf(LightResponse.prototype, GlobalResponse.prototype);
-Object.setPrototypeOf(LightResponse, GlobalResponse);
-Object.defineProperty(LightResponse, 'name', { value: 'Response' });
 
 let installed = false;
 
-/** Makes `Response` in user code the light one. Idempotent. */
-export function installLightResponse(): void {
+/**
+ * Makes `Response` in user code the light one, and `Request` link the light Request on first
+ * touch (see request.ts). Idempotent.
+ */
+export function installGlobals(): void {
   if (installed) return;
   installed = true;
   globalThis.Response = LightResponse as unknown as typeof Response;
+  linkRequestOnFirstUse();
 }
 
-/** True for light and real Responses alike. */
+/** True for light and real Responses alike (the real class is loaded only for non-light values). */
 export function isResponse(value: unknown): value is Response {
-  return typeof value === 'object' && value !== null && GlobalResponse.prototype.isPrototypeOf(value);
+  if (typeof value !== 'object' || value === null) return false;
+  return LightResponse.prototype.isPrototypeOf(value) || RealResponse().prototype.isPrototypeOf(value);
 }
 
 /** The body stream of a response, if it has one (light responses with simple bodies have none). */
@@ -210,19 +230,20 @@ function serializeHeaders(init: HeadersInit | undefined): string {
   userLength = undefined;
   if (init === undefined || init === null) return '';
   let out = '';
-  if (init instanceof Headers) {
-    for (const [name, value] of init) out += headerLine(name, value);
-  } else if (Array.isArray(init)) {
+  // Plain objects first; anything iterable (Headers, Map) yields [name, value] pairs, with each
+  // Set-Cookie on its own. No `instanceof Headers`: that would load undici for nothing.
+  if (Array.isArray(init)) {
     for (const pair of init) {
       if (!Array.isArray(pair) || pair.length !== 2) throw new ResponseError('response headers: each entry must be a [name, value] pair');
       out += headerLine(pair[0], pair[1]);
     }
   } else if (typeof init === 'object') {
     const any = init as unknown as Record<string, unknown> & Partial<Iterable<[string, string]>>;
-    if (typeof any[Symbol.iterator] === 'function') {
-      for (const [name, value] of any as Iterable<[string, string]>) out += headerLine(name, value);
-    } else {
+    const proto = Object.getPrototypeOf(any) as object | null;
+    if ((proto === Object.prototype || proto === null) || typeof any[Symbol.iterator] !== 'function') {
       for (const name in any) out += headerLine(name, any[name]);
+    } else {
+      for (const [name, value] of any as Iterable<[string, string]>) out += headerLine(name, value);
     }
   } else {
     throw new ResponseError('response headers must be a Headers, an object or an array of pairs');

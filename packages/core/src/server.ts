@@ -1,4 +1,5 @@
 // serve(): listeners, the connection set, the deadline sweep, and graceful shutdown.
+import cluster from 'node:cluster';
 import { unlinkSync } from 'node:fs';
 import net from 'node:net';
 import { type BindAddress, formatAddress, listenOn, parseBind } from './bind.js';
@@ -7,7 +8,8 @@ import { Connection, readOptions, type ServerCore } from './connection.js';
 import { type ConnInfo, S_DONE } from './exchange.js';
 import { type ResolvedOptions, resolveOptions, type ServeOptions } from './options.js';
 import { type TrustCheck, trustCheck } from './proxy.js';
-import { installLightResponse } from './response.js';
+import { RealRequest } from './request.js';
+import { installGlobals } from './response.js';
 
 /** The libuv stream handle net.Server accepts (internal to Node; only these members are used). */
 interface SocketHandle {
@@ -54,7 +56,11 @@ export class Server implements ServerCore {
   /** The standard path: net.Server made the Socket; reads arrive as 'data' events. */
   private readonly accept = (socket: net.Socket): void => {
     if (this.full()) socket.destroy();
-    else this.connections.add(new Connection(this, socket, false));
+    else {
+      // A handed-in net.Server has its own noDelay setting (off by default): ours applies.
+      if (this.opts.noDelay) socket.setNoDelay(true);
+      this.connections.add(new Connection(this, socket, false));
+    }
   };
   /**
    * The fast path: the listener's own handle hands us each accepted handle, and we wrap it in a
@@ -97,7 +103,9 @@ export class Server implements ServerCore {
     this.handler = toHandler(app);
     this.opts = resolveOptions(options);
     this.trusted = trustCheck(this.opts.forwardedAllowIps);
-    if (this.opts.overrideGlobals) installLightResponse();
+    // Without the global override, link the light Request now so `instanceof Request` holds.
+    if (this.opts.overrideGlobals) installGlobals();
+    else RealRequest();
   }
 
   /** Opens every bind address and adopts every handed-in listener. Rejects with a BindError. */
@@ -110,7 +118,8 @@ export class Server implements ServerCore {
         this.listeners.push(server);
         await listenOn(server, address, opts);
         this.takeOver(server);
-        if (address.kind === 'unix' && !address.path.startsWith('\0')) this.unixPaths.push(address.path);
+        // We remove the socket files we made; in a cluster worker the primary made them for all.
+        if (address.kind === 'unix' && !address.path.startsWith('\0') && !cluster.isWorker) this.unixPaths.push(address.path);
       }
       for (const input of opts.sockets) {
         if (input instanceof net.Server) {

@@ -2,6 +2,7 @@
 // environment variables < TSWS_CMD_ARGS < the command line. Flags that were not given are
 // undefined, so they never override a lower layer. Everything is checked before anything starts.
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command as Program, CommanderError, Option } from 'commander';
@@ -147,12 +148,18 @@ function fromEnv(command: Command, env: NodeJS.ProcessEnv): Partial<Record<Setti
   return given;
 }
 
+const requireCache = createRequire(import.meta.url).cache;
+let reads = 0;
+
 async function readConfigFile(path: string): Promise<Record<string, unknown>> {
   let value: unknown;
   try {
     if (path.endsWith('.json')) value = JSON.parse(readFileSync(path, 'utf8'));
     else {
-      const mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
+      // A master reads its config file again on each reload (HUP): a fresh module each time, not
+      // the one import() cached (modules the file itself imports stay cached).
+      delete requireCache[path];
+      const mod = (await import(`${pathToFileURL(path).href}?read=${++reads}`)) as { default?: unknown };
       value = mod.default;
       if (typeof value === 'function') value = await (value as () => unknown)();
     }

@@ -1,0 +1,111 @@
+#!/usr/bin/env node
+// How connections reach workers, measured: throughput, server CPU per request and fairness for
+// each --scheduling policy, keep-alive and a new connection per request. The master and its
+// workers run on core 0, wrk on core 1; policies alternate within each round and the report takes
+// medians. Fairness is the spread of requests between workers, from their heartbeat counters.
+//   node bench/master/scheduling.mjs [--rounds 3] [--seconds 5] [--workers 2] [--policies shared,rr,reuseport]
+//   node bench/master/scheduling.mjs --access-log /tmp/access.log   (the access log's cost instead)
+//   --no-pin: server and wrk on every core, for fairness as the kernel spreads processes (not CPU cost)
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+
+const arg = (name, fallback) => {
+  const at = process.argv.indexOf(`--${name}`);
+  return at >= 0 ? process.argv[at + 1] : fallback;
+};
+const rounds = Number(arg('rounds', 3));
+const seconds = Number(arg('seconds', 5));
+const workers = Number(arg('workers', 2));
+const accessLog = arg('access-log', undefined);
+const [major, minor] = process.versions.node.split('.').map(Number);
+const hasReusePort = major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
+const policies = arg('policies', hasReusePort ? 'shared,rr,reuseport' : 'shared,rr').split(',');
+// With --access-log: the same policy with the log off, then on.
+const variants = accessLog ? [{ name: 'access log off', policy: policies[0] }, { name: 'access log on', policy: policies[0], accessLog }] : policies.map((p) => ({ name: p, policy: p }));
+const scenarios = { 'keep-alive': [], 'new connection per request': ['-H', 'Connection: close'] };
+const pin = !process.argv.includes('--no-pin');
+const server = pin ? ['taskset', '-c', '0', process.execPath] : [process.execPath];
+const wrk = pin ? ['taskset', '-c', '1', 'wrk'] : ['wrk'];
+const TICK_US = 1e6 / Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
+
+const cpuUs = (pid) => {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * TICK_US;
+  } catch {
+    return 0;
+  }
+};
+const freePort = () =>
+  new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function startMaster(variant) {
+  const port = await freePort();
+  const child = spawn(server[0], [...server.slice(1), fileURLToPath(new URL('./serve.mjs', import.meta.url)), variant.policy, String(port), String(workers), variant.accessLog ?? ''], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  await new Promise((resolve, reject) => {
+    child.once('message', resolve);
+    child.once('exit', (code) => reject(new Error(`master exited with ${code}`)));
+  });
+  const stats = () =>
+    new Promise((resolve) => {
+      child.once('message', resolve);
+      child.send('stats');
+    });
+  const stop = () =>
+    new Promise((resolve) => {
+      child.once('exit', resolve);
+      child.send('stop');
+    });
+  return { port, stats, stop };
+}
+
+async function measure(variant, headers) {
+  const m = await startMaster(variant);
+  // A short warm-up, so JIT and connection set-up do not count.
+  execFileSync(wrk[0], [...wrk.slice(1), '-t1', '-c50', '-d1s', ...headers, `http://127.0.0.1:${m.port}/`]);
+  await new Promise((r) => setTimeout(r, 1200));
+  const before = await m.stats();
+  const pids = [before.pid, ...before.workers.map((w) => w.pid)];
+  const cpu0 = pids.reduce((sum, pid) => sum + cpuUs(pid), 0);
+  const out = execFileSync(wrk[0], [...wrk.slice(1), '-t1', '-c50', `-d${seconds}s`, ...headers, `http://127.0.0.1:${m.port}/`], { encoding: 'utf8' });
+  const cpu1 = pids.reduce((sum, pid) => sum + cpuUs(pid), 0);
+  // Heartbeats carry the counters once a second.
+  await new Promise((r) => setTimeout(r, 1500));
+  const after = await m.stats();
+  await m.stop();
+  const requests = Number(out.match(/(\d+) requests in/)[1]);
+  const errors = out.match(/Socket errors:.*|Non-2xx.*/g) ?? [];
+  const perWorker = after.workers.map((w) => w.requests - (before.workers.find((b) => b.pid === w.pid)?.requests ?? 0));
+  const mean = perWorker.reduce((a, b) => a + b, 0) / perWorker.length;
+  const spread = (Math.max(...perWorker) - Math.min(...perWorker)) / mean;
+  return { rps: requests / seconds, cpuPerRequest: (cpu1 - cpu0) / requests, spread, perWorker, errors };
+}
+
+const results = {};
+for (let round = 0; round < rounds; round++) {
+  // Rotate the order each round: the machine drifts.
+  const order = variants.map((_, i) => variants[(i + round) % variants.length]);
+  for (const variant of order) {
+    for (const [scenario, headers] of Object.entries(scenarios)) {
+      const r = await measure(variant, headers);
+      (results[`${variant.name} | ${scenario}`] ??= []).push(r);
+      console.error(`round ${round + 1} ${variant.name} ${scenario}: ${r.rps.toFixed(0)} req/s, ${r.cpuPerRequest.toFixed(1)} us CPU/req, per worker ${r.perWorker.join('/')} ${r.errors.join(' ')}`);
+    }
+  }
+}
+if (accessLog) rmSync(accessLog, { force: true });
+console.log(`\nNode ${process.versions.node}, ${os.cpus()[0]?.model} x${os.cpus().length}; ${workers} workers + master ${pin ? 'on core 0' : 'unpinned'}, wrk -t1 -c50 -d${seconds}s ${pin ? 'on core 1' : 'unpinned'}; median of ${rounds}`);
+console.log('| variant | scenario | req/s | server CPU us/req | spread (max-min)/mean |\n|---|---|---|---|---|');
+for (const [key, rs] of Object.entries(results)) {
+  const [variant, scenario] = key.split(' | ');
+  console.log(`| ${variant} | ${scenario} | ${median(rs.map((r) => r.rps)).toFixed(0)} | ${median(rs.map((r) => r.cpuPerRequest)).toFixed(1)} | ${median(rs.map((r) => r.spread)).toFixed(2)} |`);
+}

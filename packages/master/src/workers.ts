@@ -1,0 +1,87 @@
+// The master's record of each worker process: what it is doing, as far as the master knows.
+import type { Worker } from 'node:cluster';
+import type { WorkerStatus } from '@tsws/worker';
+
+/**
+ * booting: forked, loading the app, not yet listening. ready: serving. retiring: told to stop
+ * gracefully because a replacement is serving (reload, recycling, scale down). stopping: the
+ * whole master is stopping, or the worker is being ended for failing to boot.
+ */
+export type WorkerState = 'booting' | 'ready' | 'retiring' | 'stopping';
+
+/** Why a serving worker is being replaced; its replacement starts first and it retires once that one is ready. */
+export type ReplaceReason = 'reload' | 'max-requests' | 'max-worker-memory' | 'max-worker-lifetime';
+
+export interface WorkerRecord {
+  /** The worker's number, 1..n: the lowest not used by a living worker, so a crashed worker's replacement takes its number. */
+  readonly id: number;
+  readonly pid: number;
+  /** Bumped by each reload: tells old workers from new while both serve. */
+  readonly generation: number;
+  readonly worker: Worker;
+  state: WorkerState;
+  /** Monotonic ms (performance.now()). */
+  readonly forkedAt: number;
+  readyAt: number;
+  lastBeat: number;
+  /** What its last heartbeat said; null before the first. */
+  status: WorkerStatus | null;
+  /** Set when it should be replaced; null for a worker that counts towards --workers. */
+  replace: ReplaceReason | null;
+  /** Its own limits, jitter included: Infinity when off. */
+  readonly maxRequests: number;
+  readonly maxLifetimeMs: number;
+  /** When the master gives up waiting and sends SIGKILL; Infinity while none is due. */
+  killAt: number;
+  /** Why the master ended it (timeout, boot timeout), for the exit line; null when it left on its own. */
+  endedFor: string | null;
+}
+
+/** What the API, events and hooks see of a worker. */
+export interface WorkerInfo {
+  id: number;
+  pid: number;
+  state: WorkerState;
+  generation: number;
+  /** Why it is being replaced, if it is. */
+  replace: ReplaceReason | null;
+  /** Requests served, connections and in-flight requests, as its last heartbeat said. */
+  status: WorkerStatus | null;
+}
+
+export function info(w: WorkerRecord): WorkerInfo {
+  return { id: w.id, pid: w.pid, state: w.state, generation: w.generation, replace: w.replace, status: w.status };
+}
+
+/** Serving or about to: the workers that answer requests now or soon. */
+export function isLive(w: WorkerRecord): boolean {
+  return w.state === 'booting' || w.state === 'ready';
+}
+
+/** The lowest worker number no living worker holds. */
+export function freeId(workers: Iterable<WorkerRecord>): number {
+  const taken = new Set<number>();
+  for (const w of workers) taken.add(w.id);
+  let id = 1;
+  while (taken.has(id)) id++;
+  return id;
+}
+
+/** Which to let go first: workers not yet serving, then the oldest (as Gunicorn's manage_workers). */
+export function retireOrder(workers: WorkerRecord[]): WorkerRecord[] {
+  return [...workers].sort((a, b) => Number(a.state === 'ready') - Number(b.state === 'ready') || a.forkedAt - b.forkedAt);
+}
+
+/** A limit plus up to `jitter` more, at random, so workers started together do not all retire together; 0 is off. */
+export function withJitter(limit: number, jitter: number): number {
+  if (limit <= 0) return Infinity;
+  return limit + Math.floor(Math.random() * (jitter + 1));
+}
+
+/** For the timeout line: what the worker was doing, as last reported. */
+export function doing(status: WorkerStatus | null): Record<string, unknown> {
+  if (!status) return { inFlight: 'unknown (no heartbeat yet)' };
+  const out: Record<string, unknown> = { inFlight: status.inFlight, connections: status.connections, requests: status.requests };
+  if (status.oldest) out.oldest = `${status.oldest.method} ${status.oldest.target} (${(status.oldest.ageMs / 1000).toFixed(1)} s old)`;
+  return out;
+}

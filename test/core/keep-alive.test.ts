@@ -1,0 +1,114 @@
+// Persistent connections (RFC 9112 §9.3): HTTP/1.1 keeps the connection by default, HTTP/1.0 only
+// when asked with Connection: keep-alive, and Connection: close from either side ends it.
+import http from 'node:http';
+import { describe, expect, it } from 'vitest';
+import { start } from '../helpers/core.js';
+import { connect, req } from '../helpers/raw.js';
+
+/** Answers with the client's port, so two answers from one connection show the same number. */
+const portEcho = (_request: Request, info: { remotePort: number }) => new Response(String(info.remotePort));
+
+describe('keep-alive', () => {
+  it('keeps an HTTP/1.1 connection open by default', async () => {
+    const { port } = await start(portEcho);
+    const c = await connect(port);
+    c.write(req('GET', '/one'));
+    const first = await c.response();
+    expect(first.status).toBe(200);
+    expect(first.header('connection')).toBeUndefined();
+    c.write(req('GET', '/two'));
+    const second = await c.response();
+    expect(second.status).toBe(200);
+    expect(second.body.toString()).toBe(first.body.toString());
+    expect(await c.closed(300)).toBe(false);
+  });
+
+  it('lets fetch and node:http reuse one connection for several requests', async () => {
+    const { origin } = await start(portEcho);
+    // undici may open a second connection while the first is being released: fewer connections
+    // than requests is what reuse looks like.
+    const ports = [];
+    for (let i = 0; i < 6; i++) ports.push(await (await fetch(`${origin}/f${i}`)).text());
+    expect(new Set(ports).size).toBeLessThanOrEqual(2);
+
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const get = () =>
+      new Promise<string>((resolve, reject) => {
+        http
+          .get(`${origin}/n`, { agent }, (res) => {
+            let body = '';
+            res.setEncoding('utf8');
+            res.on('data', (d: string) => (body += d));
+            res.on('end', () => resolve(body));
+          })
+          .on('error', reject);
+      });
+    const a = await get();
+    const b = await get();
+    agent.destroy();
+    expect(b).toBe(a);
+  });
+
+  it('keeps an HTTP/1.0 connection only when the client asks, and says so', async () => {
+    const { port } = await start(portEcho);
+    const c = await connect(port);
+    c.write(req('GET', '/a', ['Connection: keep-alive'], '', 'HTTP/1.0'));
+    const first = await c.response();
+    expect(first.status).toBe(200);
+    expect(first.header('connection')).toBe('keep-alive');
+    c.write(req('GET', '/b', ['Connection: Keep-Alive'], '', 'HTTP/1.0'));
+    const second = await c.response();
+    expect(second.header('connection')).toBe('keep-alive');
+    expect(second.body.toString()).toBe(first.body.toString());
+
+    // Without the header, HTTP/1.0 closes after one response.
+    c.write(req('GET', '/c', [], '', 'HTTP/1.0'));
+    const third = await c.response();
+    expect(third.status).toBe(200);
+    expect(third.header('connection')).toBe('close');
+    expect(await c.closed()).toBe(true);
+  });
+
+  it('closes after the response when the client sends Connection: close', async () => {
+    const { port } = await start(portEcho);
+    const c = await connect(port);
+    // The pipelined request after the close must not be answered (RFC 9112 §9.6).
+    c.write(req('GET', '/a', ['Connection: close']) + req('GET', '/b'));
+    const res = await c.response();
+    expect(res.status).toBe(200);
+    expect(res.header('connection')).toBe('close');
+    expect(await c.closed()).toBe(true);
+    expect(c.pending().length).toBe(0);
+  });
+
+  it('closes after the response when the app says Connection: close', async () => {
+    const { port } = await start((request) =>
+      new URL(request.url).pathname === '/bye' ? new Response('bye', { headers: { Connection: 'close' } }) : new Response('hi'),
+    );
+    const c = await connect(port);
+    c.write(req('GET', '/hi'));
+    expect((await c.response()).body.toString()).toBe('hi');
+    c.write(req('GET', '/bye') + req('GET', '/hi'));
+    const res = await c.response();
+    expect(res.body.toString()).toBe('bye');
+    expect(res.all('connection')).toEqual(['close']);
+    expect(await c.closed()).toBe(true);
+    expect(c.pending().length).toBe(0);
+  });
+
+  it('closes every connection after one response with keepAlive: false', async () => {
+    const { port } = await start(portEcho, { keepAlive: false });
+    for (const [version, headers] of [
+      ['HTTP/1.1', []],
+      ['HTTP/1.0', ['Connection: keep-alive']],
+    ] as const) {
+      const c = await connect(port);
+      c.write(req('GET', '/', [...headers], '', version) + req('GET', '/again', [...headers], '', version));
+      const res = await c.response();
+      expect(res.status).toBe(200);
+      expect(res.header('connection')).toBe('close');
+      expect(await c.closed()).toBe(true);
+      expect(c.pending().length).toBe(0);
+    }
+  });
+});

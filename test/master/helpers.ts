@@ -1,0 +1,153 @@
+// Running real `tsws-master` processes for the master's tests, reading their JSON log lines,
+// and a bounded load client that counts every failed request.
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { onTestFinished } from 'vitest';
+import { freePort, type Proc, run } from '../helpers/proc.js';
+
+export const FIXTURES = fileURLToPath(new URL('../fixtures/master/', import.meta.url));
+
+export interface LogLine {
+  level: number;
+  msg: string;
+  [key: string]: unknown;
+}
+
+export interface RunningMaster extends Proc {
+  port: number;
+  origin: string;
+  /** The master's and workers' JSON log lines so far (stderr). */
+  logs(): LogLine[];
+  /** Resolves with the first log line matching `match`, after `from` lines (default: any). */
+  waitForLog(match: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
+}
+
+export function parseLogs(text: string): LogLine[] {
+  const out: LogLine[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      out.push(JSON.parse(line) as LogLine);
+    } catch {
+      // a line cut by the read; the next read has it whole
+    }
+  }
+  return out;
+}
+
+/** A temporary directory removed after the test, with `files` copied in from the fixtures. */
+export function tempDir(...files: string[]): string {
+  const dir = mkdtempSync(join(tmpdir(), 'tsws-master-'));
+  for (const f of files) copyFileSync(join(FIXTURES, f), join(dir, f));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Starts `tsws-master APP -b 127.0.0.1:PORT ...args` and waits for its "ready" line unless `wait` is false. */
+export async function startMaster(app: string, args: string[] = [], opts: { cwd?: string; env?: NodeJS.ProcessEnv; wait?: boolean; port?: number } = {}): Promise<RunningMaster> {
+  const port = opts.port ?? (await freePort());
+  const proc = run('tsws-master', [app, '-b', `127.0.0.1:${port}`, ...args], { cwd: opts.cwd ?? FIXTURES, env: opts.env });
+  const logs = () => parseLogs(proc.err());
+  const master: RunningMaster = {
+    ...proc,
+    port,
+    origin: `http://127.0.0.1:${port}`,
+    logs,
+    async waitForLog(match, timeoutMs = 15_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const found = logs().find(match);
+        if (found) return found;
+        if (Date.now() > deadline) throw new Error(`timed out waiting for a log line; stderr:\n${proc.err()}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+  };
+  if (opts.wait !== false) await master.waitForLog((l) => l.msg === 'ready');
+  return master;
+}
+
+/** One GET over a new connection (agent: false, Connection: close); resolves with status and body. */
+export function get(url: string, agent: http.Agent | false = false, timeoutMs = 10_000): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { agent, timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode!, body }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+  });
+}
+
+export interface LoadResult {
+  ok: number;
+  failures: string[];
+  /** Response bodies seen, with counts. */
+  bodies: Map<string, number>;
+}
+
+/**
+ * Keeps `keepAlive` clients on persistent connections and `fresh` clients opening a new
+ * connection per request busy against `url` until `until` resolves (or `maxMs`, or `maxRequests`
+ * in all). Every error and non-200 answer is a failure. Targets 127.0.0.1 only.
+ */
+export async function load(url: string, until: Promise<unknown>, opts: { keepAlive?: number; fresh?: number; maxMs?: number; maxRequests?: number } = {}): Promise<LoadResult> {
+  const { keepAlive = 4, fresh = 2, maxMs = 20_000, maxRequests = 50_000 } = opts;
+  const result: LoadResult = { ok: 0, failures: [], bodies: new Map() };
+  let stop = false;
+  void until.then(
+    () => (stop = true),
+    () => (stop = true),
+  );
+  const timer = setTimeout(() => (stop = true), maxMs);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: keepAlive });
+  const client = async (persistent: boolean) => {
+    while (!stop && result.ok + result.failures.length < maxRequests) {
+      try {
+        const { status, body } = await get(url, persistent ? agent : false);
+        if (status === 200) {
+          result.ok++;
+          const key = body.split(' ')[0]!;
+          result.bodies.set(key, (result.bodies.get(key) ?? 0) + 1);
+        } else result.failures.push(`${persistent ? "keep-alive" : "new connection"}: status ${status}: ${body.slice(0, 100)}`);
+      } catch (err) {
+        result.failures.push(`${persistent ? "keep-alive" : "new connection"}: ${(err as NodeJS.ErrnoException).code ?? ''} ${(err as Error).message}`);
+      }
+    }
+  };
+  await Promise.all([...Array.from({ length: keepAlive }, () => client(true)), ...Array.from({ length: fresh }, () => client(false))]);
+  clearTimeout(timer);
+  agent.destroy();
+  return result;
+}
+
+/** The pids of the master's workers now (its child processes), from /proc. */
+export async function childPids(pid: number): Promise<number[]> {
+  const { readFileSync } = await import('node:fs');
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Polls `check` until it returns a truthy value, or throws after `timeoutMs` with `what`. */
+export async function until<T>(what: string, check: () => T | Promise<T>, timeoutMs = 15_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
