@@ -1,40 +1,13 @@
 // Listening a net.Server (an http.Server for the node class, or a custom class's server) on a
 // bind address with the same forms and rules as the core: host:port, [v6]:port, unix:/path,
 // unix:@name and fd://N, with the backlog, SO_REUSEPORT and umask asked for.
-// (The core has the same function in bind.ts but does not export it; see the report.)
+// (The core's own listenOn in bind.ts is not exported; this follows it, with its clearStaleSocket.)
 import cluster from 'node:cluster';
-import { lstatSync, unlinkSync } from 'node:fs';
-import net from 'node:net';
-import { type BindAddress, BindError, formatAddress, hasReusePort, parseBind } from '@tsws/core';
+import type net from 'node:net';
+import { type BindAddress, BindError, clearStaleSocket, formatAddress, hasReusePort, parseBind } from '@tsws/core';
 import type { WorkerSettings } from './protocol.js';
 
 export type ListenSettings = Pick<WorkerSettings, 'backlog' | 'reusePort' | 'umask'>;
-
-/**
- * Removes a Unix socket file left by a dead process; refuses a live one or a file that is not a
- * socket. In a node:cluster worker a live socket is the primary's, shared by the workers: use it.
- */
-async function clearStaleSocket(path: string): Promise<void> {
-  let isSocket: boolean;
-  try {
-    isSocket = lstatSync(path).isSocket();
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw err;
-  }
-  if (!isSocket) throw new BindError(`bind "unix:${path}": the file exists and is not a socket`);
-  const live = await new Promise<boolean>((resolve) => {
-    const probe = net.connect(path);
-    probe.once('connect', () => {
-      probe.destroy();
-      resolve(true);
-    });
-    probe.once('error', () => resolve(false));
-  });
-  if (live && cluster.isWorker) return;
-  if (live) throw new BindError(`bind "unix:${path}": another process is listening on it`);
-  unlinkSync(path);
-}
 
 function where(address: BindAddress): string {
   return address.kind === 'tcp' ? `${address.host}:${address.port}` : address.kind === 'unix' ? formatAddress(address.path) : `fd://${address.fd}`;
@@ -56,7 +29,8 @@ export async function listenOn(server: net.Server, bind: string, settings: Liste
       options.reusePort = true;
     }
   } else if (address.kind === 'unix') {
-    if (!address.path.startsWith('\0')) await clearStaleSocket(address.path);
+    // In a node:cluster worker the primary owns the socket file (a sibling's may be open already).
+    if (!address.path.startsWith('\0') && !cluster.isWorker) await clearStaleSocket(address.path);
     options = { path: address.path, backlog };
   } else {
     options = { fd: address.fd, backlog } as net.ListenOptions;

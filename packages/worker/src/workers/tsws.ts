@@ -5,9 +5,6 @@ import { Server } from '@tsws/core';
 import { Worker, type WorkerStats } from '../base.js';
 import { coreOptions } from '../serve-options.js';
 
-/** How long a connection accepted just before a graceful stop has to send its first request. */
-export const FIRST_REQUEST_GRACE_MS = 100;
-
 export class TswsWorker extends Worker {
   static override workerName = 'tsws';
   static override serves = ['fetch'] as const;
@@ -44,27 +41,14 @@ export class TswsWorker extends Worker {
     return server.urls().filter((_, i) => server.listeners[i] !== catcher);
   }
 
-  private stopping: Promise<void> | null = null;
-
   /** Graceful once; a later call that is not graceful cuts what the first is still draining. */
   stop(graceful: boolean, timeoutMs: number): Promise<void> {
     const server = this.server;
     if (!server) return Promise.resolve();
-    if (!graceful || timeoutMs <= 0) {
-      // The core's shutdown() keeps its first deadline; cutting early is destroying what is left.
-      const stopped = this.stopping ?? server.shutdown(0);
-      for (const conn of server.connections) conn.destroy();
-      return stopped;
-    }
-    this.stopping ??= (async () => {
-      // Stop accepting first, and give connections accepted a moment ago the time to deliver
-      // their first request: the core's drain closes a connection with nothing read yet at once,
-      // and its client, whose request is on the way, sees "socket hang up" (reported).
-      for (const listener of server.listeners) if (listener.listening) listener.close();
-      await new Promise((resolve) => setTimeout(resolve, Math.min(FIRST_REQUEST_GRACE_MS, timeoutMs)));
-      await server.shutdown(Math.max(0, timeoutMs - FIRST_REQUEST_GRACE_MS));
-    })();
-    return this.stopping;
+    const stopped = server.shutdown(graceful ? timeoutMs : 0);
+    // The core's shutdown() keeps its first deadline; cutting early is destroying what is left.
+    if (!graceful || timeoutMs <= 0) for (const conn of server.connections) conn.destroy();
+    return stopped;
   }
 
   override stats(): WorkerStats {
