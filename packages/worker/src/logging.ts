@@ -1,8 +1,8 @@
 // Logs for masters and workers: pino for the error log (JSON lines, or pretty for people), and a
 // hand-built access log line per request, buffered and written off the request path.
 import type { AccessRecord } from '@tsws/core';
+import { createRequire } from 'node:module';
 import pino from 'pino';
-import pretty from 'pino-pretty';
 import type { Settings } from './settings.js';
 
 export type Logger = pino.Logger;
@@ -22,8 +22,10 @@ export function createLogger(settings: LogSettings, bindings: Record<string, unk
   const toStderr = settings.errorLog === '-';
   // Sync writes: error logs are rare, and a line must not be lost when the process exits right after.
   const dest = pino.destination({ dest: toStderr ? 2 : settings.errorLog, sync: true, mkdir: !toStderr });
+  // pino-pretty costs ~100-300 ms to import: only the pretty format pays for it.
+  const pretty = settings.logFormat === 'pretty' ? (createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty')) : undefined;
   const stream =
-    settings.logFormat === 'pretty'
+    pretty !== undefined
       ? pretty({ destination: dest, colorize: toStderr && process.stderr.isTTY, sync: true, ignore: 'hostname' })
       : dest;
   const log = pino({ level: settings.logLevel, base: { pid: process.pid, ...bindings } }, stream);

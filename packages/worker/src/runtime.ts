@@ -1,16 +1,83 @@
-// A worker's life inside a master: boot (load the app, listen), say ready, heartbeat while the
-// event loop turns, stop gracefully when told or when the master goes away.
-import { Server } from '@tsws/core';
+// Booting a worker, the same way under every supervisor: load the app, choose the worker class,
+// construct it. And a tsws-master's worker's life: its settings arrive in TSWS_WORKER, the base
+// class speaks the protocol (ready, heartbeats, stop, reopen-logs, the master going away).
+import { resolve } from 'node:path';
+import { type LoadedApp, detectApp } from './app-kind.js';
+import type { Worker } from './base.js';
+import { resolveWorkerClass, WorkerClassError } from './classes.js';
 import { AppLoadError, loadApp } from './load.js';
-import { createAccessLog, createLogger } from './logging.js';
-import { decodeBoot, EXIT, isMasterMessage, type WorkerMessage, WORKER_ENV } from './protocol.js';
-import { coreOptions } from './serve-options.js';
+import { type AccessLog, createAccessLog, createLogger, type Logger } from './logging.js';
+import { decodeBoot, EXIT, WORKER_ENV, type WorkerSettings } from './protocol.js';
 
-function send(message: WorkerMessage): void {
-  process.send?.(message);
+/** The worker cannot start; `exitCode` is the protocol's answer (APP_LOAD_ERROR or BOOT_ERROR). */
+export class BootError extends Error {
+  override readonly name = 'BootError';
+  readonly code = 'TSWS_BOOT';
+  constructor(
+    message: string,
+    readonly exitCode: number,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
 }
 
-/** Runs this process as a master's worker; the master's settings arrive in TSWS_WORKER. */
+/**
+ * Logs a boot failure with an `err` field either way: the app's own exception (and its stack)
+ * when the app threw, else just the type and message (a user's mistake has no stack worth reading).
+ */
+export function logBootError(log: Logger, err: unknown): void {
+  if (err instanceof BootError || err instanceof AppLoadError) {
+    if (err.cause !== undefined) log.fatal({ err: err.cause }, err.message);
+    else log.fatal({ err: { type: err.name, message: err.message, exitCode: err instanceof BootError ? err.exitCode : EXIT.APP_LOAD_ERROR } }, err.message);
+  } else {
+    log.fatal({ err }, (err as Error)?.message ?? String(err));
+  }
+}
+
+/** Loads and detects the app named by the settings; throws BootError(APP_LOAD_ERROR). */
+export async function loadSettingsApp(settings: Pick<WorkerSettings, 'app' | 'chdir' | 'interface'>): Promise<LoadedApp> {
+  if (!settings.app) throw new BootError('no APP given: name the app to serve as module:export, e.g. app.js:app', EXIT.USAGE);
+  try {
+    return await detectApp(await loadApp(settings.app, settings.chdir), settings.interface, settings.app);
+  } catch (err) {
+    if (err instanceof AppLoadError) throw new BootError(err.message, EXIT.APP_LOAD_ERROR, err.cause !== undefined ? { cause: err.cause } : undefined);
+    // The app's own start-up (a fastify plugin, say) failed.
+    throw new BootError(`APP "${settings.app}": the app failed to start: ${(err as Error)?.message ?? String(err)}`, EXIT.APP_LOAD_ERROR, { cause: err });
+  }
+}
+
+/**
+ * Everything before listening: the app's environment and directory, the app, the worker class,
+ * the worker. Throws BootError with the exit code the failure calls for.
+ */
+export async function prepareWorker(settings: WorkerSettings, log: Logger, accessLog?: AccessLog): Promise<Worker> {
+  Object.assign(process.env, settings.env);
+  settings.chdir = resolve(settings.chdir);
+  try {
+    process.chdir(settings.chdir);
+  } catch (err) {
+    throw new BootError(`--chdir ${settings.chdir}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (err as Error).message}`, EXIT.BOOT_ERROR);
+  }
+  const app = await loadSettingsApp(settings);
+  let Class;
+  try {
+    Class = await resolveWorkerClass(settings.workerClass, app, settings.chdir);
+  } catch (err) {
+    if (err instanceof WorkerClassError) throw new BootError(err.message, EXIT.BOOT_ERROR);
+    if (err instanceof AppLoadError) throw new BootError(err.message, EXIT.BOOT_ERROR, err.cause !== undefined ? { cause: err.cause } : undefined);
+    throw err;
+  }
+  try {
+    const worker = new Class(app, settings, log, accessLog ? { accessLog } : {});
+    if (settings.workerClass === 'auto') log.debug({ workerClass: worker.workerName, app: app.kind }, `worker class auto: ${worker.workerName} for ${app.kind}`);
+    return worker;
+  } catch (err) {
+    throw new BootError(`worker class "${settings.workerClass}" failed to construct: ${(err as Error)?.message ?? String(err)}`, EXIT.BOOT_ERROR, { cause: err });
+  }
+}
+
+/** Runs this process as a tsws-master's worker; the master's settings arrive in TSWS_WORKER. */
 export async function runWorker(): Promise<void> {
   const raw = process.env[WORKER_ENV];
   if (!raw || !process.send) {
@@ -20,50 +87,25 @@ export async function runWorker(): Promise<void> {
   const { settings, id, heartbeatMs } = decodeBoot(raw);
   const logging = createLogger(settings, { worker: id });
   const log = logging.log;
-  Object.assign(process.env, settings.env);
-
-  let server: Server;
-  try {
-    process.chdir(settings.chdir);
-    const app = await loadApp(settings.app!, settings.chdir);
-    const access = settings.accessLog ? createAccessLog(settings.accessLog, settings.logFormat) : undefined;
-    server = new Server(app as ConstructorParameters<typeof Server>[0], coreOptions(settings, log, access));
-  } catch (err) {
-    log.fatal({ err }, err instanceof AppLoadError ? err.message : 'the app failed to load');
+  const exit = (code: number): never => {
     logging.flush();
-    process.exit(EXIT.APP_LOAD_ERROR);
-  }
-  try {
-    await server.listen();
-  } catch (err) {
-    log.fatal({ err }, (err as Error).message);
-    logging.flush();
-    process.exit(EXIT.BOOT_ERROR);
-  }
-
-  let stopping = false;
-  const stop = async (graceful: boolean, timeoutMs: number) => {
-    if (stopping) return;
-    stopping = true;
-    clearInterval(beat);
-    await server.shutdown(graceful ? timeoutMs : 0);
-    logging.flush();
-    process.exit(EXIT.OK);
+    accessLog?.flush();
+    process.exit(code);
   };
-  const heartbeat = () => send({ tsws: 'heartbeat', ...server.stats(), rss: process.memoryUsage.rss() });
-  const beat = setInterval(heartbeat, heartbeatMs);
-  process.on('message', (message: unknown) => {
-    if (!isMasterMessage(message)) return;
-    if (message.tsws === 'stop') void stop(message.graceful, message.timeoutMs);
-    else if (message.tsws === 'reopen-logs') logging.reopen();
-  });
-  // The master is gone (killed, crashed): finish what is in flight and leave, never orphaned.
-  process.on('disconnect', () => void stop(true, settings.gracefulTimeout * 1000));
-  // Signals come from the master (through cluster) or an operator: TERM graceful, INT/QUIT quick.
-  process.on('SIGTERM', () => void stop(true, settings.gracefulTimeout * 1000));
-  process.on('SIGINT', () => void stop(false, 0));
-  process.on('SIGQUIT', () => void stop(false, 0));
-
-  send({ tsws: 'ready', workerClass: 'tsws', listening: server.urls() });
-  heartbeat();
+  const accessLog = settings.accessLog ? createAccessLog(settings.accessLog, settings.logFormat) : undefined;
+  let worker: Worker;
+  try {
+    worker = await prepareWorker(settings, log, accessLog);
+  } catch (err) {
+    logBootError(log, err);
+    return exit(err instanceof BootError ? err.exitCode : EXIT.APP_LOAD_ERROR);
+  }
+  let code: number;
+  try {
+    code = await worker.run({ mode: 'master', heartbeatMs, logging, ...(accessLog ? { accessLog } : {}) });
+  } catch (err) {
+    logBootError(log, err);
+    return exit(EXIT.BOOT_ERROR);
+  }
+  exit(code);
 }

@@ -1,0 +1,224 @@
+// The `node` worker class: node:http, for Node request listeners (Express, Koa, fastify, connect,
+// plain handlers) with full compatibility, and fetch apps through the adapter. The settings map
+// onto node:http's own options where it has them; the rest is checked per request where that is
+// cheap. docs/workers.md lists each setting and how faithfully it holds here.
+import cluster from 'node:cluster';
+import { unlinkSync } from 'node:fs';
+import http from 'node:http';
+import net, { type Socket } from 'node:net';
+import { Worker, type WorkerStats } from '../base.js';
+import { listenOn } from '../listen.js';
+import type { WorkerSettings } from '../protocol.js';
+
+/**
+ * How long idle connections stay open once a drain starts. Closing them at once races a client
+ * that is sending its next request (or, on a connection accepted a moment before, its first):
+ * it sees "socket hang up". Meanwhile every response says Connection: close, so busy
+ * connections close themselves; what is still idle after this is closed.
+ */
+const IDLE_GRACE_MS = 1000;
+
+/** The most header bytes a request within both field limits can send (node:http counts them in total). */
+function maxHeaderSize(s: WorkerSettings): number {
+  if (s.limitRequestFields === 0 || s.limitRequestFieldSize === 0 || s.limitRequestLine === 0) return 64 * 1024 * 1024;
+  // Each field adds ": " and CRLF around its name and value; the request line its CRLF.
+  return s.limitRequestLine + 2 + s.limitRequestFields * (s.limitRequestFieldSize + 4) + 2;
+}
+
+/** The sweep that cuts responses a client stopped reading; 1 s is well under any timeout worth setting. */
+const SWEEP_MS = 1000;
+
+function refuse(res: http.ServerResponse, status: number, text: string): void {
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text), Connection: 'close' });
+  res.end(text);
+}
+
+export class NodeWorker extends Worker {
+  static override workerName = 'node';
+
+  private readonly servers: http.Server[] = [];
+  private readonly unixPaths: string[] = [];
+  private readonly sockets = new Set<Socket>();
+  /** Responses under way, with when their output last stalled (0: flowing). */
+  private readonly responses = new Map<http.ServerResponse, number>();
+  private sweep: NodeJS.Timeout | undefined;
+  private draining = false;
+  private allClosed: (() => void) | null = null;
+  private stopping: Promise<void> | null = null;
+  private idleGraceOver = false;
+
+  async start(): Promise<string[]> {
+    const s = this.settings;
+    const listener = this.nodeListener();
+    const handle = (req: http.IncomingMessage, res: http.ServerResponse) => this.handle(req, res, listener);
+    const urls: string[] = [];
+    try {
+      for (const bind of s.bind) {
+        const server = http.createServer(
+          {
+            headersTimeout: Math.round(s.headerTimeout * 1000),
+            // node:http's requestTimeout bounds the whole request; ours bounds stalls (below).
+            requestTimeout: 0,
+            maxHeaderSize: maxHeaderSize(s),
+            connectionsCheckingInterval: SWEEP_MS,
+            noDelay: true,
+          },
+          handle,
+        );
+        server.keepAliveTimeout = Math.round(s.keepAlive * 1000);
+        // node:http drops fields past maxHeadersCount silently; one more than the limit lets us see (and refuse) the excess.
+        server.maxHeadersCount = s.limitRequestFields === 0 ? 0 : s.limitRequestFields + 1;
+        server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
+          // Refuse an oversized body before the client sends it (RFC 9110 §10.1.1).
+          if (this.refused(req, res)) return;
+          res.writeContinue();
+          handle(req, res);
+        });
+        server.on('connection', (socket: Socket) => this.connected(socket));
+        this.servers.push(server);
+        const { url, unixPath } = await listenOn(server, bind, s);
+        urls.push(url);
+        if (unixPath) this.unixPaths.push(unixPath);
+      }
+    } catch (err) {
+      await this.stop(false, 0);
+      throw err;
+    }
+    if (s.bodyTimeout > 0) this.sweep = setInterval(() => this.cutStalled(), SWEEP_MS).unref();
+    return urls;
+  }
+
+  private connected(socket: Socket): void {
+    const max = this.settings.workerConnections;
+    if (this.draining || (max !== 0 && this.sockets.size >= max)) {
+      socket.destroy();
+      return;
+    }
+    this.sockets.add(socket);
+    socket.once('close', () => {
+      this.sockets.delete(socket);
+      if (this.sockets.size === 0) this.allClosed?.();
+    });
+  }
+
+  /** The limits node:http has no option for; true when the request was answered with an error. */
+  private refused(req: http.IncomingMessage, res: http.ServerResponse): boolean {
+    const s = this.settings;
+    // "GET /x HTTP/1.1": method, target, version and two spaces.
+    if (s.limitRequestLine !== 0 && (req.method?.length ?? 0) + (req.url?.length ?? 0) + 10 > s.limitRequestLine) {
+      refuse(res, 414, 'URI Too Long');
+      return true;
+    }
+    const raw = req.rawHeaders;
+    if (s.limitRequestFields !== 0 && raw.length / 2 > s.limitRequestFields) {
+      refuse(res, 431, 'Too many header fields');
+      return true;
+    }
+    if (s.limitRequestFieldSize !== 0) {
+      for (let i = 0; i < raw.length; i += 2) {
+        if (raw[i]!.length + raw[i + 1]!.length + 2 > s.limitRequestFieldSize) {
+          refuse(res, 431, 'Request Header Fields Too Large');
+          return true;
+        }
+      }
+    }
+    const length = req.headers['content-length'];
+    if (s.limitRequestBody !== 0 && length !== undefined && Number(length) > s.limitRequestBody) {
+      refuse(res, 413, 'Payload Too Large');
+      return true;
+    }
+    return false;
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse, listener: http.RequestListener): void {
+    if (this.refused(req, res)) return;
+    // --keep-alive 0, or a drain under way: this response is the connection's last.
+    if (this.draining || this.settings.keepAlive === 0) res.setHeader('Connection', 'close');
+    const bodyTimeout = Math.round(this.settings.bodyTimeout * 1000);
+    if (bodyTimeout > 0 && (req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0)) {
+      // A stalled request body: the socket's idle timer runs while the body arrives (node:http
+      // destroys the socket when it fires and nobody listens), and stops once it is all in.
+      req.socket.setTimeout(bodyTimeout);
+      req.once('end', () => req.socket?.setTimeout(0));
+    }
+    this.responses.set(res, 0);
+    res.once('close', () => {
+      this.responses.delete(res);
+      // A response begun before the drain may leave its connection idle: close it now.
+      if (this.idleGraceOver) setImmediate(() => this.closeIdle());
+    });
+    listener(req, res);
+  }
+
+  /** Cuts responses whose output has not moved for --body-timeout (a client that stopped reading). */
+  private cutStalled(): void {
+    const now = Date.now();
+    const limit = this.settings.bodyTimeout * 1000;
+    for (const [res, since] of this.responses) {
+      // Output backed up, or the app is done and the rest has not gone out.
+      const stalled = res.writableNeedDrain || (res.writableEnded && !res.writableFinished);
+      if (!stalled) {
+        if (since !== 0) this.responses.set(res, 0);
+      } else if (since === 0) {
+        this.responses.set(res, now);
+      } else if (now - since >= limit) {
+        this.log.debug({ method: res.req?.method, target: res.req?.url }, 'cut a response the client stopped reading');
+        res.destroy();
+      }
+    }
+  }
+
+  private closeIdle(): void {
+    for (const server of this.servers) server.closeIdleConnections();
+  }
+
+  override stats(): WorkerStats {
+    return this.requests.stats(this.sockets.size);
+  }
+
+  /** Graceful once; a later call that is not graceful cuts what the first is still draining. */
+  stop(graceful: boolean, timeoutMs: number): Promise<void> {
+    const first = this.stopping === null;
+    this.stopping ??= this.drain(graceful ? timeoutMs : 0);
+    if (!first && (!graceful || timeoutMs <= 0)) this.cut();
+    return this.stopping;
+  }
+
+  private cut(): void {
+    for (const server of this.servers) server.closeAllConnections();
+    for (const socket of this.sockets) socket.destroy();
+  }
+
+  private async drain(timeoutMs: number): Promise<void> {
+    this.draining = true;
+    clearInterval(this.sweep);
+    const emptied = new Promise<void>((resolve) => {
+      this.allClosed = resolve;
+      if (this.sockets.size === 0) resolve();
+    });
+    // Stop accepting. (net.Server's close: http.Server's would also close idle connections at
+    // once, among them any accepted a moment ago whose first request is still on its way.)
+    for (const server of this.servers) if (server.listening) net.Server.prototype.close.call(server);
+    // In a node:cluster worker the socket file is the primary's, still serving the other workers.
+    for (const path of cluster.isWorker ? [] : this.unixPaths.splice(0)) {
+      try {
+        unlinkSync(path);
+      } catch {
+        // already gone
+      }
+    }
+    // Responses not yet begun tell their clients the connection closes after them.
+    for (const res of this.responses.keys()) if (!res.headersSent) res.setHeader('Connection', 'close');
+    if (timeoutMs <= 0) this.cut();
+    else {
+      let grace: NodeJS.Timeout | undefined;
+      await Promise.race([emptied, new Promise((resolve) => (grace = setTimeout(resolve, Math.min(IDLE_GRACE_MS, timeoutMs))))]);
+      clearTimeout(grace);
+    }
+    this.idleGraceOver = true;
+    this.closeIdle();
+    const force = setTimeout(() => this.cut(), Math.max(0, timeoutMs - IDLE_GRACE_MS));
+    await emptied;
+    clearTimeout(force);
+  }
+}

@@ -1,0 +1,24 @@
+// The worked example of docs/workers.md: a custom worker class, run by every runner.
+import { describe, expect, it } from 'vitest';
+import { ROOT } from '../helpers/proc.js';
+import { RUNNERS, serve } from './serve.js';
+
+const EXAMPLE = `${ROOT}examples/custom-worker/health-worker.js:HealthWorker`;
+
+for (const runner of RUNNERS) {
+  describe(`${runner.name} -k ${EXAMPLE.slice(ROOT.length)}`, () => {
+    it('serves the app, answers /healthz with its counters, and drains on SIGTERM', async () => {
+      const { proc, origin } = await serve(runner, 'fetch.js', ['-k', EXAMPLE]);
+      expect(proc.err()).toMatch(/worker class health, fetch app/);
+      expect(await (await fetch(`${origin}/hello`)).text()).toBe('hello from fetch');
+      const slow = fetch(`${origin}/slow?ms=800`).then((r) => r.text());
+      await new Promise((r) => setTimeout(r, 200));
+      const health = (await (await fetch(`${origin}/healthz`)).json()) as { ok: boolean; requests: number; inFlight: number; oldest: { target: string } | null };
+      expect(health).toMatchObject({ ok: true, inFlight: 1, oldest: { target: '/slow?ms=800' } });
+      expect(health.requests).toBeGreaterThanOrEqual(2);
+      proc.kill('SIGTERM');
+      expect(await slow).toBe('slow done');
+      expect((await proc.exited).code).toBe(0);
+    });
+  });
+}
