@@ -73,6 +73,25 @@ describe('shutdown', () => {
     await stopped;
   });
 
+  it('a later shutdown with a shorter timeout cuts what the first is still draining', async () => {
+    let entered!: () => void;
+    const inApp = new Promise<void>((r) => (entered = r));
+    const { port, server } = await start(async () => {
+      entered();
+      await sleep(20_000);
+      return new Response('too late');
+    });
+    const busy = await connect(port);
+    busy.write(req('GET', '/'));
+    await inApp;
+    const began = Date.now();
+    const first = server.shutdown(60_000);
+    void server.shutdown(200);
+    expect(await busy.closed(5000)).toBe(true);
+    await first;
+    expect(Date.now() - began).toBeLessThan(5000);
+  });
+
   it('answers requests already received on a connection, then closes it', async () => {
     const { port, server } = await start(async (request) => {
       await sleep(300);

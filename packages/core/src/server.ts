@@ -49,6 +49,8 @@ export class Server implements ServerCore {
   draining = false;
   private readonly unixPaths: string[] = [];
   private stopped: Promise<void> | null = null;
+  private cutAt = Infinity;
+  private cutTimer: NodeJS.Timeout | undefined;
   private emptied: (() => void) | null = null;
   private readonly sweep = (now: number): void => {
     for (const conn of this.connections) if (conn.deadline <= now) conn.timeout();
@@ -88,15 +90,11 @@ export class Server implements ServerCore {
   /**
    * Takes over accepting from a listener we created. net.Server calls `_handle.onconnection(err,
    * handle)` for each connection (in cluster workers too, through its stand-in handle); if that
-   * shape is ever missing, the 'connection' event serves instead.
+   * shape is ever missing, the 'connection' event (attached in createListener) serves instead.
    */
   private takeOver(listener: net.Server): void {
     const handle = (listener as net.Server & { _handle?: { onconnection?: unknown } })._handle;
-    if (handle && typeof handle.onconnection === 'function' && handle.onconnection.length === 2) {
-      handle.onconnection = this.acceptHandle;
-    } else {
-      listener.on('connection', this.accept);
-    }
+    if (handle && typeof handle.onconnection === 'function' && handle.onconnection.length === 2) handle.onconnection = this.acceptHandle;
   }
 
   constructor(app: FetchApp, options: ServeOptions = {}) {
@@ -140,8 +138,12 @@ export class Server implements ServerCore {
     return this;
   }
 
+  /**
+   * The 'connection' path is attached before listen(): in a cluster worker the primary may hand a
+   * connection over in the same turn that completes listen(), before takeOver() runs.
+   */
   private createListener(): net.Server {
-    return net.createServer({ allowHalfOpen: true, noDelay: this.opts.noDelay });
+    return net.createServer({ allowHalfOpen: true, noDelay: this.opts.noDelay }, this.accept);
   }
 
   /** The first listening address (AddressInfo for TCP, a path for Unix sockets). */
@@ -198,6 +200,16 @@ export class Server implements ServerCore {
    * cut whatever is left. Resolves when every connection is closed.
    */
   shutdown(timeoutMs = 30_000): Promise<void> {
+    // A later call may only bring the cut forward (a second signal, a stop that is not graceful).
+    const cutAt = Date.now() + timeoutMs;
+    if (cutAt < this.cutAt) {
+      this.cutAt = cutAt;
+      clearTimeout(this.cutTimer);
+      this.cutTimer = setTimeout(() => {
+        for (const conn of this.connections) conn.destroy();
+      }, timeoutMs);
+      this.cutTimer.unref();
+    }
     this.stopped ??= (async () => {
       this.draining = true;
       const listening = this.stopListening();
@@ -206,12 +218,8 @@ export class Server implements ServerCore {
         if (this.connections.size === 0) resolve();
       });
       for (const conn of this.connections) conn.drain();
-      const force = setTimeout(() => {
-        for (const conn of this.connections) conn.destroy();
-      }, timeoutMs);
-      force.unref();
       await Promise.all([listening, empty]);
-      clearTimeout(force);
+      clearTimeout(this.cutTimer);
       removeSweeper(this.sweep);
     })();
     return this.stopped;
