@@ -368,7 +368,7 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
     } else return this.refuse(400);
 
     const info = this.xff !== '' && this.server.trusted(this.peer.remoteAddress) ? this.forwardedInfo() : this.peer;
-    const body = bodyLength !== 0 ? new RequestBody(this) : null;
+    const body = bodyLength !== 0 ? new RequestBody(this, bodyLength) : null;
     const ka = keepAlive && !upgrade && opts.keepAlive && !this.server.draining;
     const ex = new Exchange(method, target, this.raw, http10, ka, expectContinue, body, bodyLength, origin, info);
     // The exchange owns them now: an idle connection keeps no request's strings alive.
@@ -425,7 +425,8 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
     const body = ex.body!;
     const limit = this.server.opts.limitRequestBody;
     if (limit && body.received + (end - start) > limit) return this.refuse(413);
-    body.push(copy(this.input.subarray(start, end)));
+    // The bytes live in the shared read buffer: the body keeps its own copy.
+    body.push(this.input.subarray(start, end));
     this.framing -= end - start;
     if (this.timer === T_BODY) this.deadline = this.after(this.server.opts.bodyTimeout);
     if (body.full && !this.bodyBlocked) {

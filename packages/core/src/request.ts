@@ -20,11 +20,20 @@ export interface BodySource {
 
 const BODY_HIGH_WATER = 64 * 1024;
 
-/** The body of one request, buffered up to a high-water mark and handed out as a stream or whole. */
+/**
+ * The body of one request, buffered up to a high-water mark and handed out as a stream or whole.
+ * Each chunk pushed is borrowed (it lives in the connection's read buffer): it is copied once,
+ * into memory of its own. With a declared length, once half the body has arrived the rest is
+ * copied straight into one buffer of that length, so reading it whole costs no further copy;
+ * waiting for half bounds what a lying Content-Length can make us allocate to twice what was sent.
+ */
 export class RequestBody {
   chunks: Uint8Array[] = [];
   buffered = 0;
   received = 0;
+  /** One buffer for the whole declared length, and how much of it is filled. */
+  private store: Buffer | null = null;
+  private stored = 0;
   done = false;
   error: Error | null = null;
   /** The response was sent: later bytes are drained and dropped. */
@@ -35,16 +44,21 @@ export class RequestBody {
   private whole: ((err: Error | null) => void) | null = null;
   private stream: ReadableStream<Uint8Array> | null = null;
 
-  constructor(private readonly source: BodySource) {}
+  /** `length`: the declared body length, -1 when chunked. */
+  constructor(
+    private readonly source: BodySource,
+    private readonly length: number,
+  ) {}
 
   /** True when the buffer is over its high-water mark and reading should pause. */
   get full(): boolean {
     return this.buffered >= BODY_HIGH_WATER && this.whole === null && !this.discarding;
   }
 
-  push(chunk: Uint8Array): void {
-    this.received += chunk.length;
+  push(borrowed: Uint8Array): void {
+    this.received += borrowed.length;
     if (this.discarding) return;
+    const chunk = this.own(borrowed);
     if (this.pull !== null) {
       const pull = this.pull;
       this.pull = null;
@@ -54,6 +68,33 @@ export class RequestBody {
     }
     this.chunks.push(chunk);
     this.buffered += chunk.length;
+  }
+
+  /** A copy of `borrowed` in memory of its own (the store, or a buffer of its exact size). */
+  private own(borrowed: Uint8Array): Uint8Array {
+    const n = borrowed.length;
+    if (this.store === null && this.length > 0 && this.pull === null && this.received * 2 >= this.length) {
+      this.store = Buffer.allocUnsafeSlow(this.length);
+      for (const c of this.chunks) {
+        this.store.set(c, this.stored);
+        this.stored += c.length;
+      }
+      if (this.stored === this.received - n) {
+        this.chunks = this.chunks.length ? [this.store.subarray(0, this.stored)] : [];
+      } else {
+        // Some went to a stream reader already: keep chunks as they are; the store serves the rest.
+        this.store = null;
+        this.stored = 0;
+      }
+    }
+    if (this.store !== null && this.stored + n <= this.store.length) {
+      this.store.set(borrowed, this.stored);
+      this.stored += n;
+      return this.store.subarray(this.stored - n, this.stored);
+    }
+    const out = Buffer.allocUnsafeSlow(n);
+    out.set(borrowed);
+    return out;
   }
 
   end(): void {
@@ -132,6 +173,8 @@ export class RequestBody {
     const chunks = this.chunks;
     this.chunks = [];
     this.buffered = 0;
+    // Filled in place: the store is the body.
+    if (this.store !== null && this.stored === this.store.length && this.received === this.stored) return this.store;
     return concat(chunks);
   }
 }
@@ -224,6 +267,8 @@ export class LightRequest {
 
   async arrayBuffer(): Promise<ArrayBuffer> {
     const bytes = await this.bytes();
+    // The body's own memory, exactly its size, is handed over as it is; anything else is copied.
+    if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) return bytes.buffer as ArrayBuffer;
     return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
   }
 

@@ -17,6 +17,8 @@ interface SocketHandle {
   setNoDelay?(on: boolean): void;
 }
 
+const WRITE_HIGH_WATER = 128 * 1024;
+
 export type FetchHandler = (request: Request, info: ConnInfo) => Response | Promise<Response>;
 /** A fetch handler, or an object with one as its `fetch` method (Hono, itty-router, `export default { fetch }`). */
 export type FetchApp = FetchHandler | { fetch: FetchHandler };
@@ -79,7 +81,16 @@ export class Server implements ServerCore {
       return;
     }
     if (this.opts.noDelay) handle.setNoDelay?.(true);
-    const socket = new net.Socket({ handle, allowHalfOpen: true, readable: true, writable: true, onread: readOptions } as net.SocketConstructorOpts);
+    const socket = new net.Socket({
+      handle,
+      allowHalfOpen: true,
+      readable: true,
+      writable: true,
+      onread: readOptions,
+      // Above one 64 KiB chunk and its framing, so a streamed body waits for 'drain' only when the
+      // kernel really is behind (node:net's default is 16 KiB on Node 20).
+      writableHighWaterMark: WRITE_HIGH_WATER,
+    } as net.SocketConstructorOpts);
     this.connections.add(new Connection(this, socket, true));
   };
 
