@@ -1,0 +1,23 @@
+// The README shows code that must stay true: the worked worker-class example is the file the
+// tests run, and the quick start's files exist.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ROOT } from '../helpers/proc.js';
+
+const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+
+describe('the README', () => {
+  it('shows the worked worker-class example exactly as examples/custom-worker/health-worker.js has it', () => {
+    const file = readFileSync(join(ROOT, 'examples/custom-worker/health-worker.js'), 'utf8');
+    const code = file.slice(file.indexOf('import http')).trimEnd();
+    expect(readme).toContain(`\`\`\`js\n${code}\n\`\`\``);
+  });
+
+  it('names files that exist in its quick start', () => {
+    const quick = readme.slice(readme.indexOf('## Quick start'), readme.indexOf('## Tests'));
+    const files = [...quick.matchAll(/(examples\/[\w./-]+)/g)].map((m) => m[1]!);
+    expect(files.length).toBeGreaterThan(0);
+    for (const f of files) expect(existsSync(join(ROOT, f)), f).toBe(true);
+  });
+});
