@@ -60,7 +60,8 @@ function clf(date: Date): string {
  */
 export function createAccessLog(path: string, format: Settings['logFormat']): AccessLog {
   const toStdout = path === '-';
-  const dest = pino.destination({ dest: toStdout ? 1 : path, sync: false, minLength: 4096, mkdir: !toStdout });
+  // Buffered in 4 KiB writes, and flushed every second so a quiet server's lines still show.
+  const dest = pino.destination({ dest: toStdout ? 1 : path, sync: false, minLength: 4096, periodicFlush: 1000, mkdir: !toStdout });
   const pid = process.pid;
   const write =
     format === 'pretty'
@@ -77,6 +78,9 @@ export function createAccessLog(path: string, format: Settings['logFormat']): Ac
     reopen: () => {
       if (!toStdout) dest.reopen();
     },
-    flush: () => dest.flushSync(),
+    // The file opens asynchronously: until it has, there is nothing to flush to (and flushSync throws).
+    flush: () => {
+      if ((dest as unknown as { fd: number }).fd >= 0) dest.flushSync();
+    },
   };
 }
