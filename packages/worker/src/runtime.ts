@@ -70,7 +70,7 @@ export async function prepareWorker(settings: WorkerSettings, log: Logger, acces
   }
   try {
     const worker = new Class(app, settings, log, accessLog ? { accessLog } : {});
-    if (settings.workerClass === 'auto') log.info({ workerClass: worker.workerName, app: app.kind }, `worker class auto: ${worker.workerName} for ${app.kind}`);
+    if (settings.workerClass === 'auto') log.debug({ workerClass: worker.workerName, app: app.kind }, `worker class auto: ${worker.workerName} for ${app.kind}`);
     return worker;
   } catch (err) {
     throw new BootError(`worker class "${settings.workerClass}" failed to construct: ${(err as Error)?.message ?? String(err)}`, EXIT.BOOT_ERROR, { cause: err });
