@@ -353,7 +353,11 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
     let origin: string;
     let special = 0;
     let absolute: RegExpExecArray | null;
-    if (target.charCodeAt(0) === 47 /* / */) origin = this.origin();
+    // CONNECT asks for a tunnel (RFC 9110 §9.3.6), whatever its target: never the app's to answer.
+    if (method === 'CONNECT') {
+      origin = '';
+      special = 501;
+    } else if (target.charCodeAt(0) === 47 /* / */) origin = this.origin();
     else if ((absolute = ABSOLUTE.exec(target)) !== null) {
       // RFC 9112 §3.2.2: the target's authority wins over Host, so it must pass as a Host would
       // (no userinfo either, RFC 9110 §4.2.4): the app gets it as request.url.
@@ -362,9 +366,6 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
     } else if (target === '*' && method === 'OPTIONS') {
       origin = this.origin();
       special = 204; // OPTIONS * asks about the server, not a resource: nothing to add
-    } else if (method === 'CONNECT') {
-      origin = '';
-      special = 501;
     } else return this.refuse(400);
 
     const info = this.xff !== '' && this.server.trusted(this.peer.remoteAddress) ? this.forwardedInfo() : this.peer;
