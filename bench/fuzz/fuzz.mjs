@@ -283,8 +283,10 @@ export async function startReference() {
   const seenBy = new Map();
   const server = http.createServer(
     // Its timeouts are long: this process is busy driving the cases, and a reference that times
-    // out a request it would have taken (408) says nothing about parsing.
-    { insecureHTTPParser: false, headersTimeout: 8000, requestTimeout: 9000, keepAliveTimeout: SERVER_OPTIONS.keepAliveTimeout },
+    // out a request it would have taken (408) says nothing about parsing. Its total header cap
+    // is raised past anything tsws's per-field limits allow (100 x 8190): node's 16 KiB total is
+    // a size policy, not framing.
+    { insecureHTTPParser: false, maxHeaderSize: 1 << 20, headersTimeout: 8000, requestTimeout: 9000, keepAliveTimeout: SERVER_OPTIONS.keepAliveTimeout },
     (req, res) => {
       const chunks = [];
       const port = req.socket.remotePort;
@@ -292,12 +294,21 @@ export async function startReference() {
       seenBy.set(port, seen);
       const entry = { complete: false, echo: null };
       seen.push(entry);
-      req.on('data', (c) => chunks.push(c));
+      // What node's parser framed is recorded as it pushes into the request, not at 'end': node
+      // drops a finished request whose socket errors on the next one in the same read, and
+      // 'end' then never comes though the parser took the whole message.
+      const push = req.push;
+      req.push = function (chunk, encoding) {
+        if (chunk === null) {
+          entry.complete = true;
+          entry.echo = JSON.parse(echoOf(req.method, req.url, Buffer.concat(chunks)));
+        } else chunks.push(Buffer.from(chunk));
+        return push.call(this, chunk, encoding);
+      };
       req.on('error', () => res.destroy());
+      req.resume();
       req.on('end', () => {
-        const json = echoOf(req.method, req.url, Buffer.concat(chunks));
-        entry.complete = true;
-        entry.echo = JSON.parse(json);
+        const json = JSON.stringify(entry.echo);
         res.writeHead(200, { 'content-type': 'application/json', 'x-method': req.method, 'content-length': Buffer.byteLength(json) });
         res.end(json);
       });
