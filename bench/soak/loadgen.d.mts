@@ -39,6 +39,7 @@ export interface LoadOptions {
   timeoutMs?: number;
   retry?: boolean;
   headers?: Record<string, string>;
+  pauseMs?: number;
 }
 export interface Load {
   fates: Fate[];

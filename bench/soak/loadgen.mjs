@@ -2,7 +2,8 @@
 // and the soak (run.mjs). Clients on 127.0.0.1 only, bounded in time and count: `keepAlive`
 // clients each keep one connection and send request after request on it (a new connection only
 // when the server closed the last one, as a browser or undici would), and `fresh` clients open a
-// new connection per request (`Connection: close`). Plain HTTP/1.1 over net.Socket, so each fate
+// new connection per request (`Connection: close`); each client waits `pauseMs` between requests
+// (0: none), which leaves CPU for the processes under test on a small machine. Plain HTTP/1.1 over net.Socket, so each fate
 // knows exactly what happened on the wire: refused at connect, no response byte before the
 // connection died (on a new or a reused connection), a response cut short, a wrong answer.
 //
@@ -36,6 +37,7 @@ export function startLoad(options) {
     timeoutMs = 10_000,
     retry = false,
     headers = {},
+    pauseMs = 0,
   } = options;
   if (host !== '127.0.0.1' && host !== '::1' && host !== 'localhost') throw new Error(`loadgen: loopback only, not ${host}`);
   const t0 = performance.now();
@@ -168,6 +170,7 @@ export function startLoad(options) {
         let conn = null;
         for (let n = 0; !stopping && fates.length < maxRequests; n++) {
           conn = await request(c, persistent ? conn : null, path(c, n), !persistent);
+          if (pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs));
         }
         conn?.socket.destroy();
       })(),
