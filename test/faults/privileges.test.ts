@@ -49,7 +49,7 @@ const POLICIES = hasReusePort() ? (['shared', 'reuseport'] as const) : (['shared
 
 describe('--user and --group', () => {
   for (const scheduling of POLICIES) {
-    it(`tsws-master (--scheduling ${scheduling}) on port < 1024 and a Unix socket: ${scheduling === 'shared' ? 'the master binds' : 'each worker binds'}, the workers serve as nobody, the master stays root`, async () => {
+    it(`tsws-master (--scheduling ${scheduling}) on port < 1024${scheduling === 'shared' ? ' and a Unix socket' : ''}: ${scheduling === 'shared' ? 'the master binds' : 'each worker binds'}, the workers serve as nobody, the master stays root`, async () => {
       needRoot();
       const dir = tempDir();
       const socket = join(dir, 'app.sock');
