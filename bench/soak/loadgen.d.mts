@@ -4,6 +4,8 @@ export interface Fate {
   /** The connection's number (0: none was made), its client-side port, and whether it had served before. */
   conn: number;
   localPort: number;
+  /** When its connection was opened (load clock, ms). */
+  opened: number;
   reused: boolean;
   path: string;
   /** Milliseconds since the load began. */
@@ -14,7 +16,6 @@ export interface Fate {
   status: number;
   /** The worker that answered, or that answered earlier on this connection. */
   pid: number | null;
-  body?: string;
   client?: number;
   retried?: boolean;
 }
@@ -39,7 +40,7 @@ export interface LoadOptions {
   timeoutMs?: number;
   retry?: boolean;
   headers?: Record<string, string>;
-  pauseMs?: number;
+  pauseMs?: number | ((client: number, n: number) => number);
 }
 export interface Load {
   fates: Fate[];

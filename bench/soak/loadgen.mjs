@@ -3,7 +3,8 @@
 // clients each keep one connection and send request after request on it (a new connection only
 // when the server closed the last one, as a browser or undici would), and `fresh` clients open a
 // new connection per request (`Connection: close`); each client waits `pauseMs` between requests
-// (0: none), which leaves CPU for the processes under test on a small machine. Plain HTTP/1.1 over net.Socket, so each fate
+// (0: none; or a function of the client and the request number), which leaves CPU for the
+// processes under test on a small machine, or keeps a keep-alive connection idle for a while. Plain HTTP/1.1 over net.Socket, so each fate
 // knows exactly what happened on the wire: refused at connect, no response byte before the
 // connection died (on a new or a reused connection), a response cut short, a wrong answer.
 //
@@ -42,6 +43,7 @@ export function startLoad(options) {
   if (host !== '127.0.0.1' && host !== '::1' && host !== 'localhost') throw new Error(`loadgen: loopback only, not ${host}`);
   const t0 = performance.now();
   const fates = [];
+  let answered = 0;
   let connections = 0;
   let stopping = false;
   const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
@@ -56,7 +58,7 @@ export function startLoad(options) {
       socket.once('connect', () => {
         clearTimeout(timer);
         socket.removeAllListeners('error');
-        const conn = { id: ++connections, socket, localPort: socket.localPort, served: 0, dead: false, pid: null };
+        const conn = { id: ++connections, socket, localPort: socket.localPort, opened: now(), served: 0, dead: false, pid: null };
         // The server closed it between our requests: a client sees that and opens another.
         socket.on('end', () => (conn.dead = true));
         socket.on('close', () => (conn.dead = true));
@@ -72,7 +74,7 @@ export function startLoad(options) {
   /** Sends one GET on `conn` and reads its answer; resolves with the fate (never rejects). */
   const exchange = (conn, target, close) =>
     new Promise((resolve) => {
-      const fate = { conn: conn.id, localPort: conn.localPort, reused: conn.served > 0, path: target, sent: now(), ended: 0, outcome: 'ok', detail: '', status: 0, pid: conn.pid };
+      const fate = { conn: conn.id, localPort: conn.localPort, opened: conn.opened, reused: conn.served > 0, path: target, sent: now(), ended: 0, outcome: 'ok', detail: '', status: 0, pid: conn.pid };
       const { socket } = conn;
       let buf = Buffer.alloc(0);
       let need = -1;
@@ -117,7 +119,6 @@ export function startLoad(options) {
         if (have < need) return;
         if (have > need) return finish('bad-response', `${have - need} bytes past the body`);
         const body = buf.subarray(headerEnd + 4).toString('utf8');
-        fate.body = body.slice(0, 200);
         if (fate.status !== 200) return finish('status', `${fate.status} ${body.slice(0, 100)}`);
         const match = expect.exec(body);
         if (!match) return finish('bad-body', body.slice(0, 100));
@@ -137,7 +138,7 @@ export function startLoad(options) {
   const connectFate = (err, target) => {
     const t = now();
     const code = err.code ?? err.message;
-    return { conn: 0, localPort: 0, reused: false, path: target, sent: t, ended: t, outcome: code === 'ECONNREFUSED' ? 'refused' : 'connect-failed', detail: code, status: 0, pid: null };
+    return { conn: 0, localPort: 0, opened: t, reused: false, path: target, sent: t, ended: t, outcome: code === 'ECONNREFUSED' ? 'refused' : 'connect-failed', detail: code, status: 0, pid: null };
   };
 
   /** One request, from connecting if needed to the answer; retried once when allowed. */
@@ -155,6 +156,7 @@ export function startLoad(options) {
     const fate = await exchange(conn, target, close);
     fate.client = client;
     fates.push(fate);
+    if (fate.outcome === 'ok') answered++;
     if (retry && fate.outcome === 'no-response' && fate.reused) {
       fate.retried = true;
       return request(client, null, target, close);
@@ -170,7 +172,8 @@ export function startLoad(options) {
         let conn = null;
         for (let n = 0; !stopping && fates.length < maxRequests; n++) {
           conn = await request(c, persistent ? conn : null, path(c, n), !persistent);
-          if (pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs));
+          const pause = typeof pauseMs === 'function' ? pauseMs(c, n) : pauseMs;
+          if (pause > 0) await new Promise((r) => setTimeout(r, pause));
         }
         conn?.socket.destroy();
       })(),
@@ -187,8 +190,8 @@ export function startLoad(options) {
     now,
     /** Resolves once `n` more requests have been answered correctly. */
     async answered(n) {
-      const target = fates.filter((f) => f.outcome === 'ok').length + n;
-      while (!stopping && fates.filter((f) => f.outcome === 'ok').length < target) await new Promise((r) => setTimeout(r, 20));
+      const target = answered + n;
+      while (!stopping && answered < target) await new Promise((r) => setTimeout(r, 20));
     },
     stop() {
       stopping = true;

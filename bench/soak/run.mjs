@@ -1,0 +1,251 @@
+#!/usr/bin/env node
+// The soak: the fault tests' loop, for as long as you like. `pnpm build`, then
+//   node bench/soak/run.mjs [--minutes 10] [--round 60] [--workers 2] [--scheduling shared] [--seed N]
+// (`pnpm soak` runs ten minutes). Each round starts a real tsws-master on a free 127.0.0.1 port
+// (workers recycled by --max-requests as they go), puts it under load (loadgen.mjs: keep-alive
+// clients, some busy and some idle for up to 1.5 s between requests, and clients opening a new
+// connection per request), injects a fault every 1-3 s (HUP reload, SIGKILL of a worker, a worker
+// stuck in a busy loop, an exception thrown in a worker's timer), then stops the master under load,
+// by SIGTERM and by SIGKILL in turn.
+//
+// Every request is accounted for. A failed request is "confined" when its connection was held by
+// the worker a kill, busy loop or exception struck (read from /proc while that worker could not
+// accept, as in test/faults/); requests sent after the master was told to stop are the stop's, and
+// must be none of those in flight. Anything else is LOST, printed in full, and the exit code is 1.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { describeFate, startLoad } from './loadgen.mjs';
+import { childPids, heldConnections, processGroup } from './procfs.mjs';
+
+const HERE = fileURLToPath(new URL('.', import.meta.url));
+const MASTER = fileURLToPath(new URL('../../packages/master/bin/tsws-master.js', import.meta.url));
+
+const { values } = parseArgs({
+  options: {
+    minutes: { type: 'string', default: '10' },
+    round: { type: 'string', default: '60' },
+    workers: { type: 'string', default: '2' },
+    scheduling: { type: 'string', default: 'shared' },
+    seed: { type: 'string' },
+  },
+});
+const seed = values.seed ? Number(values.seed) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
+const minutes = Number(values.minutes);
+const roundMs = Number(values.round) * 1000;
+const WORKERS = String(Number(values.workers));
+const SCHEDULING = values.scheduling;
+
+/** mulberry32: the fault schedule replays from the seed (the machine's timing does not). */
+function prng(s) {
+  let a = s >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const random = prng(seed);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function freePort() {
+  const server = net.createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function until(what, check, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+/** A tsws-master with its JSON log lines. */
+async function startMaster(port, dir) {
+  const args = [MASTER, 'app.mjs', '--chdir', HERE, '-b', `127.0.0.1:${port}`, '-w', WORKERS, '--scheduling', SCHEDULING, '--timeout', '2', '--max-requests', '1000', '--max-requests-jitter', '500', '--graceful-timeout', '5'];
+  const child = spawn(process.execPath, args, { env: { ...process.env, FAULT_DIR: dir }, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  const lines = [];
+  let partial = '';
+  child.stderr.on('data', (d) => {
+    const text = partial + d;
+    const parts = text.split('\n');
+    partial = parts.pop();
+    for (const line of parts) {
+      if (!line.startsWith('{')) continue;
+      try {
+        lines.push(JSON.parse(line));
+      } catch {
+        // not ours
+      }
+    }
+  });
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  await until('the master to be ready', () => lines.some((l) => l.msg === 'ready'), 30_000);
+  return { child, pid: child.pid, lines, exited, since: (n) => lines.slice(n) };
+}
+
+/** One GET on a connection of its own; resolves with the body (or '' if the connection died). */
+function rawGet(port, path) {
+  return new Promise((resolve) => {
+    const socket = net.connect({ port, host: '127.0.0.1' }, () => socket.write(`GET ${path} HTTP/1.1\r\nHost: soak\r\nConnection: close\r\n\r\n`));
+    let data = '';
+    socket.on('data', (d) => (data += d));
+    socket.on('close', () => resolve(data.split('\r\n\r\n')[1] ?? ''));
+    socket.on('error', () => {});
+  });
+}
+
+const readyAfter = (m, n, old) => until('a new worker to be ready', () => m.since(n).find((l) => l.msg === 'worker ready' && !old.includes(l.workerPid)));
+
+// ---- the faults: each resolves with what the faulty worker held, or null --------------------
+
+const FAULTS = {
+  async reload(m) {
+    const n = m.lines.length;
+    process.kill(m.pid, 'SIGHUP');
+    const end = await until('the reload to end', () => m.since(n).find((l) => l.msg === 'reload done' || l.msg.startsWith('reload abandoned')));
+    if (end.msg !== 'reload done') throw new Error(`reload: ${end.msg}`);
+    return null;
+  },
+  async kill(m, load, port) {
+    const workers = childPids(m.pid);
+    const n = m.lines.length;
+    for (const pid of workers) process.kill(pid, 'SIGSTOP');
+    const at = load.now();
+    const victim = workers[Math.floor(random() * workers.length)];
+    const held = heldConnections(victim, port);
+    process.kill(victim, 'SIGKILL');
+    for (const pid of workers) if (pid !== victim) process.kill(pid, 'SIGCONT');
+    await readyAfter(m, n, workers);
+    return { at, held };
+  },
+  async spin(m, load, port, dir) {
+    const workers = childPids(m.pid);
+    const n = m.lines.length;
+    void rawGet(port, '/spin');
+    const marker = await until('a worker to spin', () => readdirSync(dir).find((f) => f.startsWith('spin-')));
+    rmSync(join(dir, marker));
+    const at = load.now();
+    const held = heldConnections(Number(marker.slice(5)), port);
+    await readyAfter(m, n, workers);
+    return { at, held };
+  },
+  async throw(m, load, port, dir) {
+    const workers = childPids(m.pid);
+    const n = m.lines.length;
+    const body = await rawGet(port, '/throw?ms=50');
+    const victim = Number(body.split(' ')[1]);
+    const file = join(dir, `exit-${victim}.json`);
+    await until('the worker to exit', () => existsSync(file) && readFileSync(file, 'utf8').endsWith('}'));
+    const at = load.now();
+    const { sockets } = JSON.parse(readFileSync(file, 'utf8'));
+    await readyAfter(m, n, workers);
+    return { at, held: new Set(sockets.filter((s) => s.localPort === port).map((s) => s.remotePort)) };
+  },
+};
+const SCHEDULE = ['reload', 'reload', 'kill', 'spin', 'throw'];
+
+// ---- a round ----------------------------------------------------------------------------------
+
+async function round(index, stopWith) {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'tsws-soak-'));
+  const m = await startMaster(port, dir);
+  // Clients 0-3 keep their connection busy; 4-5 keep it idle up to 1.5 s between requests; 6-7 open a new one each time.
+  const load = startLoad({
+    port,
+    keepAlive: 6,
+    fresh: 2,
+    maxMs: roundMs + 60_000,
+    path: () => (random() < 0.2 ? '/slow?ms=50' : '/'),
+    pauseMs: (client) => (client >= 4 && client < 6 ? Math.floor(random() * 1500) : 1),
+  });
+  const faults = [];
+  const counts = { reload: 0, kill: 0, spin: 0, throw: 0 };
+  const ends = Date.now() + roundMs;
+  while (Date.now() < ends - 5000) {
+    await sleep(1000 + random() * 2000);
+    const kind = SCHEDULE[Math.floor(random() * SCHEDULE.length)];
+    const from = load.now();
+    const struck = await FAULTS[kind](m, load, port, dir);
+    counts[kind]++;
+    if (struck) faults.push({ kind, from, ...struck });
+  }
+  await sleep(Math.max(0, ends - Date.now()));
+
+  // Stop the master under load; the load stops sending at the same moment.
+  const stopAt = load.now();
+  process.kill(m.pid, stopWith);
+  const result = await load.stop();
+  const exit = await m.exited;
+  let orphans = [];
+  try {
+    await until('the workers to leave', () => processGroup(m.pid).every((p) => p.state === 'Z'), 15_000);
+  } catch {
+    orphans = processGroup(m.pid).filter((p) => p.state !== 'Z');
+    for (const p of orphans) process.kill(p.pid, 'SIGKILL');
+  }
+  const stopped = stopWith === 'SIGTERM' ? exit.code === 0 : exit.signal === 'SIGKILL';
+  rmSync(dir, { recursive: true, force: true });
+
+  const confined = { kill: 0, spin: 0, throw: 0 };
+  const lost = [];
+  let afterStop = 0;
+  for (const f of result.failures) {
+    if (f.sent >= stopAt) {
+      afterStop++;
+      continue;
+    }
+    const fault = faults.find((F) => F.held.has(f.localPort) && f.opened <= F.at && f.ended >= F.from);
+    if (fault) confined[fault.kind]++;
+    else lost.push(f);
+  }
+  const recycled = m.lines.filter((l) => /^retiring worker \d+ \(max-requests\)$/.test(l.msg)).length;
+  return { index, stopWith, stopped, orphans: orphans.length, result, counts, recycled, confined, lost, afterStop };
+}
+
+// ---- the run ----------------------------------------------------------------------------------
+
+console.log(`tsws soak: seed ${seed}, ${minutes} min in rounds of ${roundMs / 1000} s, ${WORKERS} workers, --scheduling ${SCHEDULING}, node ${process.version}`);
+const started = Date.now();
+const totals = { rounds: 0, requests: 0, answered: 0, retried: 0, afterStop: 0, lost: 0, orphans: 0, badStops: 0, faults: { reload: 0, kill: 0, spin: 0, throw: 0, recycle: 0, 'master TERM': 0, 'master KILL': 0 }, confined: { kill: 0, spin: 0, throw: 0 } };
+for (let i = 0; Date.now() - started < minutes * 60_000; i++) {
+  const r = await round(i + 1, i % 2 === 0 ? 'SIGTERM' : 'SIGKILL');
+  totals.rounds++;
+  totals.requests += r.result.sent;
+  totals.answered += r.result.ok;
+  totals.retried += r.result.retried;
+  totals.afterStop += r.afterStop;
+  totals.lost += r.lost.length;
+  totals.orphans += r.orphans;
+  if (!r.stopped) totals.badStops++;
+  for (const k of Object.keys(r.counts)) totals.faults[k] += r.counts[k];
+  totals.faults.recycle += r.recycled;
+  totals.faults[r.stopWith === 'SIGTERM' ? 'master TERM' : 'master KILL']++;
+  for (const k of Object.keys(r.confined)) totals.confined[k] += r.confined[k];
+  console.log(
+    `round ${r.index} (master ${r.stopWith.slice(3)}${r.stopped ? '' : ': BAD EXIT'}${r.orphans ? `, ${r.orphans} ORPHANS` : ''}): ${r.result.sent} requests, ${r.result.ok} answered; ` +
+      `faults ${JSON.stringify({ ...r.counts, recycle: r.recycled })}; failed on the faulty worker's connections ${JSON.stringify(r.confined)}; ` +
+      `after the stop signal ${r.afterStop}; LOST ${r.lost.length}`,
+  );
+  for (const f of r.lost) console.log(`  LOST ${describeFate(f)}`);
+}
+const seconds = ((Date.now() - started) / 1000).toFixed(0);
+const injected = Object.values(totals.faults).reduce((a, b) => a + b, 0);
+console.log(`\n${totals.rounds} rounds in ${seconds} s: ${totals.requests} requests, ${totals.answered} answered, ${totals.retried} retried`);
+console.log(`faults injected: ${injected} ${JSON.stringify(totals.faults)}`);
+console.log(`failed on the connections a faulty worker held: ${JSON.stringify(totals.confined)}; sent after the master's stop signal: ${totals.afterStop}`);
+console.log(`requests lost: ${totals.lost}; orphaned processes: ${totals.orphans}; masters that did not exit as expected: ${totals.badStops}`);
+process.exit(totals.lost || totals.orphans || totals.badStops ? 1 : 0);
