@@ -4,7 +4,7 @@
 // (`pnpm soak` runs ten minutes). Each round starts a real tsws-master on a free 127.0.0.1 port
 // (workers recycled by --max-requests as they go), puts it under load (loadgen.mjs: keep-alive
 // clients, some busy and some idle for up to 1.5 s between requests, and clients opening a new
-// connection per request), injects a fault every 1-3 s (HUP reload, SIGKILL of a worker, a worker
+// connection per request), injects a fault every 2-4 s (HUP reload, SIGKILL of a worker, a worker
 // stuck in a busy loop, an exception thrown in a worker's timer), then stops the master under load,
 // by SIGTERM and by SIGKILL in turn.
 //
@@ -107,7 +107,7 @@ function rawGet(port, path) {
   });
 }
 
-const readyAfter = (m, n, old) => until('a new worker to be ready', () => m.since(n).find((l) => l.msg === 'worker ready' && !old.includes(l.workerPid)));
+const readyAfter = (m, n, old) => until('a new worker to be ready', () => m.since(n).find((l) => l.msg === 'worker ready' && !old.includes(l.workerPid)), 60_000);
 
 // ---- the faults: each resolves with what the faulty worker held, or null --------------------
 
@@ -155,14 +155,44 @@ const FAULTS = {
     return { at, held: new Set(sockets.filter((s) => s.localPort === port).map((s) => s.remotePort)) };
   },
 };
-const SCHEDULE = ['reload', 'reload', 'kill', 'spin', 'throw'];
+const CRASHES = ['kill', 'spin', 'throw'];
+/**
+ * A round's faults, one every 2-4 s: four that end a worker (each kind, then one at random), the
+ * rest reloads, in a random order. Four deaths a minute keep the master's respawn back-off (for
+ * workers that keep dying: 0.5 s doubling from the second death in a minute) at 2 s or less.
+ */
+function schedule(count) {
+  const crashes = [...CRASHES, CRASHES[Math.floor(random() * CRASHES.length)]].slice(0, count);
+  const kinds = [...crashes, ...Array.from({ length: Math.max(0, count - crashes.length) }, () => 'reload')];
+  for (let i = kinds.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [kinds[i], kinds[j]] = [kinds[j], kinds[i]];
+  }
+  return kinds;
+}
 
 // ---- a round ----------------------------------------------------------------------------------
+
+/** The master of the round under way, ended with its workers if the soak itself fails. */
+let current = null;
+function fail(err) {
+  console.error(`soak failed: ${err.stack}`);
+  if (current) {
+    console.error(`the master's last log lines:\n${current.lines.slice(-15).map((l) => JSON.stringify(l)).join('\n')}`);
+    try {
+      process.kill(-current.pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+  process.exit(2);
+}
+process.on('uncaughtException', fail);
 
 async function round(index, stopWith) {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'tsws-soak-'));
-  const m = await startMaster(port, dir);
+  const m = (current = await startMaster(port, dir));
   // Clients 0-3 keep their connection busy; 4-5 keep it idle up to 1.5 s between requests; 6-7 open a new one each time.
   const load = startLoad({
     port,
@@ -175,9 +205,9 @@ async function round(index, stopWith) {
   const faults = [];
   const counts = { reload: 0, kill: 0, spin: 0, throw: 0 };
   const ends = Date.now() + roundMs;
-  while (Date.now() < ends - 5000) {
-    await sleep(1000 + random() * 2000);
-    const kind = SCHEDULE[Math.floor(random() * SCHEDULE.length)];
+  for (const kind of schedule(Math.max(1, Math.floor((roundMs - 5000) / 3000)))) {
+    if (Date.now() > ends - 5000) break;
+    await sleep(2000 + random() * 2000);
     const from = load.now();
     const struck = await FAULTS[kind](m, load, port, dir);
     counts[kind]++;
@@ -222,7 +252,7 @@ console.log(`tsws soak: seed ${seed}, ${minutes} min in rounds of ${roundMs / 10
 const started = Date.now();
 const totals = { rounds: 0, requests: 0, answered: 0, retried: 0, afterStop: 0, lost: 0, orphans: 0, badStops: 0, faults: { reload: 0, kill: 0, spin: 0, throw: 0, recycle: 0, 'master TERM': 0, 'master KILL': 0 }, confined: { kill: 0, spin: 0, throw: 0 } };
 for (let i = 0; Date.now() - started < minutes * 60_000; i++) {
-  const r = await round(i + 1, i % 2 === 0 ? 'SIGTERM' : 'SIGKILL');
+  const r = await round(i + 1, i % 2 === 0 ? 'SIGTERM' : 'SIGKILL').catch(fail);
   totals.rounds++;
   totals.requests += r.result.sent;
   totals.answered += r.result.ok;

@@ -52,8 +52,14 @@ export function account(result: LoadResult, held: Set<number>): Accounting {
   const confined = result.failures.filter((f) => f.conn !== 0 && held.has(f.localPort));
   const elsewhere = result.failures.filter((f) => !confined.includes(f));
   const report = [`${result.sent} requests, ${result.ok} answered, ${result.failed} failed (${JSON.stringify(result.counts)}); the faulty worker held ${held.size} connections`, ...elsewhere.map(describeFate)].join('\n');
-  if (process.env.TSWS_FAULTS_VERBOSE) console.log(`${report}\nconfined: ${confined.length}`);
   return { confined, elsewhere, report };
+}
+
+/** With TSWS_FAULTS_VERBOSE=1, prints a test's figures (for docs/reliability.md). */
+export function figures(test: string, result: LoadResult, extra: Record<string, unknown> = {}): void {
+  if (!process.env.TSWS_FAULTS_VERBOSE) return;
+  const line = { test, requests: result.sent, answered: result.ok, failed: result.failed, retried: result.retried, refused: result.counts.refused, ...extra };
+  console.log(`tsws-faults ${JSON.stringify(line)}`);
 }
 
 /** Answered requests that a worker in `pids` answered between `from` and `to` (load clock, ms). */

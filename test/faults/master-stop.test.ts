@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { describeFate, startLoad } from '../../bench/soak/loadgen.mjs';
 import { childPids, processGroup } from '../../bench/soak/procfs.mjs';
 import { until } from '../master/helpers.js';
-import { startFaultMaster } from './helpers.js';
+import { figures, startFaultMaster } from './helpers.js';
 
 /** Half the requests take a second: a stop always finds several in flight. */
 const SLOW = (_client: number, n: number) => (n % 2 ? '/slow?ms=1000' : '/');
@@ -31,6 +31,7 @@ describe('the master stopped under load', () => {
     const before = load.fates.filter((f) => f.sent < termAt);
     const inFlight = before.filter((f) => f.ended > termAt);
     const summary = `${inFlight.length} requests in flight at TERM; ${result.sent} in all: ${JSON.stringify(result.counts)}`;
+    figures('master SIGTERM', result, { inFlight: inFlight.length, lost: before.filter((f) => f.outcome !== 'ok').length, exitMs: tookMs });
     expect(before.filter((f) => f.outcome !== 'ok').map(describeFate), summary).toEqual([]);
     expect(inFlight.length, summary).toBeGreaterThanOrEqual(3);
     expect(exit).toEqual({ code: 0, signal: null });
@@ -54,6 +55,7 @@ describe('the master stopped under load', () => {
     const before = load.fates.filter((f) => f.sent < killAt);
     const inFlight = before.filter((f) => f.ended > killAt);
     const summary = `${inFlight.length} requests in flight at the kill; ${result.sent} in all: ${JSON.stringify(result.counts)}`;
+    figures('master SIGKILL', result, { inFlight: inFlight.length, lost: before.filter((f) => f.outcome !== 'ok').length });
     expect(before.filter((f) => f.outcome !== 'ok').map(describeFate), summary).toEqual([]);
     expect(inFlight.length, summary).toBeGreaterThanOrEqual(3);
     // Each worker said why it stopped.

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { describeFate, startLoad } from '../../bench/soak/loadgen.mjs';
 import { childPids } from '../../bench/soak/procfs.mjs';
 import { type LogLine, until } from '../master/helpers.js';
-import { startFaultMaster } from './helpers.js';
+import { figures, startFaultMaster } from './helpers.js';
 
 const RELOADS = 20;
 const ended = (l: LogLine) => l.msg === 'reload done' || l.msg.startsWith('reload abandoned');
@@ -28,6 +28,7 @@ describe('replacing workers under load loses nothing', () => {
     await load.answered(100);
     const result = await load.stop();
     const summary = `${result.sent} requests: ${JSON.stringify(result.counts)}`;
+    figures('20 reloads', result, { reloads: RELOADS, lost: result.failed });
     expect(result.failures.map(describeFate), summary).toEqual([]);
     expect(result.counts.refused).toBe(0);
     expect(result.retried).toBe(0);
@@ -47,6 +48,7 @@ describe('replacing workers under load loses nothing', () => {
     await load.answered(100);
     const result = await load.stop();
     const summary = `${result.sent} requests: ${JSON.stringify(result.counts)}; ${recycled()} workers recycled`;
+    figures('recycling', result, { recycled: recycled(), lost: result.failed });
     expect(result.failures.map(describeFate), summary).toEqual([]);
     expect(result.counts.refused).toBe(0);
     expect(new Set(load.fates.map((f) => f.pid)).size, summary).toBeGreaterThanOrEqual(6);

@@ -9,7 +9,7 @@ import { startLoad } from '../../bench/soak/loadgen.mjs';
 import { childPids, heldConnections } from '../../bench/soak/procfs.mjs';
 import { connect, req } from '../helpers/raw.js';
 import { until } from '../master/helpers.js';
-import { account, fileOf, newWorkerReady, servedBy, startFaultMaster } from './helpers.js';
+import { account, figures, fileOf, newWorkerReady, servedBy, startFaultMaster } from './helpers.js';
 
 /** Half the requests take 150 ms, so a fault always finds some in flight. */
 const MIXED = (_client: number, n: number) => (n % 2 ? '/slow?ms=150' : '/');
@@ -37,6 +37,7 @@ describe('a worker that fails under load costs only what it held', () => {
     const line = m.logs().find((l) => l.workerPid === victim && l.signal === 'SIGKILL');
     expect(line?.msg).toMatch(/was killed by SIGKILL/);
     const { confined, elsewhere, report } = account(result, held.get(victim)!);
+    figures('worker SIGKILL', result, { held: held.get(victim)!.size, confined: confined.length, lost: elsewhere.length });
     expect(held.get(victim)!.size, report).toBeGreaterThan(0);
     expect(elsewhere, report).toEqual([]);
     expect(confined.length, report).toBeLessThanOrEqual(held.get(victim)!.size);
@@ -69,6 +70,7 @@ describe('a worker that fails under load costs only what it held', () => {
     // What it held when its heartbeats stopped: the load's requests in flight then.
     expect(line.inFlight).toBeGreaterThanOrEqual(1);
     const { confined, elsewhere, report } = account(result, held);
+    figures('worker busy loop', result, { held: held.size, confined: confined.length, lost: elsewhere.length });
     expect(elsewhere, report).toEqual([]);
     expect(confined.length, report).toBeLessThanOrEqual(held.size);
     expect(result.counts.refused, report).toBe(0);
@@ -106,6 +108,7 @@ describe('a worker that fails under load costs only what it held', () => {
     expect(died?.msg).toMatch(/^worker \d+ died \(exit code 1\)$/);
 
     const { confined, elsewhere, report } = account(result, held);
+    figures('worker exception in a timer', result, { held: held.size, confined: confined.length, lost: elsewhere.length });
     expect(elsewhere, report).toEqual([]);
     expect(confined.length, report).toBeLessThanOrEqual(held.size);
     expect(result.counts.refused, report).toBe(0);
