@@ -7,6 +7,8 @@ export interface Fate {
   /** When its connection was opened (load clock, ms). */
   opened: number;
   reused: boolean;
+  /** On a reused connection, how long it sat idle before this request (ms). */
+  idle: number;
   path: string;
   /** Milliseconds since the load began. */
   sent: number;
@@ -45,6 +47,7 @@ export interface LoadOptions {
 export interface Load {
   fates: Fate[];
   now(): number;
+  epoch: number;
   answered(n: number): Promise<void>;
   stop(): Promise<LoadResult>;
   done: Promise<LoadResult>;

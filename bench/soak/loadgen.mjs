@@ -42,6 +42,7 @@ export function startLoad(options) {
   } = options;
   if (host !== '127.0.0.1' && host !== '::1' && host !== 'localhost') throw new Error(`loadgen: loopback only, not ${host}`);
   const t0 = performance.now();
+  const epoch = Date.now();
   const fates = [];
   let answered = 0;
   let connections = 0;
@@ -58,7 +59,7 @@ export function startLoad(options) {
       socket.once('connect', () => {
         clearTimeout(timer);
         socket.removeAllListeners('error');
-        const conn = { id: ++connections, socket, localPort: socket.localPort, opened: now(), served: 0, dead: false, pid: null };
+        const conn = { id: ++connections, socket, localPort: socket.localPort, opened: now(), lastAnswer: 0, served: 0, dead: false, pid: null };
         // The server closed it between our requests: a client sees that and opens another.
         socket.on('end', () => (conn.dead = true));
         socket.on('close', () => (conn.dead = true));
@@ -74,7 +75,8 @@ export function startLoad(options) {
   /** Sends one GET on `conn` and reads its answer; resolves with the fate (never rejects). */
   const exchange = (conn, target, close) =>
     new Promise((resolve) => {
-      const fate = { conn: conn.id, localPort: conn.localPort, opened: conn.opened, reused: conn.served > 0, path: target, sent: now(), ended: 0, outcome: 'ok', detail: '', status: 0, pid: conn.pid };
+      const sent = now();
+      const fate = { conn: conn.id, localPort: conn.localPort, opened: conn.opened, reused: conn.served > 0, idle: conn.served > 0 ? sent - conn.lastAnswer : 0, path: target, sent, ended: 0, outcome: 'ok', detail: '', status: 0, pid: conn.pid };
       const { socket } = conn;
       let buf = Buffer.alloc(0);
       let need = -1;
@@ -125,6 +127,7 @@ export function startLoad(options) {
         if (match[1] !== undefined) fate.pid = conn.pid = Number(match[1]);
         conn.served++;
         finish('ok');
+        conn.lastAnswer = fate.ended;
       };
       const onEnd = () => finish(buf.length ? 'cut' : 'no-response', buf.length ? `${buf.length} bytes then EOF` : 'EOF');
       const onError = (err) => finish(buf.length ? 'cut' : 'no-response', `${err.code ?? err.message}${buf.length ? ` after ${buf.length} bytes` : ''}`);
@@ -188,6 +191,8 @@ export function startLoad(options) {
     fates,
     /** Milliseconds since the load began (the clock the fates' `sent` and `ended` use). */
     now,
+    /** Date.now() when the load began: the load's clock against log lines' `time`. */
+    epoch,
     /** Resolves once `n` more requests have been answered correctly. */
     async answered(n) {
       const target = answered + n;
@@ -215,5 +220,6 @@ export function summarise(fates, elapsedMs) {
 
 /** One line per fate, for failure messages. */
 export function describeFate(f) {
-  return `${f.outcome}${f.detail ? ` (${f.detail})` : ''}: GET ${f.path} on connection ${f.conn} (client port ${f.localPort}, ${f.reused ? 'reused' : 'new'}${f.pid ? `, worker ${f.pid}` : ''}) at ${f.sent.toFixed(0)}-${f.ended.toFixed(0)} ms`;
+  const conn = f.reused ? `reused after ${f.idle.toFixed(0)} ms idle` : 'new';
+  return `${f.outcome}${f.detail ? ` (${f.detail})` : ''}: GET ${f.path} from client ${f.client ?? '-'} on connection ${f.conn} (client port ${f.localPort}, opened at ${f.opened.toFixed(0)} ms, ${conn}${f.pid ? `, worker ${f.pid}` : ''}) at ${f.sent.toFixed(0)}-${f.ended.toFixed(0)} ms`;
 }
