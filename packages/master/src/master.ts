@@ -343,8 +343,9 @@ export class Master extends EventEmitter<MasterEvents> {
       exec: workerEntry,
       // Not the master's own arguments: the worker's settings come in WORKER_ENV.
       args: [],
-      ...(this.planNow.uid !== undefined ? { uid: this.planNow.uid } : {}),
-      ...(this.planNow.gid !== undefined ? { gid: this.planNow.gid } : {}),
+      // Forked as root: each worker switches to --user/--group itself once its sockets are bound
+      // (base.ts), as `tsws` does. Forking it as the user made that switch fail (initgroups
+      // needs root) and, with --scheduling reuseport, left it unable to bind a port below 1024.
     });
     const worker = cluster.fork({ [WORKER_ENV]: encodeBoot({ settings, id, heartbeatMs: heartbeatMs(s.timeout) }) });
     const now = performance.now();

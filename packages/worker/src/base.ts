@@ -205,6 +205,9 @@ export abstract class Worker {
     if (hasParent) {
       process.on('message', onMessage);
       process.on('disconnect', onDisconnect);
+      // node:cluster's own 'disconnect' handler exits a worker at once when the channel closes
+      // unasked (its primary died), cutting every request in flight, unless this flag is set.
+      if (cluster.isWorker) cluster.worker!.exitedAfterDisconnect = true;
     }
     const cleanup = () => {
       for (const [signal, handler] of handlers) process.off(signal, handler);

@@ -93,6 +93,13 @@ export async function runWorker(): Promise<void> {
     process.exit(code);
   };
   const accessLog = settings.accessLog ? createAccessLog(settings.accessLog, settings.logFormat) : undefined;
+  // An exception outside any request (a timer, an event handler) leaves the process in an unknown
+  // state: log it with its stack in the error log (Node's default is a plain dump on stderr) and
+  // exit 1; the master replaces the worker, as the tsws CLI's process would be by its supervisor.
+  process.on('uncaughtException', (err) => {
+    log.fatal({ err }, 'uncaught exception');
+    exit(EXIT.ERROR);
+  });
   let worker: Worker;
   try {
     worker = await prepareWorker(settings, log, accessLog);
