@@ -320,23 +320,24 @@ function reloadTable(results) {
 function memoryTable(results) {
   const m = results.memory;
   if (!m) return [];
-  const rows = [[`bare \`node -e\`, one listening socket`, mB(m.bareSummary.median), '', '', '', '']];
-  for (const [name, cell] of Object.entries(m.servers)) {
-    if (cell.unavailable || (!cell.idle.length && !cell.perConnection.length && !cell.errors.length)) continue;
+  const cells = Object.entries(m.servers).filter(([, c]) => !c.unavailable && (c.idle.length || c.perConnection.length || c.errors.length));
+  const withWorkers = cells.some(([, c]) => c.summary.idleWorker);
+  const perConn = m.rounds > 0;
+  const head = ['server', 'idle RSS', ...(withWorkers ? ['its processes'] : []), 'over bare node', ...(perConn ? ['RSS per idle connection [min–max]', 'JS heap per idle connection'] : [])];
+  const rows = [[`bare \`node -e\`, one listening socket`, mB(m.bareSummary.median), ...head.slice(2).map(() => '')]];
+  for (const [name, cell] of cells) {
     const { idle, idleLeader, idleWorker, perConnection: per, heapPerConnection: heap } = cell.summary;
-    const process = idleWorker ? `master ${mB(idleLeader.median)}, a worker ${mB(idleWorker.median)}` : '';
-    const over = (idleWorker ?? idle) ? `+${(((idleWorker ?? idle).median - m.bareSummary.median) / MB).toFixed(1)} MB` : '';
-    const range = per ? `${kB(per.median)} [${(per.min / KB).toFixed(2)}–${(per.max / KB).toFixed(2)}]` : cell.errors.length ? 'failed' : '';
-    rows.push([name, idle ? mB(idle.median) : 'failed', process, over, range, heap ? kB(heap.median) : '']);
+    const one = idleWorker ?? idle;
+    const row = [name, idle ? mB(idle.median) : 'failed'];
+    if (withWorkers) row.push(idleWorker ? `master ${mB(idleLeader.median)}, a worker ${mB(idleWorker.median)}` : '');
+    row.push(one ? `+${((one.median - m.bareSummary.median) / MB).toFixed(1)} MB` : '');
+    if (perConn) row.push(per ? `${kB(per.median)} [${(per.min / KB).toFixed(2)}–${(per.max / KB).toFixed(2)}]` : cell.errors.length ? 'failed' : '', heap ? kB(heap.median) : '');
+    rows.push(row);
   }
-  return [
-    '### Memory',
-    '',
-    `Idle RSS: the whole server ${SETTLE_NOTE}; for a master, its processes apart ("over bare node" is then a worker's). Per idle keep-alive connection (median of ${m.rounds}${m.rounds ? '' : ': the full pass measures it'}): the server's RSS (and live JS heap) with ${m.connections.toLocaleString('en')} connections open (one request each) minus before, over ${m.connections.toLocaleString('en')}, each read once RSS is steady and after a full GC, with V8's young generation capped (\`--max-semi-space-size=1\`): bench/README.md says why. 1 kB = 1000 bytes.`,
-    '',
-    ...table(['server', 'idle RSS', 'its processes', 'over bare node', 'RSS per idle connection [min–max]', 'JS heap per idle connection'], rows),
-    '',
-  ];
+  const perText = perConn
+    ? ` Per idle keep-alive connection (median of ${m.rounds}): the server's RSS (and live JS heap) with ${m.connections.toLocaleString('en')} connections open (one request each) minus before, over ${m.connections.toLocaleString('en')}, each read once RSS is steady and after a full GC, with V8's young generation capped (\`--max-semi-space-size=1\`): bench/README.md says why. 1 kB = 1000 bytes.`
+    : ' RSS per connection is measured by the full pass.';
+  return ['### Memory', '', `Idle RSS: the whole server ${SETTLE_NOTE}${withWorkers ? '; for a master, its processes apart ("over bare node" is then a worker\'s)' : ''}.${perText}`, '', ...table(head, rows), ''];
 }
 const SETTLE_NOTE = '0.3 s after it listens (every worker listening), no preload';
 

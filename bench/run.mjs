@@ -74,11 +74,13 @@ const rank = (s) => (ORDER.includes(s.id) ? ORDER.indexOf(s.id) : ORDER.length);
 const scenarios = (await loadDir('./scenarios'))
   .filter((s) => (wantedScenarios ? wantedScenarios.has(s.id) : pass.pick(s)))
   .sort((a, b) => rank(a) - rank(b) || a.id.localeCompare(b.id));
-// Reports list node:http first, then the tsws servers, then the others.
-const kind = (s) => (s.baseline ? 0 : s.subject ? (s.quick ? 1 : 2) : 3);
+// Reports list node:http first, then the tsws servers, then the others; the multi-process ones
+// (a table of their own) in this order. Files not listed here follow in name order.
+const SERVER_ORDER = ['node-http', 'tsws-core', 'tsws-cli', 'tsws-node-worker', 'hono-node', 'fastify', 'tsws-master', 'node-cluster', 'pm2'];
+const serverRank = (s) => (SERVER_ORDER.includes(s.id) ? SERVER_ORDER.indexOf(s.id) : SERVER_ORDER.length);
 const servers = (await loadDir('./servers'))
   .filter((s) => s.baseline || (wantedServers ? wantedServers.has(s.id) || wantedServers.has(s.name) : pass.pick(s)))
-  .sort((a, b) => kind(a) - kind(b));
+  .sort((a, b) => serverRank(a) - serverRank(b) || a.id.localeCompare(b.id));
 const baseline = servers.find((s) => s.baseline);
 
 function pickTool() {
@@ -154,7 +156,7 @@ async function startServer(server, scenario, { accessLog = false } = {}) {
   const port = await freePort();
   const logDir = accessLog ? mkdtempSync(join(tmpdir(), 'tsws-bench-log-')) : null;
   const opts = { port, scenario, accessLog: logDir ? join(logDir, 'access.log') : undefined };
-  const withArgv = { ...server, command: (o) => profiled(server.command(o), server, scenario) };
+  const withArgv = { ...server, command: (o) => profiled(server.command(o), `${server.name}${accessLog ? ', log on' : ''}`, scenario) };
   const proc = launch(withArgv, opts, SERVER_CPU);
   if (logDir) {
     const cleanup = proc.cleanup;
@@ -183,10 +185,10 @@ const EXIT_ON_TERM = fileURLToPath(new URL('./exit-on-term.mjs', import.meta.url
  * With --profile, a server run by this Node writes a CPU profile when it stops (cluster workers
  * inherit the flags). Node 20 refuses --cpu-prof in NODE_OPTIONS, so it goes on the command line.
  */
-function profiled(made, server, scenario) {
+function profiled(made, name, scenario) {
   const argv = Array.isArray(made) ? made : made.argv;
   if (!args.profile || argv[0] !== process.execPath) return made;
-  const dir = join(PROFILES, scenario.id, server.name.replace(/[^\w.-]+/g, '_'));
+  const dir = join(PROFILES, scenario.id, name.replace(/[^\w.-]+/g, '_'));
   const withProfile = [argv[0], '--cpu-prof', `--cpu-prof-dir=${dir}`, `--import=${EXIT_ON_TERM}`, ...argv.slice(1)];
   return Array.isArray(made) ? withProfile : { ...made, argv: withProfile };
 }
@@ -300,9 +302,10 @@ async function runScenario(scenario) {
   const runs = all.filter((s) => cannotRun(s, scenario) === null).flatMap((s) => variantsOf(scenario, s));
   const label = (run) => `${run.server.name}${scenario.compare ? (run.accessLog ? ', log on' : ', log off') : ''}`;
   log(`\n${scenario.id}: ${scenario.title}, ${scenario.connections} connections, depth ${entry.depth}, ${entry.durationS} s windows`);
-  // Started one at a time: several multi-process servers booting at once on one core time out.
-  const started = new Map();
-  for (const run of runs) started.set(run, await startServer(run.server, scenario, run));
+  // Single processes start together; multi-process servers one at a time (several booting at
+  // once on one core can miss their boot timeouts).
+  const started = new Map(await Promise.all(runs.filter((r) => !r.server.workers).map(async (r) => [r, await startServer(r.server, scenario, r)])));
+  for (const run of runs.filter((r) => r.server.workers)) started.set(run, await startServer(run.server, scenario, run));
   try {
     for (let round = 0; round < pass.rounds; round++) {
       const order = runs.map((_, i) => runs[(i + round) % runs.length]);
