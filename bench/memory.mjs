@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort, groupSize, rssKiB, startPinned, stop, waitForPort } from './proc.mjs';
+import { freePort, groupPids, groupSize, processRssKiB, rssKiB, startServer, stop, waitForLogCount, waitForPort } from './proc.mjs';
 
 export const CONNECTIONS = 5000;
 const HOLD = fileURLToPath(new URL('./load/hold.mjs', import.meta.url));
@@ -33,11 +33,12 @@ export const bareNode = {
   command: ({ port }) => [process.execPath, '-e', `require('node:net').createServer().listen(${port}, '127.0.0.1')`],
 };
 
-async function started(server, cpu, env) {
+async function started(server, cpu, env = {}) {
   const port = await freePort();
-  const proc = startPinned(server.command({ port, keepAliveTimeout: KEEP_ALIVE_MS }), cpu, env);
+  const proc = startServer(server, { port, keepAliveTimeout: KEEP_ALIVE_MS }, cpu, env);
   try {
     await waitForPort(proc, port);
+    if (server.workers) await waitForLogCount(proc, /listening on /, server.workers);
   } catch (err) {
     await stop(proc);
     throw err;
@@ -45,12 +46,20 @@ async function started(server, cpu, env) {
   return { proc, port };
 }
 
-/** RSS (bytes) of a process once started and left alone, as it is (no preload). */
+/**
+ * RSS (bytes) of a server once started and left alone, as it is (no preload): `total` for its
+ * whole process group, and for a server with workers the leader's (`leader`: the master) and the
+ * largest worker's (`worker`) apart.
+ */
 export async function idleRss(server, { serverCpu }) {
-  const { proc } = await started(server, serverCpu, server.env);
+  const { proc } = await started(server, serverCpu);
   try {
     await sleep(SETTLE_MS);
-    return rssKiB(proc.pid) * 1024;
+    const sizes = groupPids(proc.pid).map(({ pid }) => ({ pid, bytes: processRssKiB(pid) * 1024 }));
+    const total = sizes.reduce((n, p) => n + p.bytes, 0);
+    if (!server.workers) return { total };
+    const others = sizes.filter((p) => p.pid !== proc.pid).map((p) => p.bytes);
+    return { total, leader: sizes.find((p) => p.pid === proc.pid)?.bytes ?? 0, worker: Math.max(0, ...others) };
   } finally {
     await stop(proc);
   }
@@ -65,7 +74,7 @@ export async function idleRss(server, { serverCpu }) {
  */
 export async function measureMemory(server, { serverCpu, clientCpu }) {
   const heapDir = mkdtempSync(join(tmpdir(), 'tsws-bench-heap-'));
-  const { proc, port } = await started(server, serverCpu, { ...server.env, ...gcEnv(heapDir) });
+  const { proc, port } = await started(server, serverCpu, gcEnv(heapDir));
   const settled = () => settledMemory(proc, heapDir);
   let client;
   try {

@@ -17,11 +17,48 @@ export function startPinned(argv, cpu, env = {}) {
     env: { ...process.env, ...env },
   });
   let stderr = '';
-  child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
+  const watchers = new Set();
+  child.stderr.on('data', (d) => {
+    stderr = (stderr + d).slice(-64_000);
+    for (const w of watchers) w(String(d));
+  });
   const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
   let gone = false;
   void exited.then(() => (gone = true));
-  return { child, pid: child.pid, exited, stderr: () => stderr, alive: () => !gone };
+  return { child, pid: child.pid, exited, stderr: () => stderr, alive: () => !gone, watchers, cleanup: null };
+}
+
+/**
+ * Starts a server definition: `server.command(opts)` returns the argv, or `{ argv, env, cleanup }`
+ * when a start needs its own environment and tidying afterwards (PM2's home directory).
+ */
+export function startServer(server, opts, cpu, env = {}) {
+  const made = server.command(opts);
+  const { argv, env: own = {}, cleanup = null } = Array.isArray(made) ? { argv: made } : made;
+  const proc = startPinned(argv, cpu, { ...server.env, ...own, ...env });
+  proc.cleanup = cleanup;
+  proc.env = own;
+  return proc;
+}
+
+/** Resolves with the time (ms) until a line matching `pattern` appears on the server's stderr. */
+export function waitForLog(proc, pattern, timeoutMs = 60_000) {
+  const start = performance.now();
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const done = (err) => {
+      proc.watchers.delete(watch);
+      clearTimeout(timer);
+      if (err) reject(err);
+      else resolve(performance.now() - start);
+    };
+    const watch = (text) => {
+      seen = (seen + text).slice(-8000);
+      if (pattern.test(seen)) done();
+    };
+    const timer = setTimeout(() => done(new Error(`no ${pattern} in the server's log after ${timeoutMs} ms`)), timeoutMs);
+    proc.watchers.add(watch);
+  });
 }
 
 /** Resolves once `port` accepts a connection; rejects if the process exits or time runs out. */
@@ -42,6 +79,20 @@ export async function waitForPort(proc, port, timeoutMs = 15_000) {
   throw new Error(`not listening on ${port} after ${timeoutMs} ms`);
 }
 
+/**
+ * Resolves once the server has logged `count` lines matching `pattern` (each worker of a
+ * multi-process server says it is listening: the port may accept before all of them are up).
+ */
+export async function waitForLogCount(proc, pattern, count, timeoutMs = 30_000) {
+  const global = new RegExp(pattern.source, 'g');
+  const until = Date.now() + timeoutMs;
+  while ((proc.stderr().match(global)?.length ?? 0) < count) {
+    if (!proc.alive()) throw new Error(`exited before ${count} workers were listening: ${proc.stderr().trim().split('\n').slice(-3).join(' / ')}`);
+    if (Date.now() > until) throw new Error(`fewer than ${count} workers listening after ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}
+
 /** SIGTERM to the group, SIGKILL after a grace period. */
 export async function stop(proc, graceMs = 2000) {
   if (!proc.alive()) return;
@@ -57,10 +108,11 @@ export async function stop(proc, graceMs = 2000) {
   await proc.exited;
   clearTimeout(timer);
   signal('SIGKILL'); // stragglers in the group (workers that outlived their master)
+  await proc.cleanup?.();
 }
 
-/** The pids of a process group. */
-function groupPids(pgid) {
+/** The pids of a process group, with their CPU ticks. */
+export function groupPids(pgid) {
   const pids = [];
   for (const name of readdirSync('/proc')) {
     if (name.charCodeAt(0) > 57) continue; // not a pid
@@ -90,16 +142,19 @@ export function cpuMicros(pgid) {
   return (ticks * 1e6) / CLK_TCK;
 }
 
+/** Resident set size of one process, in KiB (0 once it has gone). */
+export function processRssKiB(pid) {
+  try {
+    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'latin1'))?.[1] ?? 0);
+  } catch {
+    return 0; // exited while we looked
+  }
+}
+
 /** Resident set size of the group, in KiB. */
 export function rssKiB(pgid) {
   let kib = 0;
-  for (const { pid } of groupPids(pgid)) {
-    try {
-      kib += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'latin1'))?.[1] ?? 0);
-    } catch {
-      // exited while we looked
-    }
-  }
+  for (const { pid } of groupPids(pgid)) kib += processRssKiB(pid);
   return kib;
 }
 

@@ -1,17 +1,26 @@
-// Turns a run's samples into summaries and writes bench/results/<pass>.json, .md and .svg.
-// `node bench/report.mjs bench/results/quick.json` rewrites the Markdown and SVG from a JSON.
+// Turns a run's samples into summaries and writes bench/results/<pass>.json, .md and .svg (and,
+// for the full pass, bench/README-snippet.md, which the README takes its chart and table from).
+// `node bench/report.mjs bench/results/full.json` rewrites the others from a JSON.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
+const SNIPPET = fileURLToPath(new URL('./README-snippet.md', import.meta.url));
 const BASELINE = 'node:http';
 const CEILING = 'ceiling';
+const SUPERVISED = 'supervised';
 const KB = 1000;
 const MB = 1e6;
 /** Memory targets: issue 4 (4 kB per idle connection; idle RSS within 5 MB of a bare node), issue 2 (6 kB). */
 const PER_CONNECTION_TARGET = 4 * KB;
 const PER_CONNECTION_ISSUE_2 = 6 * KB;
 const IDLE_OVER_BARE_TARGET = 5 * MB;
+/**
+ * "No measurable loss" of tsws-master against a plain node:cluster program: a median req/s
+ * ratio of at least this. Between rounds the same server moves a few percent on a quiet machine,
+ * so anything closer than 5% is within noise.
+ */
+const WITHIN_NOISE = 0.95;
 
 export function stats(values) {
   const xs = values.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
@@ -21,52 +30,121 @@ export function stats(values) {
   return { median, min: xs[0], max: xs[xs.length - 1], n: xs.length };
 }
 
-/** Adds `summary` to every scenario/server cell and to memory, and the target verdicts. */
+const good = (samples = []) => samples.filter((s) => !s.error);
+const byRound = (samples) => new Map(good(samples).map((s) => [s.round, s]));
+
+/** Ratios of `samples` to `reference` within each round (the noise they share cancels): req/s, and CPU per request (reference over ours). */
+function paired(samples, reference) {
+  const ref = byRound(reference);
+  const both = good(samples).filter((s) => ref.has(s.round));
+  return {
+    ratio: stats(both.map((s) => s.rps / ref.get(s.round).rps)),
+    cpuRatio: stats(both.map((s) => ref.get(s.round).cpuUsPerReq / s.cpuUsPerReq)),
+  };
+}
+
+/** Failed requests by kind, summed over the samples. */
+function sumErrors(samples) {
+  const out = {};
+  for (const s of samples) for (const [k, n] of Object.entries(s.errorsBy ?? {})) if (n != null) out[k] = (out[k] ?? 0) + n;
+  return out;
+}
+
+/** Adds `summary` to every scenario/server cell and to memory, the master's comparisons, and the target verdicts. */
 export function summarise(results) {
   for (const scenario of results.scenarios) {
     const base = scenario.servers[BASELINE]?.samples ?? [];
-    const baseByRound = new Map(base.filter((s) => !s.error).map((s) => [s.round, s]));
     for (const cell of Object.values(scenario.servers)) {
-      const ok = cell.samples.filter((s) => !s.error);
-      // Ratios pair each sample with node:http's from the same round: the noise they share cancels.
-      const paired = ok.filter((s) => baseByRound.has(s.round));
+      const ok = good(cell.samples);
+      // A scenario comparing a server with itself (the access log) pairs each server with its own run without.
+      const { ratio, cpuRatio } = paired(cell.samples, scenario.compare ? cell.off : base);
       cell.summary = ok.length
         ? {
             rps: stats(ok.map((s) => s.rps)),
             cpuUsPerReq: stats(ok.map((s) => s.cpuUsPerReq)),
             cpuPct: stats(ok.map((s) => s.cpuPct)),
-            ratio: stats(paired.map((s) => s.rps / baseByRound.get(s.round).rps)),
-            cpuRatio: stats(paired.map((s) => baseByRound.get(s.round).cpuUsPerReq / s.cpuUsPerReq)),
+            ratio,
+            cpuRatio,
             errors: ok.reduce((n, s) => n + s.errors + s.non2xx, 0),
+            errorsBy: sumErrors(ok),
             failures: cell.samples.filter((s) => s.error).map((s) => s.error),
+            ...(scenario.compare ? { off: { rps: stats(good(cell.off).map((s) => s.rps)), cpuUsPerReq: stats(good(cell.off).map((s) => s.cpuUsPerReq)) } } : {}),
+            ...(scenario.reload ? { reloadMs: stats(ok.map((s) => s.reloadMs)), replaced: stats(ok.map((s) => s.replaced)) } : {}),
           }
         : null;
     }
   }
+  results.versus = versus(results);
   if (results.memory) {
     const m = results.memory;
     m.bareSummary = stats(m.bare);
     for (const cell of Object.values(m.servers)) {
-      cell.summary = { idle: stats(cell.idle), perConnection: stats(cell.perConnection), heapPerConnection: stats(cell.heapPerConnection ?? []) };
+      cell.summary = {
+        idle: stats(cell.idle),
+        idleLeader: stats(cell.idleLeader ?? []),
+        idleWorker: stats(cell.idleWorker ?? []),
+        perConnection: stats(cell.perConnection),
+        heapPerConnection: stats(cell.heapPerConnection ?? []),
+      };
     }
   }
   results.targets = targets(results);
   return results;
 }
 
+/** tsws-master -w N against a plain node:cluster program and PM2 with N workers, per scenario, paired by round. */
+function versus(results) {
+  const out = [];
+  for (const scenario of results.scenarios) {
+    if (scenario.compare || scenario.reload || scenario.unavailable) continue;
+    for (const n of [1, 2]) {
+      const master = scenario.servers[`tsws-master -w ${n}`];
+      if (!master?.summary) continue;
+      for (const other of [`node:cluster -w ${n}`, `PM2 cluster -i ${n}`]) {
+        const cell = scenario.servers[other];
+        if (!cell?.summary) continue;
+        out.push({ scenario: scenario.name, title: scenario.title, workers: n, master: `tsws-master -w ${n}`, other, ...paired(master.samples, cell.samples) });
+      }
+    }
+  }
+  return out;
+}
+
+const serverInfo = (name, results) => results.servers.find((s) => s.name === name);
+const isSubject = (name, results) => serverInfo(name, results)?.subject === true;
+
 function targets(results) {
   const out = [];
   for (const scenario of results.scenarios) {
     if (!scenario.target) continue;
-    const want = `${scenario.title}: >= ${scenario.target.ratio}x ${BASELINE} req/s (${scenario.target.why})`;
+    const of = scenario.target.of ?? `${BASELINE} req/s`;
+    const want = `${scenario.title}: >= ${scenario.target.ratio}x ${of} (${scenario.target.why})`;
     if (scenario.unavailable) {
       out.push({ target: want, server: null, value: null, met: null, note: `not available: ${scenario.unavailable}` });
       continue;
     }
     for (const [name, cell] of Object.entries(scenario.servers)) {
-      if (!isSubject(name, results) || !cell.summary?.ratio) continue;
+      const info = serverInfo(name, results);
+      // The speed targets are the core's: tsws core and the tsws CLI (the access log: every tsws server that has one).
+      if (!info?.subject || !cell.summary?.ratio || (!scenario.compare && (info.group || !info.targets))) continue;
       const r = cell.summary.ratio.median;
-      out.push({ target: want, server: name, value: `${r.toFixed(2)}x`, met: r >= scenario.target.ratio, note: ceilingNote(scenario) });
+      out.push({ target: want, server: name, value: `${r.toFixed(2)}x`, met: r >= scenario.target.ratio, note: scenario.compare ? cpuCost(cell.summary.cpuRatio) : ceilingNote(scenario) });
+    }
+  }
+  for (const v of results.versus) {
+    if (!v.other.startsWith('node:cluster') || !v.ratio) continue;
+    out.push({
+      target: `${v.title}: tsws-master -w ${v.workers} no slower than node:cluster -w ${v.workers} (within noise, >= ${WITHIN_NOISE}x) (issue 4)`,
+      server: v.master,
+      value: `${v.ratio.median.toFixed(2)}x`,
+      met: v.ratio.median >= WITHIN_NOISE,
+      note: `${v.ratio.min.toFixed(2)}–${v.ratio.max.toFixed(2)}; ${cpuNote(v.cpuRatio, 'CPU per request')}`,
+    });
+  }
+  for (const scenario of results.scenarios.filter((s) => s.reload)) {
+    for (const [name, cell] of Object.entries(scenario.servers)) {
+      if (!isSubject(name, results) || !cell.summary) continue;
+      out.push({ target: `no failed request across a reload under load (docs/master.md)`, server: name, value: `${cell.summary.errors} failed`, met: cell.summary.errors === 0, note: `${cell.summary.rps.n} reloads` });
     }
   }
   const m = results.memory;
@@ -74,23 +152,25 @@ function targets(results) {
     for (const [name, cell] of Object.entries(m.servers)) {
       if (!isSubject(name, results)) continue;
       const per = cell.summary.perConnection?.median;
-      const idle = cell.summary.idle?.median;
+      // For a master, the target is about a worker: the process that serves.
+      const idle = (cell.summary.idleWorker ?? cell.summary.idle)?.median;
+      const who = cell.summary.idleWorker ? `${name}, a worker` : name;
       if (per != null) {
         out.push({ target: `RSS per idle keep-alive connection <= 4 kB (issue 4)`, server: name, value: kB(per), met: per <= PER_CONNECTION_TARGET });
         out.push({ target: `RSS per idle keep-alive connection < 6 kB (issue 2)`, server: name, value: kB(per), met: per < PER_CONNECTION_ISSUE_2 });
       }
       if (idle != null && m.bareSummary) {
         const over = idle - m.bareSummary.median;
-        out.push({ target: `idle RSS within 5 MB of a bare node process (issue 4)`, server: name, value: `+${(over / MB).toFixed(1)} MB`, met: over <= IDLE_OVER_BARE_TARGET });
+        out.push({ target: `idle RSS within 5 MB of a bare node process (issue 4)`, server: who, value: `${over >= 0 ? '+' : ''}${(over / MB).toFixed(1)} MB`, met: over <= IDLE_OVER_BARE_TARGET });
       }
     }
   }
   return out;
 }
 
-function isSubject(name, results) {
-  return results.servers.find((s) => s.name === name)?.subject === true;
-}
+const cpuNote = (r, what) => (r ? `${what} ${r.median.toFixed(2)}x less` : '');
+/** For a server against itself with a feature on: how much more CPU per request the feature costs. */
+const cpuCost = (r) => (r ? `CPU per request ${(1 / r.median).toFixed(2)}x with it on` : '');
 
 /** What the tool's own ceiling allowed, when it caps the ratio a server could show. */
 function ceilingNote(scenario) {
@@ -106,94 +186,175 @@ function contentionWarning(results) {
   const use = stats(results.scenarios.map((s) => s.servers[BASELINE]?.summary?.cpuPct?.median));
   if (!use || use.median >= 80) return [];
   return [
-    `> **Noisy run**: ${BASELINE} used a median ${use.median.toFixed(0)}% of its core (load average ${results.machine.loadAverage.join(', ')} at the start): other work on the machine, not the servers, set these rates. Trust the CPU-time table below more than req/s.`,
+    `> **Noisy run**: ${BASELINE} used a median ${use.median.toFixed(0)}% of its core (load average ${results.machine.loadAverage.join(', ')} at the start): other work on the machine, not the servers, set these rates. Trust the CPU-time tables more than req/s.`,
     '',
   ];
 }
 
 const kB = (bytes) => `${(bytes / KB).toFixed(2)} kB`;
+const mB = (bytes) => `${(bytes / MB).toFixed(1)} MB`;
 const rate = (x) => (x >= 1e5 ? `${Math.round(x / 1e3)}k` : x >= 1e3 ? `${(x / 1e3).toFixed(1)}k` : `${Math.round(x)}`);
+const spread = (st, f = rate) => `${f(st.median)} [${f(st.min)}–${f(st.max)}]`;
 const verdict = (met) => (met === null ? 'n/a' : met ? 'met' : '**missed**');
+const label = (n) => (n === CEILING ? 'tool ceiling' : n);
+/** A Markdown table; `align`: 'l' or 'r' per column (default: the first left, the rest right). */
+const table = (head, rows, align = `l${'r'.repeat(head.length - 1)}`) => [
+  `| ${head.join(' | ')} |`,
+  `|${head.map((_, i) => (align[i] === 'r' ? '---:' : '---')).join('|')}|`,
+  ...rows.map((r) => `| ${r.join(' | ')} |`),
+];
 
-function columns(results) {
-  // node:http first, the servers under test next, the ceiling last.
-  const names = results.servers.map((s) => s.name).filter((n) => n !== CEILING);
-  return [BASELINE, ...names.filter((n) => n !== BASELINE), CEILING];
+/** The columns of one table: node:http first, then the group's servers in run order, the ceiling last (single processes only). */
+function columns(results, group) {
+  const names = results.servers.filter((s) => s.name !== CEILING && s.name !== BASELINE && (s.group ?? null) === group).map((s) => s.name);
+  return [BASELINE, ...names, ...(group ? [] : [CEILING])].filter((n) => results.scenarios.some((s) => s.servers[n]?.summary));
 }
 
-export function markdown(results) {
-  const { machine, tool, settings } = results;
-  const cols = columns(results).filter((n) => results.scenarios.some((s) => s.servers[n]?.summary));
-  const label = (n) => (n === CEILING ? 'tool ceiling' : n);
-  const lines = [];
-  lines.push(
-    `Node ${machine.node} · ${machine.cpu}, ${machine.cores} cores · ${tool.version} (${tool.why}) · server on core ${settings.serverCpu}, load on core ${settings.clientCpu} · ${results.pass} pass: ${settings.rounds} rounds of ${settings.durationS} s after ${settings.warmS} s warm-up · ${results.startedAt.slice(0, 10)}`,
-    '',
-    `**Requests per second**: median [min–max] over the rounds; the ratio is to ${BASELINE} in the same round (median). "tool ceiling" is the load tool against a trivial responder: no server can show more.`,
-    '',
-    ...contentionWarning(results),
-    `| scenario | ${cols.map(label).join(' | ')} | target |`,
-    `|---|${cols.map(() => '---:').join('|')}|---|`,
-  );
-  for (const s of results.scenarios) {
-    const load = `${s.connections} conn${s.depth > 1 ? `, depth ${s.depth}` : ''}`;
-    if (s.unavailable) {
-      lines.push(`| ${s.title} (${load}) | ${cols.map(() => '').join(' | ')} | not available (below) |`);
-      continue;
-    }
+/** The load scenarios (not the access-log pairs, not reloads) and their req/s and CPU tables for one group of servers. */
+function loadTables(results, group) {
+  const cols = columns(results, group);
+  const shown = results.scenarios.filter((s) => !s.compare && !s.reload && (s.unavailable ? !group : cols.some((n) => n !== BASELINE && s.servers[n]?.summary)));
+  if (cols.length < 2 || !shown.length) return [];
+  const loadOf = (s) => `${s.connections} conn${s.depth > 1 ? `, depth ${s.depth}` : ''}`;
+  const rps = shown.map((s) => {
+    if (s.unavailable) return [`${s.title} (${loadOf(s)})`, ...cols.map(() => ''), 'not available (below)'];
     const cells = cols.map((n) => {
-      const sum = s.servers[n]?.summary;
-      if (!sum) return s.servers[n]?.unavailable ? 'n/a' : s.servers[n]?.samples.length ? 'failed' : '';
+      const cell = s.servers[n];
+      if (!cell || cell.outside) return '';
+      if (!cell.summary) return cell.unavailable ? 'n/a' : cell.samples.length ? 'failed' : '';
+      const sum = cell.summary;
       const ratio = n === BASELINE || !sum.ratio ? '' : ` **${sum.ratio.median.toFixed(2)}x**`;
       const err = sum.errors ? ` (${sum.errors} errors)` : '';
-      return `${rate(sum.rps.median)} [${rate(sum.rps.min)}–${rate(sum.rps.max)}]${ratio}${err}`;
+      return `${spread(sum.rps)}${ratio}${err}`;
     });
-    const t = s.target ? `≥ ${s.target.ratio}x` : '';
-    lines.push(`| ${s.title} (${load}) | ${cells.join(' | ')} | ${t} |`);
-  }
-  lines.push(
+    return [`${s.title} (${loadOf(s)})`, ...cells, group ? '' : s.target ? `≥ ${s.target.ratio}x` : ''];
+  });
+  const cpuCols = cols.filter((n) => n !== CEILING);
+  const cpu = shown
+    .filter((s) => !s.unavailable)
+    .map((s) => [
+      s.title,
+      ...cpuCols.map((n) => {
+        const sum = s.servers[n]?.summary;
+        if (!sum) return s.servers[n]?.outside ? '' : 'n/a';
+        const less = n === BASELINE || !sum.cpuRatio ? '' : `${sum.cpuRatio.median.toFixed(2)}x, `;
+        return `${sum.cpuUsPerReq.median.toFixed(1)} (${less}${sum.cpuPct.median.toFixed(0)}%)`;
+      }),
+    ]);
+  const title = group ? '### Several processes: tsws-master, a plain node:cluster program, PM2' : '### One process';
+  const about = group
+    ? 'Every process of a server runs on the server core, so at two workers they share it: these tables show what the supervision and the hand-over of connections cost, not a speed-up.'
+    : '';
+  return [
+    title,
+    '',
+    ...(about ? [about, ''] : []),
+    `**Requests per second**: median [min–max] over the rounds; the ratio is to ${BASELINE} in the same round (median).${group ? '' : ' "tool ceiling" is the load tool against a trivial responder: no server can show more.'}`,
+    '',
+    ...table(['scenario', ...cols.map(label), ...(group ? [''] : ['target'])], rps),
     '',
     `**Server CPU time per request** (µs, median; lower is better): utime+stime of the server's processes over the measured window, divided by requests. In brackets: how many times less than ${BASELINE}, and the server's CPU use (near 100% means the server, not the load tool, was the limit).`,
     '',
-    `| scenario | ${cols.filter((n) => n !== CEILING).join(' | ')} |`,
-    `|---|${cols.filter((n) => n !== CEILING).map(() => '---:').join('|')}|`,
-  );
-  for (const s of results.scenarios) {
-    if (s.unavailable) continue;
-    const cells = cols
-      .filter((n) => n !== CEILING)
-      .map((n) => {
-        const sum = s.servers[n]?.summary;
-        if (!sum) return 'n/a';
-        const less = n === BASELINE || !sum.cpuRatio ? '' : `${sum.cpuRatio.median.toFixed(2)}x, `;
-        return `${sum.cpuUsPerReq.median.toFixed(1)} (${less}${sum.cpuPct.median.toFixed(0)}%)`;
+    ...table(['scenario', ...cpuCols], cpu),
+    '',
+  ];
+}
+
+function versusTable(results) {
+  if (!results.versus.length) return [];
+  const rows = results.versus.map((v) => [`${v.title}, ${v.workers} worker${v.workers > 1 ? 's' : ''}`, v.other, v.ratio ? spread(v.ratio, (x) => `${x.toFixed(2)}x`) : 'n/a', v.cpuRatio ? `${v.cpuRatio.median.toFixed(2)}x` : 'n/a']);
+  return [
+    '**tsws-master against the same workers under no supervision and under PM2**: tsws-master\'s req/s over the other\'s, paired by round (median [min–max]); CPU per request, the other\'s over tsws-master\'s (above 1: the master costs less).',
+    '',
+    ...table(['scenario', 'against', 'req/s ratio', 'CPU ratio'], rows, 'llrr'),
+    '',
+  ];
+}
+
+function accessLogTable(results) {
+  const out = [];
+  for (const s of results.scenarios.filter((x) => x.compare === 'accessLog' && !x.unavailable)) {
+    const rows = Object.entries(s.servers)
+      .filter(([, c]) => c.summary)
+      .map(([name, c]) => {
+        const sum = c.summary;
+        return [name, sum.off.rps ? spread(sum.off.rps) : 'failed', spread(sum.rps), sum.ratio ? `**${sum.ratio.median.toFixed(2)}x**` : 'n/a', sum.off.cpuUsPerReq ? sum.off.cpuUsPerReq.median.toFixed(1) : '', sum.cpuUsPerReq.median.toFixed(1), sum.cpuRatio ? `${(1 / sum.cpuRatio.median).toFixed(2)}x` : ''];
       });
-    lines.push(`| ${s.title} | ${cells.join(' | ')} |`);
-  }
-  const m = results.memory;
-  if (m) {
-    lines.push(
+    out.push(
+      '### The access log',
       '',
-      `**Memory**: idle RSS after start, and (median of ${m.rounds}) per idle keep-alive connection: the server's RSS (and live JS heap) with ${m.connections.toLocaleString('en')} connections open (one request each) minus before, over ${m.connections.toLocaleString('en')}, each read after a full GC. RSS also holds young-generation space V8 grows during the burst of accepts; the JS heap figure is the steady one. 1 kB = 1000 bytes.`,
+      `${s.title} (${s.connections} connections): each server runs twice per round, its access log off and on (written to a file in a temp dir), and the ratio is on over off within the round (median). tsws writes its JSON lines (buffered off the request path); node:http appends a combined-log line per response through a write stream; fastify logs each request and response through pino. Target for tsws: at most 15% slower (≥ 0.85x).`,
       '',
-      '| server | idle RSS | over bare node | RSS per idle connection [min–max] | JS heap per idle connection |',
-      '|---|---:|---:|---:|---:|',
-      `| bare \`node\`, one listening socket | ${(m.bareSummary.median / MB).toFixed(1)} MB | | | |`,
+      ...table(['server', 'log off req/s', 'log on req/s', 'on / off', 'CPU µs/req off', 'on', 'CPU on / off'], rows),
+      '',
     );
-    for (const [name, cell] of Object.entries(m.servers)) {
-      if (cell.unavailable) continue;
-      const idle = cell.summary.idle;
-      const per = cell.summary.perConnection;
-      const heap = cell.summary.heapPerConnection;
-      const range = per ? `${kB(per.median)} [${(per.min / KB).toFixed(2)}–${(per.max / KB).toFixed(2)}]` : 'failed';
-      lines.push(`| ${name} | ${idle ? `${(idle.median / MB).toFixed(1)} MB` : 'failed'} | ${idle ? `+${((idle.median - m.bareSummary.median) / MB).toFixed(1)} MB` : ''} | ${range} | ${heap ? kB(heap.median) : ''} |`);
-    }
   }
-  if (results.targets.length) {
-    lines.push('', '**Targets** (reported, never asserted):', '', '| target | server | measured | |', '|---|---|---:|---|');
-    for (const t of results.targets) lines.push(`| ${t.target} | ${t.server ?? ''} | ${t.value ?? ''} | ${verdict(t.met)}${t.note ? ` (${t.note})` : ''} |`);
+  return out;
+}
+
+function reloadTable(results) {
+  const out = [];
+  const plain = results.scenarios.find((s) => s.name === 'hello-keepalive');
+  for (const s of results.scenarios.filter((x) => x.reload && !x.unavailable)) {
+    const rows = Object.entries(s.servers)
+      .filter(([, c]) => c.summary || (c.samples.length && !c.outside))
+      .map(([name, c]) => {
+        const sum = c.summary;
+        if (!sum) return [name, 'failed', '', '', '', '', ''];
+        const kinds = Object.entries(sum.errorsBy).filter(([, n]) => n).map(([k, n]) => `${k} ${n}`).join(', ');
+        const without = plain?.servers[name]?.summary?.rps;
+        return [name, spread(sum.rps), without ? rate(without.median) : '', `${sum.errors}${kinds ? ` (${kinds})` : ''}`, sum.reloadMs ? `${(sum.reloadMs.median / 1000).toFixed(1)} s` : '', sum.replaced ? String(sum.replaced.median) : '', String(sum.rps.n)];
+      });
+    out.push(
+      '### Reloads under load',
+      '',
+      `${s.title}: ${s.connections} keep-alive connections for ${s.durationS} s; a quarter of the way in, the server reloads (tsws-master: \`kill -HUP\`; PM2: \`pm2 reload\`; the node:cluster program: its own rolling restart on SIGHUP) and the runner waits for the reload to finish. Failed requests are everything the load tool counted: connect, read (a reset, or a connection closed before its response was whole), write and timeout errors, and non-2xx answers, summed over the rounds. "Without a reload": the same server's median in the hello-world keep-alive scenario.`,
+      '',
+      ...table(['server', 'req/s across the reload', 'without a reload', 'failed requests', 'reload took', 'new workers', 'reloads'], rows),
+      '',
+    );
   }
-  lines.push('', '**Servers**:', '');
+  return out;
+}
+
+function memoryTable(results) {
+  const m = results.memory;
+  if (!m) return [];
+  const cells = Object.entries(m.servers).filter(([, c]) => !c.unavailable && (c.idle.length || c.perConnection.length || c.errors.length));
+  const withWorkers = cells.some(([, c]) => c.summary.idleWorker);
+  const perConn = m.rounds > 0;
+  const head = ['server', 'idle RSS', ...(withWorkers ? ['its processes'] : []), 'over bare node', ...(perConn ? ['RSS per idle connection [min–max]', 'JS heap per idle connection'] : [])];
+  const rows = [[`bare \`node -e\`, one listening socket`, mB(m.bareSummary.median), ...head.slice(2).map(() => '')]];
+  for (const [name, cell] of cells) {
+    const { idle, idleLeader, idleWorker, perConnection: per, heapPerConnection: heap } = cell.summary;
+    const one = idleWorker ?? idle;
+    const row = [name, idle ? mB(idle.median) : 'failed'];
+    if (withWorkers) row.push(idleWorker ? `master ${mB(idleLeader.median)}, a worker ${mB(idleWorker.median)}` : '');
+    row.push(one ? `+${((one.median - m.bareSummary.median) / MB).toFixed(1)} MB` : '');
+    if (perConn) row.push(per ? `${kB(per.median)} [${(per.min / KB).toFixed(2)}–${(per.max / KB).toFixed(2)}]` : cell.errors.length ? 'failed' : '', heap ? kB(heap.median) : '');
+    rows.push(row);
+  }
+  const perText = perConn
+    ? ` Per idle keep-alive connection (median of ${m.rounds}): the server's RSS (and live JS heap) with ${m.connections.toLocaleString('en')} connections open (one request each) minus before, over ${m.connections.toLocaleString('en')}, each read once RSS is steady and after a full GC, with V8's young generation capped (\`--max-semi-space-size=1\`): bench/README.md says why. 1 kB = 1000 bytes.`
+    : ' RSS per connection is measured by the full pass.';
+  return ['### Memory', '', `Idle RSS: the whole server ${SETTLE_NOTE}${withWorkers ? '; for a master, its processes apart ("over bare node" is then a worker\'s)' : ''}.${perText}`, '', ...table(head, rows), ''];
+}
+const SETTLE_NOTE = '0.3 s after it listens (every worker listening), no preload';
+
+function targetTable(results) {
+  if (!results.targets.length) return [];
+  return ['### Targets (reported, never asserted)', '', ...table(['target', 'server', 'measured', ''], results.targets.map((t) => [t.target, t.server ?? '', t.value ?? '', `${verdict(t.met)}${t.note ? ` (${t.note})` : ''}`]), 'llrl'), ''];
+}
+
+function header(results) {
+  const { machine, tool, settings } = results;
+  return `Node ${machine.node} · ${machine.cpu}, ${machine.cores} cores · load average ${machine.loadAverage.join(', ')} at the start · ${tool.version} (${tool.why}) · server on core ${settings.serverCpu}, load on core ${settings.clientCpu} · ${results.pass} pass: ${settings.rounds} rounds of ${settings.durationS} s after ${settings.warmS} s warm-up · ${results.startedAt.slice(0, 10)}`;
+}
+
+export function markdown(results) {
+  const lines = [header(results), '', ...contentionWarning(results)];
+  lines.push(...loadTables(results, null), ...loadTables(results, SUPERVISED), ...versusTable(results), ...accessLogTable(results), ...reloadTable(results), ...memoryTable(results), ...targetTable(results));
+  lines.push('**Servers**:', '');
   for (const s of results.servers) lines.push(`- ${s.name}: ${s.unavailable ? `not available (${s.unavailable})` : s.about}`);
   const skipped = results.scenarios.filter((s) => s.unavailable);
   if (skipped.length) {
@@ -203,15 +364,57 @@ export function markdown(results) {
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * The README's benchmark section: the chart, the single-process table, the targets, and how it
+ * was measured. Written by the full pass; the lead pastes it into README.md.
+ */
+export function snippet(results) {
+  // Ratios only (node:http's own rate as the reference): narrow enough for a README.
+  const cols = columns(results, null);
+  const rows = results.scenarios
+    .filter((s) => !s.compare && !s.reload && !s.unavailable)
+    .map((s) => [
+      s.title,
+      ...cols.map((n) => {
+        const sum = s.servers[n]?.summary;
+        if (!sum) return '';
+        return n === BASELINE ? `${rate(sum.rps.median)}/s` : sum.ratio ? `${sum.ratio.median.toFixed(2)}x` : '';
+      }),
+      s.target ? `≥ ${s.target.ratio}x` : '',
+    ]);
+  return `${[
+    '<!-- Generated by `pnpm bench --full` (bench/report.mjs): rerun it rather than edit. -->',
+    '## Benchmarks',
+    '',
+    '![Requests per second relative to node:http](bench/results/full.svg)',
+    '',
+    header(results),
+    '',
+    ...contentionWarning(results),
+    `Requests per second relative to ${BASELINE} (median of the per-round ratios; ${BASELINE}'s own rate in its column):`,
+    '',
+    ...table(['scenario', ...cols.map(label), 'target'], rows, `l${'r'.repeat(cols.length)}l`),
+    '',
+    ...targetTable(results),
+    `**How it is measured.** Each server runs pinned to one core and the load generator (${results.tool.version}, one thread) to the other, on 127.0.0.1. For each scenario every server is started fresh, its answer is checked (status, content type, body length), and it is warmed up; then ${results.settings.rounds} rounds measure every server once each, in an order rotated every round, and the figures are medians. A ratio to node:http is taken within each round, so the noise both saw cancels. Beside req/s we report the server's own CPU time per request (utime+stime of all its processes, from /proc), which moves far less than req/s on a shared machine. The "tool ceiling" is the same load against a trivial responder that writes a prebuilt answer: no server can show more than that. Multi-process servers keep all their processes on the server core, so they show what supervision costs, not a speed-up. Memory per connection is read with 5,000 idle keep-alive connections open, after a forced GC and once RSS is steady. Every figure, every server and the method in full: [bench/results/full.md](bench/results/full.md) and [bench/README.md](bench/README.md); \`pnpm bench\` (quick, under 3 minutes) or \`pnpm bench --full\` reproduces them.`,
+  ].join('\n')}\n`;
+}
+
 const PALETTE = { [CEILING]: '#dadce0' };
-const COLORS = ['#1a73e8', '#e8710a', '#188038', '#a142f4', '#d01884', '#12b5cb', '#f9ab00', '#5f6368'];
+// Distinct enough for the 14 series of a full pass; no gray (the 1x line and the ceiling are gray).
+const COLORS = ['#1a73e8', '#e8710a', '#188038', '#a142f4', '#d01884', '#12b5cb', '#f9ab00', '#8d6e63', '#0d47a1', '#c62828', '#2e7d32', '#6a1b9a', '#ad1457', '#00838f'];
 const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** A horizontal grouped bar chart of each server's ratio to node:http, one group per scenario. */
 export function svg(results) {
-  // node:http is the 1x line, not a bar.
-  const names = columns(results).filter((n) => n !== BASELINE && results.scenarios.some((s) => s.servers[n]?.summary?.ratio));
-  const shown = results.scenarios.filter((s) => !s.unavailable && names.some((n) => s.servers[n]?.summary?.ratio));
+  // node:http is the 1x line, not a bar; the access-log pairs and reloads are not ratios to it.
+  const loads = results.scenarios.filter((s) => !s.unavailable && !s.compare && !s.reload);
+  // The tool ceiling last in each group, after the multi-process servers.
+  const order = [...columns(results, null).filter((n) => n !== CEILING), ...columns(results, SUPERVISED), CEILING];
+  const names = order.filter((n, i) => n !== BASELINE && order.indexOf(n) === i && loads.some((s) => s.servers[n]?.summary?.ratio));
+  const shown = loads.filter((s) => names.some((n) => s.servers[n]?.summary?.ratio));
+  // Each scenario gets a bar for each server it ran, no empty slots.
+  const barsOf = (s) => names.filter((n) => s.servers[n]?.summary?.ratio);
   let color = 0;
   const fill = Object.fromEntries(names.map((n) => [n, PALETTE[n] ?? COLORS[color++ % COLORS.length]]));
   const BAR = 14;
@@ -238,8 +441,13 @@ export function svg(results) {
     lx += w;
   }
   const TOP = ly + 30;
-  const groupH = names.length * BAR + GAP;
-  const height = TOP + shown.length * groupH + 46;
+  const offsets = [];
+  let y = TOP;
+  for (const s of shown) {
+    offsets.push(y);
+    y += barsOf(s).length * BAR + GAP;
+  }
+  const height = y + 46;
   const machine = results.machine;
   // The scale covers every median and target; longer whiskers are cut at the edge.
   const top = Math.max(2, ...shown.flatMap((s) => names.map((n) => s.servers[n]?.summary?.ratio?.median ?? 0)), ...shown.map((s) => s.target?.ratio ?? 0));
@@ -257,11 +465,11 @@ export function svg(results) {
     out.push(`<line x1="${x(v)}" y1="${TOP - 6}" x2="${x(v)}" y2="${height - 40}" stroke="${v === 1 ? '#5f6368' : '#eee'}"/>`, `<text x="${x(v)}" y="${height - 26}" text-anchor="middle">${v}x</text>`);
   }
   shown.forEach((s, i) => {
-    const y0 = TOP + i * groupH;
-    out.push(`<text x="${LEFT - 8}" y="${y0 + (names.length * BAR) / 2 + 4}" text-anchor="end">${esc(s.title)}</text>`);
-    names.forEach((n, j) => {
-      const r = s.servers[n]?.summary?.ratio;
-      if (!r) return;
+    const y0 = offsets[i];
+    const bars = barsOf(s);
+    out.push(`<text x="${LEFT - 8}" y="${y0 + (bars.length * BAR) / 2 + 4}" text-anchor="end">${esc(s.title)}</text>`);
+    bars.forEach((n, j) => {
+      const r = s.servers[n].summary.ratio;
       const y = y0 + j * BAR;
       out.push(
         `<rect x="${LEFT}" y="${y + 1}" width="${Math.max(1, x(r.median) - LEFT)}" height="${BAR - 2}" fill="${fill[n]}"><title>${esc(n)}: ${r.median.toFixed(2)}x (${r.min.toFixed(2)}–${r.max.toFixed(2)})</title></rect>`,
@@ -269,20 +477,25 @@ export function svg(results) {
         `<text x="${x(Math.min(Math.max(r.median, r.max), xmax)) + 4}" y="${y + BAR - 3}" font-size="10">${r.median.toFixed(2)}x${r.max > xmax ? ` (max ${r.max.toFixed(1)}x)` : ''}</text>`,
       );
     });
-    if (s.target) out.push(`<line x1="${x(s.target.ratio)}" y1="${y0 - 2}" x2="${x(s.target.ratio)}" y2="${y0 + names.length * BAR + 2}" stroke="#d93025" stroke-width="2"/>`);
+    if (s.target) out.push(`<line x1="${x(s.target.ratio)}" y1="${y0 - 2}" x2="${x(s.target.ratio)}" y2="${y0 + bars.length * BAR + 2}" stroke="#d93025" stroke-width="2"/>`);
   });
   out.push('</svg>');
   return `${out.join('\n')}\n`;
 }
 
-/** Summarises `results` and writes the three files; returns their paths. */
+/** Summarises `results` and writes the three files (and the README snippet for the full pass); returns their paths. */
 export function writeReport(results) {
   summarise(results);
   const base = `${RESULTS}${results.pass}`;
   writeFileSync(`${base}.json`, `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(`${base}.md`, markdown(results));
   writeFileSync(`${base}.svg`, svg(results));
-  return [`${base}.json`, `${base}.md`, `${base}.svg`];
+  const files = [`${base}.json`, `${base}.md`, `${base}.svg`];
+  if (results.pass === 'full') {
+    writeFileSync(SNIPPET, snippet(results));
+    files.push(SNIPPET);
+  }
+  return files;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

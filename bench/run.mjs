@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// The bench runner. `pnpm bench` runs the quick pass (the target scenarios, tsws core against
-// node:http, 3 rounds, under 3 minutes); `pnpm bench --full` runs every scenario on every server.
+// The bench runner. `pnpm bench` runs the quick pass (the target scenarios, tsws core and the
+// tsws CLI against node:http and the tool ceiling, 3 rounds, idle RSS; under 3 minutes);
+// `pnpm bench --full` runs every scenario on every server, the access log on and off, reloads
+// under load, and memory per connection.
 // Options: --rounds N, --duration S, --scenarios a,b, --servers a,b, --tool wrk|autocannon,
 // --no-memory, --check (answers only, no load), --profile (servers under --cpu-prof, profiles in
 // results/profiles/<scenario>/<server>/). See bench/README.md for what the figures mean.
@@ -9,24 +11,27 @@
 // started fresh, checked once with a real request and warmed up; then each round measures them
 // in an order rotated by one (so none always goes first), reading the server's CPU time
 // (utime+stime of its process group) before and after each measured window.
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import { join } from 'node:path';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import ceiling from './ceiling.mjs';
 import autocannon from './load/autocannon.mjs';
 import wrk from './load/wrk.mjs';
 import { bareNode, CONNECTIONS, idleRss, measureMemory } from './memory.mjs';
-import { cpuMicros, freePort, rssKiB, startPinned, stop, waitForPort } from './proc.mjs';
+import { cpuMicros, freePort, groupPids, rssKiB, startServer as launch, stop, waitForLogCount, waitForPort } from './proc.mjs';
 import { writeReport } from './report.mjs';
 
 const SERVER_CPU = 0;
 const CLIENT_CPU = 1;
 
+// The quick pass measures idle RSS only; the connection storms for RSS per connection take
+// ~10 s per server and round, so they are in the full pass.
 const PASSES = {
-  quick: { rounds: 3, warmS: 1, durationS: 2, memoryRounds: 2, pick: (x) => x.quick === true },
+  quick: { rounds: 3, warmS: 1, durationS: 2, memoryRounds: 0, pick: (x) => x.quick === true },
   full: { rounds: 5, warmS: 2, durationS: 5, memoryRounds: 3, pick: () => true },
 };
 
@@ -69,11 +74,13 @@ const rank = (s) => (ORDER.includes(s.id) ? ORDER.indexOf(s.id) : ORDER.length);
 const scenarios = (await loadDir('./scenarios'))
   .filter((s) => (wantedScenarios ? wantedScenarios.has(s.id) : pass.pick(s)))
   .sort((a, b) => rank(a) - rank(b) || a.id.localeCompare(b.id));
-// Reports list node:http first, then the tsws servers, then the others.
-const kind = (s) => (s.baseline ? 0 : s.subject ? (s.quick ? 1 : 2) : 3);
+// Reports list node:http first, then the tsws servers, then the others; the multi-process ones
+// (a table of their own) in this order. Files not listed here follow in name order.
+const SERVER_ORDER = ['node-http', 'tsws-core', 'tsws-cli', 'tsws-node-worker', 'hono-node', 'fastify', 'tsws-master', 'node-cluster', 'pm2'];
+const serverRank = (s) => (SERVER_ORDER.includes(s.id) ? SERVER_ORDER.indexOf(s.id) : SERVER_ORDER.length);
 const servers = (await loadDir('./servers'))
   .filter((s) => s.baseline || (wantedServers ? wantedServers.has(s.id) || wantedServers.has(s.name) : pass.pick(s)))
-  .sort((a, b) => kind(a) - kind(b));
+  .sort((a, b) => serverRank(a) - serverRank(b) || a.id.localeCompare(b.id));
 const baseline = servers.find((s) => s.baseline);
 
 function pickTool() {
@@ -110,7 +117,7 @@ const results = {
   machine,
   tool: { name: tool.name, version: tool.version(), why: toolWhy },
   settings: { rounds: pass.rounds, warmS: pass.warmS, durationS: pass.durationS, serverCpu: SERVER_CPU, clientCpu: CLIENT_CPU },
-  servers: [ceiling, ...servers].map((s) => ({ name: s.name, about: s.about, subject: s.subject === true, unavailable: s.unavailable() })),
+  servers: [ceiling, ...servers].map((s) => ({ name: s.name, about: s.about, subject: s.subject === true, targets: s.subject === true && !s.group && s.ratioTargets !== false, group: s.group ?? null, workers: s.workers ?? 1, unavailable: s.unavailable() })),
   scenarios: [],
   memory: null,
 };
@@ -141,13 +148,28 @@ function check(port, { request, expect }) {
   });
 }
 
-async function startServer(server, scenario) {
+/**
+ * Starts a server for a scenario and checks one answer. `accessLog`: a file path for the server's
+ * access log (a fresh temp dir per start, removed when the server stops), or nothing.
+ */
+async function startServer(server, scenario, { accessLog = false } = {}) {
   const port = await freePort();
-  const accessLog = scenario.needs === 'accessLog' ? '/dev/null' : undefined;
-  const proc = startPinned(profiled(server.command({ port, scenario, accessLog }), server, scenario), SERVER_CPU, server.env);
+  const logDir = accessLog ? mkdtempSync(join(tmpdir(), 'tsws-bench-log-')) : null;
+  const opts = { port, scenario, accessLog: logDir ? join(logDir, 'access.log') : undefined };
+  const withArgv = { ...server, command: (o) => profiled(server.command(o), `${server.name}${accessLog ? ', log on' : ''}`, scenario) };
+  const proc = launch(withArgv, opts, SERVER_CPU);
+  if (logDir) {
+    const cleanup = proc.cleanup;
+    proc.cleanup = async () => {
+      await cleanup?.();
+      rmSync(logDir, { recursive: true, force: true });
+    };
+  }
   live.add(proc);
   try {
     await waitForPort(proc, port);
+    // Each worker of a multi-process server logs that it listens; the port may open before.
+    if (server.workers) await waitForLogCount(proc, /listening on /, server.workers);
   } catch (err) {
     await stopServer(proc);
     return { error: err.message };
@@ -163,10 +185,12 @@ const EXIT_ON_TERM = fileURLToPath(new URL('./exit-on-term.mjs', import.meta.url
  * With --profile, a server run by this Node writes a CPU profile when it stops (cluster workers
  * inherit the flags). Node 20 refuses --cpu-prof in NODE_OPTIONS, so it goes on the command line.
  */
-function profiled(argv, server, scenario) {
-  if (!args.profile || argv[0] !== process.execPath) return argv;
-  const dir = join(PROFILES, scenario.id, server.name.replace(/[^\w.-]+/g, '_'));
-  return [argv[0], '--cpu-prof', `--cpu-prof-dir=${dir}`, `--import=${EXIT_ON_TERM}`, ...argv.slice(1)];
+function profiled(made, name, scenario) {
+  const argv = Array.isArray(made) ? made : made.argv;
+  if (!args.profile || argv[0] !== process.execPath) return made;
+  const dir = join(PROFILES, scenario.id, name.replace(/[^\w.-]+/g, '_'));
+  const withProfile = [argv[0], '--cpu-prof', `--cpu-prof-dir=${dir}`, `--import=${EXIT_ON_TERM}`, ...argv.slice(1)];
+  return Array.isArray(made) ? withProfile : { ...made, argv: withProfile };
 }
 
 async function stopServer(proc) {
@@ -174,18 +198,37 @@ async function stopServer(proc) {
   live.delete(proc);
 }
 
-/** Warm-up, then the measured window with the server's CPU time read around it. */
+/** How long a scenario measures: a reload needs a window that holds all of it. */
+const windowS = (scenario) => Math.max(pass.durationS, scenario.minDurationS ?? 0);
+
+/** The worker pids of a server (its group without the leader). */
+const workerPids = (proc) => new Set(groupPids(proc.pid).map((p) => p.pid).filter((pid) => pid !== proc.pid));
+
+/**
+ * Warm-up, then the measured window with the server's CPU time read around it. In a reload
+ * scenario the server's reload() runs `reloadAt` into the window and is awaited (however long it
+ * takes) before the next measurement; its duration and how many workers it replaced are kept.
+ */
 async function measure(server, { proc, port }, scenario, warmUp) {
   const load = { port, scenario, connections: scenario.connections, cpu: CLIENT_CPU };
   if (warmUp) await tool.run({ ...load, durationS: pass.warmS });
+  const durationS = windowS(scenario);
   const cpuBefore = cpuMicros(proc.pid);
-  const reload = scenario.needs === 'reload' ? setTimeout(() => server.reload(proc), pass.durationS * 1000 * scenario.reloadAt) : null;
-  const r = await tool.run({ ...load, durationS: pass.durationS });
-  clearTimeout(reload);
+  const workersBefore = workerPids(proc);
+  let reloading = null;
+  const timer = scenario.needs === 'reload'
+    ? setTimeout(() => {
+        reloading = server.reload(proc).then((ms) => ({ ms }), (err) => ({ error: err.message }));
+      }, durationS * 1000 * scenario.reloadAt)
+    : null;
+  const r = await tool.run({ ...load, durationS });
+  clearTimeout(timer);
+  const cpu = cpuMicros(proc.pid) - cpuBefore;
+  const reload = scenario.needs === 'reload' ? await (reloading ?? { error: 'the window ended before the reload began' }) : null;
   if (!proc.alive()) throw new Error(`the server exited: ${proc.stderr().trim().split('\n').slice(-3).join(' / ')}`);
   if (r.requests === 0) throw new Error(`no responses in the measured window (${r.errors} errors)`);
-  const cpu = cpuMicros(proc.pid) - cpuBefore;
-  return {
+  if (reload?.error) throw new Error(`reload: ${reload.error}`);
+  const sample = {
     rps: r.requests / r.seconds,
     requests: r.requests,
     seconds: r.seconds,
@@ -194,51 +237,89 @@ async function measure(server, { proc, port }, scenario, warmUp) {
     cpuPct: (100 * cpu) / (r.seconds * 1e6),
     errors: r.errors,
     non2xx: r.non2xx,
+    errorsBy: r.errorsBy,
     p50Ms: r.p50Ms,
     p99Ms: r.p99Ms,
     depth: r.depth,
     rssAfter: rssKiB(proc.pid) * 1024,
   };
+  if (reload) {
+    const after = workerPids(proc);
+    sample.reloadMs = reload.ms;
+    // A reload that replaced nothing would score perfectly: count the workers it started.
+    sample.replaced = [...after].filter((pid) => !workersBefore.has(pid)).length;
+    sample.workersAfter = after.size;
+  }
+  return sample;
 }
 
 /** Why a scenario can't run on this server, or null. The ceiling answers any load but reloads nothing. */
 function cannotRun(server, scenario) {
   const missing = server.unavailable();
   if (missing) return missing;
+  if (server.scenarios && !server.scenarios.includes(scenario.id)) return OUTSIDE;
+  if (server === ceiling) return scenario.needs === 'reload' || scenario.compare ? OUTSIDE : null;
   if (!scenario.needs || server[scenario.needs]) return null;
-  if (server === ceiling && scenario.needs !== 'reload') return null;
   return server.lacks?.[scenario.needs] ?? `no ${scenario.needs} support`;
+}
+/** A server left out of a scenario on purpose (reported blank, not as missing). */
+const OUTSIDE = 'not part of this comparison';
+
+/**
+ * The runs of a scenario: one per server, or, for a scenario that compares a server with itself
+ * (`compare: 'accessLog'`), two: without the feature (`off`) and with it.
+ */
+function variantsOf(scenario, server) {
+  if (scenario.compare === 'accessLog') return [{ server, key: 'off', accessLog: false }, { server, key: 'samples', accessLog: true }];
+  return [{ server, key: 'samples', accessLog: false }];
 }
 
 async function runScenario(scenario) {
-  const entry = { name: scenario.id, title: scenario.title, target: scenario.target ?? null, connections: scenario.connections, depth: tool.depthFor(scenario), servers: {} };
+  const entry = {
+    name: scenario.id,
+    title: scenario.title,
+    target: scenario.target ?? null,
+    compare: scenario.compare ?? null,
+    reload: scenario.needs === 'reload',
+    connections: scenario.connections,
+    depth: tool.depthFor(scenario),
+    durationS: windowS(scenario),
+    servers: {},
+  };
   results.scenarios.push(entry);
   const all = [ceiling, ...servers];
-  for (const s of all) entry.servers[s.name] = { unavailable: cannotRun(s, scenario), samples: [] };
+  for (const s of all) {
+    const why = cannotRun(s, scenario);
+    entry.servers[s.name] = { unavailable: why === OUTSIDE ? null : why, outside: why === OUTSIDE, samples: [], ...(scenario.compare ? { off: [] } : {}) };
+  }
   // When no selected tsws server can run it, the scenario is reported as not available.
-  const subjects = servers.filter((s) => s.subject);
+  const subjects = servers.filter((s) => s.subject && cannotRun(s, scenario) !== OUTSIDE);
   if (subjects.length && !subjects.some((s) => cannotRun(s, scenario) === null)) {
     entry.unavailable = subjects.map((s) => `${s.name}: ${cannotRun(s, scenario)}`).join('; ');
     log(`\n${scenario.id}: not available (${entry.unavailable})`);
     return;
   }
-  const runnable = all.filter((s) => entry.servers[s.name].unavailable === null);
-  log(`\n${scenario.id}: ${scenario.title}, ${scenario.connections} connections, depth ${entry.depth}`);
-  const started = new Map(await Promise.all(runnable.map(async (s) => [s, await startServer(s, scenario)])));
+  const runs = all.filter((s) => cannotRun(s, scenario) === null).flatMap((s) => variantsOf(scenario, s));
+  const label = (run) => `${run.server.name}${scenario.compare ? (run.accessLog ? ', log on' : ', log off') : ''}`;
+  log(`\n${scenario.id}: ${scenario.title}, ${scenario.connections} connections, depth ${entry.depth}, ${entry.durationS} s windows`);
+  // Single processes start together; multi-process servers one at a time (several booting at
+  // once on one core can miss their boot timeouts).
+  const started = new Map(await Promise.all(runs.filter((r) => !r.server.workers).map(async (r) => [r, await startServer(r.server, scenario, r)])));
+  for (const run of runs.filter((r) => r.server.workers)) started.set(run, await startServer(run.server, scenario, run));
   try {
     for (let round = 0; round < pass.rounds; round++) {
-      const order = runnable.map((_, i) => runnable[(i + round) % runnable.length]);
-      for (const server of order) {
-        const run = started.get(server);
+      const order = runs.map((_, i) => runs[(i + round) % runs.length]);
+      for (const run of order) {
+        const running = started.get(run);
         let sample;
         try {
-          if (run.error) throw new Error(run.error);
-          sample = await measure(server, run, scenario, round === 0);
+          if (running.error) throw new Error(running.error);
+          sample = await measure(run.server, running, scenario, round === 0);
         } catch (err) {
           sample = { error: err.message.split('\n')[0] };
         }
-        entry.servers[server.name].samples.push({ round, ...sample });
-        log(`  round ${round + 1} ${server.name.padEnd(18)} ${describe(sample)}`);
+        entry.servers[run.server.name][run.key].push({ round, ...sample });
+        log(`  round ${round + 1} ${label(run).padEnd(28)} ${describe(sample)}`);
       }
     }
   } finally {
@@ -248,29 +329,43 @@ async function runScenario(scenario) {
 
 function describe(s) {
   if (s.error) return `FAILED: ${s.error}`;
-  const errors = s.errors || s.non2xx ? `  errors ${s.errors} non-2xx ${s.non2xx}` : '';
-  return `${Math.round(s.rps).toString().padStart(7)} req/s  ${s.cpuUsPerReq.toFixed(2).padStart(7)} us/req  cpu ${s.cpuPct.toFixed(0)}%${errors}`;
+  const errors = s.errors || s.non2xx ? `  errors ${Object.entries(s.errorsBy ?? {}).filter(([, n]) => n).map(([k, n]) => `${k} ${n}`).join(', ')}` : '';
+  const reload = s.reloadMs === undefined ? '' : `  reload ${(s.reloadMs / 1000).toFixed(1)} s, ${s.replaced} new workers`;
+  return `${Math.round(s.rps).toString().padStart(7)} req/s  ${s.cpuUsPerReq.toFixed(2).padStart(7)} us/req  cpu ${s.cpuPct.toFixed(0)}%${errors}${reload}`;
 }
 
+/**
+ * Idle RSS of each server declaring `memory.idle` (and of a bare node), then, in the full pass,
+ * RSS per idle keep-alive connection for each declaring `memory.perConnection`.
+ */
 async function runMemory() {
   const memory = { connections: CONNECTIONS, rounds: pass.memoryRounds, bare: [], servers: {} };
-  log(`\nmemory: idle RSS, and RSS per idle keep-alive connection at ${CONNECTIONS} connections`);
   const opts = { serverCpu: SERVER_CPU, clientCpu: CLIENT_CPU };
-  const ready = servers.filter((s) => !s.unavailable());
-  for (const s of servers) memory.servers[s.name] = { unavailable: s.unavailable(), idle: [], perConnection: [], heapPerConnection: [], errors: [] };
+  const idle = servers.filter((s) => s.memory?.idle && !s.unavailable());
+  const perConnection = pass.memoryRounds ? servers.filter((s) => s.memory?.perConnection && !s.unavailable()) : [];
+  log(`\nmemory: idle RSS${perConnection.length ? `, and RSS per idle keep-alive connection at ${CONNECTIONS} connections` : ''}`);
+  for (const s of servers.filter((x) => x.memory)) {
+    memory.servers[s.name] = { unavailable: s.unavailable(), workers: s.workers ?? 0, idle: [], idleLeader: [], idleWorker: [], perConnection: [], heapPerConnection: [], errors: [] };
+  }
   // Idle RSS is steady to 0.1 MB from one start to the next: one reading each.
-  memory.bare.push(await idleRss(bareNode, opts));
-  for (const s of ready) {
+  memory.bare.push((await idleRss(bareNode, opts)).total);
+  for (const s of idle) {
     const m = memory.servers[s.name];
     try {
-      m.idle.push(await idleRss(s, opts));
+      const { total, leader, worker } = await idleRss(s, opts);
+      m.idle.push(total);
+      if (worker !== undefined) {
+        m.idleLeader.push(leader);
+        m.idleWorker.push(worker);
+      }
     } catch (err) {
       m.errors.push(err.message.split('\n')[0]);
     }
   }
-  log(`  idle RSS: bare node ${(memory.bare[0] / 1e6).toFixed(1)} MB, ${ready.map((s) => `${s.name} ${(memory.servers[s.name].idle[0] / 1e6).toFixed(1)} MB`).join(', ')}`);
+  const mb = (b) => `${(b / 1e6).toFixed(1)} MB`;
+  log(`  idle RSS: bare node ${mb(memory.bare[0])}, ${idle.map((s) => { const m = memory.servers[s.name]; return `${s.name} ${m.idle.length ? mb(m.idle[0]) : 'FAILED'}${m.idleWorker.length ? ` (a worker ${mb(m.idleWorker[0])})` : ''}`; }).join(', ')}`);
   for (let round = 0; round < pass.memoryRounds; round++) {
-    for (const s of ready) {
+    for (const s of perConnection) {
       const m = memory.servers[s.name];
       try {
         const { perConnection, heapPerConnection } = await measureMemory(s, opts);
@@ -286,16 +381,39 @@ async function runMemory() {
   results.memory = memory;
 }
 
-/** --check: start every server for every scenario and check one answer, no load (seconds). */
+/**
+ * --check: start every server for every scenario and check one answer, no load (seconds); with
+ * the access log on where the scenario compares it, and after one reload where it reloads.
+ */
 async function checkOnly() {
   let failed = 0;
   for (const scenario of scenarios) {
     for (const server of [ceiling, ...servers]) {
       const why = cannotRun(server, scenario);
-      const run = why ? null : await startServer(server, scenario);
-      if (run?.proc) await stopServer(run.proc);
-      if (run?.error) failed++;
-      log(`${scenario.id.padEnd(18)} ${server.name.padEnd(20)} ${why ? `not available: ${why}` : run.error ? `FAILED: ${run.error}` : 'ok'}`);
+      if (why === OUTSIDE) continue;
+      let outcome = why ? `not available: ${why}` : 'ok';
+      if (!why) {
+        const run = await startServer(server, scenario, { accessLog: scenario.compare === 'accessLog' });
+        try {
+          if (run.error) throw new Error(run.error);
+          if (scenario.needs === 'reload') {
+            const before = workerPids(run.proc);
+            const ms = await server.reload(run.proc);
+            const problem = await check(run.port, scenario);
+            if (problem) throw new Error(`after the reload: ${problem}`);
+            const after = workerPids(run.proc);
+            const replaced = [...after].filter((pid) => !before.has(pid)).length;
+            if (replaced === 0) throw new Error('the reload replaced no worker');
+            outcome = `ok (reload ${(ms / 1000).toFixed(1)} s, ${replaced} new workers)`;
+          }
+        } catch (err) {
+          failed++;
+          outcome = `FAILED: ${err.message.split('\n')[0]}`;
+        } finally {
+          if (run.proc) await stopServer(run.proc);
+        }
+      }
+      log(`${scenario.id.padEnd(18)} ${server.name.padEnd(26)} ${outcome}`);
     }
   }
   process.exit(failed ? 1 : 0);

@@ -50,6 +50,8 @@ async function main({ port, scenario, connections, durationS, depth }) {
     bytes: r.throughput.total,
     errors: r.errors + r.timeouts,
     non2xx: r.non2xx,
+    // autocannon counts resets, early closes and connect failures together.
+    errorsBy: { errors: r.errors, timeout: r.timeouts, non2xx: r.non2xx },
     p50Ms: r.latency.p50,
     p99Ms: r.latency.p99,
     depth,

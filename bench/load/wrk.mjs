@@ -72,6 +72,9 @@ export default {
           bytes: r.bytes,
           errors: e.connect + e.read + e.write + e.timeout,
           non2xx: e.status,
+          // read: a connection reset, or closed before its response was whole (RFC 9112 §9.6:
+          // a server may close an idle connection, but then wrk's next request finds it gone).
+          errorsBy: { connect: e.connect, read: e.read, write: e.write, timeout: e.timeout, non2xx: e.status },
           p50Ms: r.p50Us / 1000,
           p99Ms: r.p99Us / 1000,
           depth,

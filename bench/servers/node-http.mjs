@@ -1,9 +1,9 @@
-// node:http with a raw (req, res) handler: the baseline every ratio is taken against.
-import { once } from 'node:events';
+// node:http with a raw (req, res) handler (bench/node-app.mjs): the baseline every ratio is taken
+// against. With an access log it appends a combined-log line per response, as a hand-written app would.
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { HELLO, jsonObject, STREAM_CHUNK, STREAM_CHUNKS } from '../app.mjs';
 import { accessLine, openAccessLog } from '../combined-log.mjs';
+import handle from '../node-app.mjs';
 
 const PROGRAM = fileURLToPath(import.meta.url);
 
@@ -12,45 +12,11 @@ export default {
   about: 'node:http createServer, raw (req, res) handler',
   baseline: true,
   quick: true,
+  memory: { idle: true, perConnection: true },
   accessLog: true,
   unavailable: () => null,
   command: ({ port, keepAliveTimeout, accessLog }) => [process.execPath, PROGRAM, JSON.stringify({ port, keepAliveTimeout, accessLog })],
 };
-
-async function route(req, res) {
-  switch (req.url) {
-    case '/':
-      res.writeHead(200, { 'content-type': 'text/plain;charset=UTF-8', 'content-length': HELLO.length });
-      res.end(HELLO);
-      return;
-    case '/json': {
-      const text = JSON.stringify(jsonObject);
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-      res.end(text);
-      return;
-    }
-    case '/echo': {
-      const chunks = [];
-      for await (const chunk of req) chunks.push(chunk);
-      const body = Buffer.concat(chunks);
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length });
-      res.end(body);
-      return;
-    }
-    case '/stream':
-      res.writeHead(200, { 'content-type': 'application/octet-stream' });
-      for (let i = 0; i < STREAM_CHUNKS; i++) if (!res.write(STREAM_CHUNK)) await once(res, 'drain');
-      res.end();
-      return;
-    default:
-      res.writeHead(404).end('not found');
-  }
-}
-
-/** The request handler; a client that goes away mid-body ends its request, not the server. */
-export function handle(req, res) {
-  route(req, res).catch(() => res.destroy());
-}
 
 function serve({ port, keepAliveTimeout, accessLog }) {
   const log = accessLog ? openAccessLog(accessLog) : null;

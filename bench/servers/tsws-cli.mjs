@@ -1,13 +1,13 @@
-// The single-process `tsws` CLI (@tsws/worker) serving bench/app.mjs with the core.
-import { APP, cliServer } from '../cli.mjs';
+// The single-process `tsws` CLI (@tsws/worker) serving the fetch app with the core.
+import { cliServer, FETCH_APP } from '../cli.mjs';
 
 export default cliServer({
   name: 'tsws CLI',
-  about: '`tsws bench/app.mjs:default`, one process',
+  about: '`tsws bench/app.mjs:default`, one process (worker class `tsws`)',
+  quick: true,
+  memory: { idle: true, perConnection: true },
   package: 'worker',
   bin: 'tsws.js',
   built: 'dist/cli.js',
-  flags: ['--bind', '--keep-alive'],
-  accessLogFlag: '--access-logfile',
-  args: ({ port, keepAliveTimeout }) => [APP, '--bind', `127.0.0.1:${port}`, ...(keepAliveTimeout ? ['--keep-alive', String(keepAliveTimeout / 1000)] : [])],
+  app: FETCH_APP,
 });
