@@ -29,7 +29,14 @@ export default {
     const url = request.url;
     const stream = /\/__stream\?mib=(\d+)$/.exec(url);
     if (stream) return new Response(bigStream(Number(stream[1])), { headers: { 'content-type': 'application/octet-stream' } });
-    const body = Buffer.from(await request.arrayBuffer());
+    let body;
+    try {
+      body = Buffer.from(await request.arrayBuffer());
+    } catch {
+      // The client ended mid-body. Answered here, not left to the core's 500, so the answer
+      // carries x-method: the fuzzer must know an answer to HEAD has no body.
+      return new Response(null, { status: 400, headers: { 'x-method': request.method } });
+    }
     return new Response(echoOf(request.method, url, body), { headers: { 'content-type': 'application/json', 'x-method': request.method } });
   },
 };

@@ -305,8 +305,12 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
         break;
       case 17: {
         const lower = name.toLowerCase();
-        if (lower === 'transfer-encoding') this.te = this.te === null ? value : `${this.te},${value}`;
-        else if (lower === 'x-forwarded-proto') this.xfp ||= value;
+        if (lower === 'transfer-encoding') {
+          // An empty field line is refused wherever it stands: a proxy that keeps only the last
+          // line would see no Transfer-Encoding where this server sees chunked.
+          if (value.trim() === '') return this.refuse(400);
+          this.te = this.te === null ? value : `${this.te},${value}`;
+        } else if (lower === 'x-forwarded-proto') this.xfp ||= value;
         break;
       }
     }
