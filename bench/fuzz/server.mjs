@@ -1,7 +1,7 @@
 // A tsws server in a process of its own (so a crash is visible), for the fuzzer and the slow-client
 // tests. Usage: node [--expose-gc] bench/fuzz/server.mjs '<ServeOptions as JSON>'
 // Speaks over the IPC channel: sends { ready, port, pid } once listening; answers 'stats' with
-// { connections, fds, rss, heapUsed } (after a GC when run with --expose-gc). Error and warning log lines
+// { connections, fds, rss, heapUsed, arrayBuffers } (after a GC when run with --expose-gc). Error and warning log lines
 // go to stderr as `tsws-log {json}` so the parent can count them.
 import { serve } from '@tsws/core';
 import { readdirSync } from 'node:fs';
@@ -19,8 +19,8 @@ const server = await serve(app, { bind: '127.0.0.1:0', logger, ...options });
 process.on('message', (message) => {
   if (message === 'stats') {
     globalThis.gc?.();
-    const { rss, heapUsed } = process.memoryUsage();
-    process.send({ stats: { connections: server.stats().connections, fds: readdirSync('/proc/self/fd').length, rss, heapUsed } });
+    const { rss, heapUsed, arrayBuffers } = process.memoryUsage();
+    process.send({ stats: { connections: server.stats().connections, fds: readdirSync('/proc/self/fd').length, rss, heapUsed, arrayBuffers } });
   }
 });
 process.on('disconnect', () => process.exit(0));
