@@ -52,11 +52,14 @@ function clf(date: Date): string {
   return `[${p(date.getUTCDate())}/${MONTHS[date.getUTCMonth()]}/${date.getUTCFullYear()}:${p(date.getUTCHours())}:${p(date.getUTCMinutes())}:${p(date.getUTCSeconds())} +0000]`;
 }
 
+/** Access log lines are written in batches of this many bytes. */
+const BATCH = 64 * 1024;
+
 /**
  * The access log: one line per request to `path` (`-` is standard output). JSON lines by default;
  * with `pretty`, Apache's combined format plus duration and pid. Lines are built by string
  * concatenation (user-controlled fields escaped through JSON.stringify) and gathered in a string;
- * every 16 KiB (and every second) the batch goes to the file as one buffer. Measured: about
+ * every 64 KiB (and every second) the batch goes to the file as one buffer. Measured: about
  * 2 us a line against 5-7 us handing each line to pino's destination as a string. Lines are
  * written as latin1, so the request's own bytes (target, user agent) land in the file unchanged.
  */
@@ -96,5 +99,3 @@ export function createAccessLog(path: string, format: Settings['logFormat']): Ac
     },
   };
 }
-
-const BATCH = 64 * 1024;
