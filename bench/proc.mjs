@@ -29,6 +29,25 @@ export function startPinned(argv, cpu, env = {}) {
 }
 
 /**
+ * Runs a load tool (`argv`) under `taskset -c <cpu>` to its end and resolves with the JSON it
+ * printed on a line starting with `@@`; rejects, with all it printed, if there is none.
+ */
+export function runToolPinned(name, argv, cpu) {
+  return new Promise((resolve, reject) => {
+    const child = spawn('taskset', ['-c', String(cpu), ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const m = /^@@(.*)$/m.exec(out);
+      if (!m) reject(new Error(`${name} exited ${code} without a result:\n${out}`));
+      else resolve(JSON.parse(m[1]));
+    });
+  });
+}
+
+/**
  * Starts a server definition: `server.command(opts)` returns the argv, or `{ argv, env, cleanup }`
  * when a start needs its own environment and tidying afterwards (PM2's home directory).
  */

@@ -4,6 +4,7 @@ export interface Stats {
   fds: number;
   rss: number;
   heapUsed: number;
+  arrayBuffers: number;
 }
 export interface Child {
   pid: number;
@@ -25,5 +26,7 @@ export interface Figures {
   leaks: { baseline: Stats; after: Stats } | null;
 }
 export const SERVER_OPTIONS: Record<string, number>;
+/** mulberry32: 32-bit state, [0, 1). */
+export function prng(seed: number): () => number;
 export function startChild(options?: Record<string, unknown>): Promise<Child>;
 export function runFuzz(options: { seconds: number; seed: number; concurrency?: number; log?: (line: string) => void; maxFailures?: number }): Promise<Figures>;

@@ -1,8 +1,8 @@
 // autocannon (Node), run in a child process pinned to the client core. It tops out near
 // 25-48k req/s on one core here, below the servers we measure, so it pipelines by default.
-import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { runToolPinned } from '../proc.mjs';
 
 const PROGRAM = fileURLToPath(import.meta.url);
 /** Pipelining depth when the scenario does not set one (fastify's benchmark uses -p 10 too). */
@@ -16,18 +16,7 @@ export default {
   depthFor: (scenario) => scenario.pipelining ?? (scenario.close ? 1 : DEFAULT_DEPTH),
   run({ port, scenario, connections, durationS, cpu }) {
     const opts = { port, scenario: { request: scenario.request }, connections, durationS, depth: this.depthFor(scenario) };
-    return new Promise((resolve, reject) => {
-      const child = spawn('taskset', ['-c', cpu, process.execPath, PROGRAM, JSON.stringify(opts)], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      child.stdout.on('data', (d) => (out += d));
-      child.stderr.on('data', (d) => (out += d));
-      child.on('error', reject);
-      child.on('close', (code) => {
-        const m = /^@@(.*)$/m.exec(out);
-        if (!m) reject(new Error(`autocannon exited ${code} without a result:\n${out}`));
-        else resolve(JSON.parse(m[1]));
-      });
-    });
+    return runToolPinned('autocannon', [process.execPath, PROGRAM, JSON.stringify(opts)], cpu);
   },
 };
 

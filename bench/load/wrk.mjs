@@ -1,9 +1,10 @@
 // wrk (C, one thread pinned to core 1), driven through a generated Lua script: the request
 // (16 copies concatenated with wrk.format for pipelining) and a done() that prints JSON.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runToolPinned } from '../proc.mjs';
 
 const WRK = ['/usr/bin/wrk', '/usr/local/bin/wrk'].find((p) => {
   try {
@@ -49,37 +50,26 @@ export default {
   /** wrk sends one request at a time per connection unless the scenario pipelines. */
   depthFor: (scenario) => scenario.pipelining ?? 1,
   /** wrk takes whole seconds. */
-  run({ port, scenario, connections, durationS, cpu }) {
+  async run({ port, scenario, connections, durationS, cpu }) {
     const depth = this.depthFor(scenario);
     const dir = mkdtempSync(join(tmpdir(), 'tsws-bench-'));
     const file = join(dir, `${scenario.name}.lua`);
     writeFileSync(file, script(scenario.request, depth));
-    const args = ['-c', cpu, WRK, '-t1', `-c${connections}`, `-d${Math.max(1, Math.round(durationS))}s`, '--timeout', '10s', '-s', file, `http://127.0.0.1:${port}${scenario.request.path}`];
-    return new Promise((resolve, reject) => {
-      const child = spawn('taskset', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      child.stdout.on('data', (d) => (out += d));
-      child.stderr.on('data', (d) => (out += d));
-      child.on('error', reject);
-      child.on('close', (code) => {
-        const m = /^@@(.*)$/m.exec(out);
-        if (!m) return reject(new Error(`wrk exited ${code} without a result:\n${out}`));
-        const r = JSON.parse(m[1]);
-        const e = r.errors;
-        resolve({
-          requests: r.requests,
-          seconds: r.durationUs / 1e6,
-          bytes: r.bytes,
-          errors: e.connect + e.read + e.write + e.timeout,
-          non2xx: e.status,
-          // read: a connection reset, or closed before its response was whole (RFC 9112 §9.6:
-          // a server may close an idle connection, but then wrk's next request finds it gone).
-          errorsBy: { connect: e.connect, read: e.read, write: e.write, timeout: e.timeout, non2xx: e.status },
-          p50Ms: r.p50Us / 1000,
-          p99Ms: r.p99Us / 1000,
-          depth,
-        });
-      });
-    });
+    const args = [WRK, '-t1', `-c${connections}`, `-d${Math.max(1, Math.round(durationS))}s`, '--timeout', '10s', '-s', file, `http://127.0.0.1:${port}${scenario.request.path}`];
+    const r = await runToolPinned('wrk', args, cpu);
+    const e = r.errors;
+    return {
+      requests: r.requests,
+      seconds: r.durationUs / 1e6,
+      bytes: r.bytes,
+      errors: e.connect + e.read + e.write + e.timeout,
+      non2xx: e.status,
+      // read: a connection reset, or closed before its response was whole (RFC 9112 §9.6:
+      // a server may close an idle connection, but then wrk's next request finds it gone).
+      errorsBy: { connect: e.connect, read: e.read, write: e.write, timeout: e.timeout, non2xx: e.status },
+      p50Ms: r.p50Us / 1000,
+      p99Ms: r.p99Us / 1000,
+      depth,
+    };
   },
 };

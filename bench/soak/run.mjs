@@ -22,6 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { prng } from '../fuzz/fuzz.mjs';
 import { describeFate, startLoad } from './loadgen.mjs';
 import { childPids, heldConnections, processGroup } from './procfs.mjs';
 
@@ -44,17 +45,7 @@ const roundMs = Number(values.round) * 1000;
 const WORKERS = String(Number(values.workers));
 const SCHEDULING = values.scheduling;
 
-/** mulberry32: the fault schedule replays from the seed (the machine's timing does not). */
-function prng(s) {
-  let a = s >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The fault schedule replays from the seed (the machine's timing does not).
 const random = prng(seed);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 

@@ -1,16 +1,7 @@
 // Seeded randomness for tests that must replay: one 32-bit seed in, the same numbers out.
 
-/** mulberry32: a tiny, fast PRNG with a 32-bit state; returns numbers in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32, the fuzzer's PRNG: a 32-bit state, numbers in [0, 1). */
+export { prng as mulberry32 } from '../../bench/fuzz/fuzz.mjs';
 
 /** A 32-bit seed from text (FNV-1a), from a number given as text, or a fresh one when undefined. */
 export function seedOf(text: string | undefined): number {
