@@ -1,4 +1,5 @@
 // The worked example of docs/workers.md: a custom worker class, run by every runner.
+import http from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/proc.js';
 import { get } from '../master/helpers.js';
@@ -11,11 +12,13 @@ for (const runner of RUNNERS) {
     it('serves the app, answers /healthz with its counters, and drains on SIGTERM', async () => {
       const { proc, origin } = await serve(runner, 'fetch.js', ['-k', EXAMPLE]);
       expect(proc.err()).toMatch(/worker class health, fetch app/);
-      expect(await (await fetch(`${origin}/hello`)).text()).toBe('hello from fetch');
-      const slow = fetch(`${origin}/slow?ms=800`).then((r) => r.text());
+      // /hello, then /slow, on one keep-alive connection: one worker serves both.
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      expect((await get(`${origin}/hello`, agent)).body).toBe('hello from fetch');
+      const slow = get(`${origin}/slow?ms=800`, agent).then((r) => r.body);
       await new Promise((r) => setTimeout(r, 200));
       // Each worker reports its own counters, and under tsws-master -w 2 a new connection may
-      // reach either one: ask on fresh connections until the worker holding /slow answers.
+      // reach either one: ask on fresh connections until the worker serving both answers.
       type Health = { ok: boolean; requests: number; inFlight: number; oldest: { target: string } | null };
       let health: Health | undefined;
       for (let i = 0; i < 20 && !health?.inFlight; i++) health = JSON.parse((await get(`${origin}/healthz`)).body) as Health;
@@ -24,6 +27,7 @@ for (const runner of RUNNERS) {
       proc.kill('SIGTERM');
       expect(await slow).toBe('slow done');
       expect((await proc.exited).code).toBe(0);
+      agent.destroy();
     });
   });
 }
