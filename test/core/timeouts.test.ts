@@ -1,8 +1,9 @@
 // Timeouts and the connection cap. Deadlines are swept every 500 ms, so each check allows a
 // second or more of slack on top of the configured time.
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { start } from '../helpers/core.js';
-import { connect, req } from '../helpers/raw.js';
+import { memoryLogger, start } from '../helpers/core.js';
+import { connect, type RawClient, req } from '../helpers/raw.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -105,6 +106,53 @@ describe('timeouts', () => {
     expect(await c.closed()).toBe(true);
     // What arrived is a truncated response.
     expect(c.pending().length).toBeLessThan(size);
+  });
+});
+
+describe('slow but steady readers', () => {
+  // Larger than what loopback's kernel buffers hold, so what is cut shows.
+  const size = 16 * 1024 * 1024;
+  const body = new Uint8Array(size).map((_, i) => i % 251);
+  const digest = createHash('sha256').update(body).digest('hex');
+
+  /** Sends `head`, then reads at about `rate` bytes a second, never pausing for long. */
+  async function slowReader(port: number, head: string, rate: number): Promise<RawClient> {
+    const c = await connect(port);
+    c.write(head);
+    const started = Date.now();
+    let got = 0;
+    c.socket.on('data', (d: Buffer) => {
+      got += d.length;
+      const ahead = got / rate - (Date.now() - started) / 1000;
+      if (ahead > 0.01) {
+        c.socket.pause();
+        setTimeout(() => c.socket.resume(), Math.min(70, ahead * 1000));
+      }
+    });
+    return c;
+  }
+
+  const hash = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+  it('get every byte of a body that takes far longer than bodyTimeout to read, whatever the framing', async () => {
+    const { logger, lines } = memoryLogger();
+    const { port } = await start(() => new Response(body), { bodyTimeout: 1000, logger });
+    const rate = 4 * 1024 * 1024; // about 4 s each, read side by side
+    const close = await slowReader(port, req('GET', '/', ['Connection: close']), rate);
+    const http10 = await slowReader(port, 'GET / HTTP/1.0\r\n\r\n', rate);
+    const keepAlive = await slowReader(port, req('GET', '/'), rate);
+    const responses = await Promise.all([close, http10, keepAlive].map((c) => c.response({ timeoutMs: 30_000 })));
+    for (const res of responses) {
+      expect(res.status).toBe(200);
+      expect(res.body.length).toBe(size);
+      expect(hash(res.body)).toBe(digest);
+    }
+    expect(await close.closed(5000)).toBe(true);
+    expect(await http10.closed(5000)).toBe(true);
+    // The keep-alive connection is still there for the next request.
+    keepAlive.write(req('GET', '/'));
+    expect((await keepAlive.response({ timeoutMs: 30_000 })).body.length).toBe(size);
+    expect(lines.filter((l) => l.level === 'warn')).toEqual([]);
   });
 });
 

@@ -29,10 +29,13 @@ const T_NONE = 0;
 const T_HEADERS = 1; // a request's line and headers are arriving
 const T_BODY = 2; // a request body is arriving
 const T_IDLE = 3; // nothing to do: waiting for the next request
-const T_WRITE = 4; // the client is not reading our output
-const T_LINGER = 5; // we closed our side; waiting briefly for the client's FIN
+const T_WRITE = 4; // output is backed up: the client must keep reading it
+const T_FLUSH = 5; // closing: the last output is still on its way to the client
+const T_LINGER = 6; // our side is shut down; waiting briefly for the client's FIN
 
 const LINGER_MS = 2_000;
+/** How often a connection with backed-up output looks for progress (see writeStalled()). */
+const WRITE_CHECK_MS = 1_000;
 const DRAIN_GRACE_MS = 1_000;
 /** An unread body this small is read and dropped to keep the connection; a larger one closes it. */
 const DRAIN_LIMIT = 64 * 1024;
@@ -149,6 +152,11 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
   timer = T_HEADERS;
   deadline: number;
   private headersDeadline = 0;
+  /** Output still queued at the last look (see checkWrites()), and when that last changed. */
+  private pending = 0;
+  private movedAt = 0;
+  /** The response whose bytes may still be queued, named in the log line if the client is cut. */
+  private lastWritten: Exchange | null = null;
 
   /** `sharedReads`: the socket reads through `readOptions` (the shared buffer), not 'data' events. */
   constructor(
@@ -602,6 +610,7 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
     }
     const status = p.status;
     ex.status = status;
+    this.lastWritten = ex;
     const body = p.body;
     const bodyless = ex.method === 'HEAD' || isBodyless(status);
     let close = !ex.keepAlive || p.close || this.lastBeforeClose(ex) || this.cannotDrain(ex);
@@ -731,8 +740,9 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
       this.end();
       return;
     }
+    if (!this.writeBlocked) this.lastWritten = null;
     if (this.peerEnded && this.queued === 0) {
-      this.destroy();
+      this.end();
       return;
     }
     // The next request may be waiting for its 100 Continue, held back until the answers before
@@ -803,6 +813,7 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
   onDrain(): void {
     if (!this.writeBlocked) return;
     this.writeBlocked = false;
+    if (!this.ending && this.first?.state !== S_WRITING) this.lastWritten = null;
     const waiter = this.drainWaiter;
     this.drainWaiter = null;
     this.rearm();
@@ -814,13 +825,11 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
 
   /** Points the deadline at whatever the connection is waiting for now. */
   private rearm(): void {
-    if (this.timer === T_LINGER) return;
+    // Closing: the flush and the linger own the deadline from here on.
+    if (this.timer >= T_FLUSH) return;
     const opts = this.server.opts;
     if (this.writeBlocked) {
-      if (this.timer !== T_WRITE) {
-        this.timer = T_WRITE;
-        this.deadline = this.after(opts.bodyTimeout);
-      }
+      if (this.timer !== T_WRITE) this.watchWrites(T_WRITE);
     } else if (this.inHeaders) {
       this.timer = T_HEADERS;
       this.deadline = this.headersDeadline;
@@ -842,16 +851,77 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
   timeout(): void {
     switch (this.timer) {
       case T_HEADERS:
-      case T_BODY:
+      case T_BODY: {
+        const ex = this.reading;
+        if (ex !== null && !this.inHeaders) {
+          this.server.opts.logger.warn(
+            {
+              remoteAddress: this.peer.remoteAddress,
+              request: `${ex.method} ${ex.target} HTTP/1.${ex.http10 ? 0 : 1}`,
+              receivedBytes: ex.body!.received,
+              declaredBytes: ex.bodyLength < 0 ? 'chunked' : ex.bodyLength,
+              timeoutMs: this.server.opts.bodyTimeout,
+            },
+            'cut a request body that stopped arriving',
+          );
+        }
         if (this.inHeaders || this.reading !== null) this.fail(408, 'timed out reading the request');
         else this.destroy();
         return;
+      }
       case T_IDLE:
-        if (this.queued === 0) this.destroy();
+        // Output a slow client has yet to read goes out first (end() flushes, then closes).
+        if (this.queued === 0) {
+          if (queuedOutput(this.socket) > 0) this.end();
+          else this.destroy();
+        }
+        return;
+      case T_WRITE:
+      case T_FLUSH:
+        this.checkWrites();
         return;
       default:
         this.destroy();
     }
+  }
+
+  /**
+   * Output is backed up: it times out only when it stops moving, when the client has taken no
+   * byte for bodyTimeout (nginx's send_timeout), however long a slow but steady download takes.
+   */
+  private watchWrites(timer: number): void {
+    this.timer = timer;
+    this.pending = queuedOutput(this.socket);
+    this.movedAt = clock.now;
+    this.deadline = this.server.opts.bodyTimeout ? clock.now + Math.min(this.server.opts.bodyTimeout, WRITE_CHECK_MS) : Infinity;
+  }
+
+  private checkWrites(): void {
+    const now = clock.now;
+    const pending = queuedOutput(this.socket);
+    if (pending !== this.pending) {
+      this.pending = pending;
+      this.movedAt = now;
+    }
+    const cutAt = this.movedAt + this.server.opts.bodyTimeout;
+    if (now < cutAt) {
+      this.deadline = Math.min(cutAt, now + WRITE_CHECK_MS);
+      return;
+    }
+    const ex = this.lastWritten;
+    this.server.opts.logger.warn(
+      {
+        remoteAddress: this.peer.remoteAddress,
+        request: ex === null ? undefined : `${ex.method} ${ex.target} HTTP/1.${ex.http10 ? 0 : 1}`,
+        status: ex?.status,
+        bodyBytes: ex?.bytes,
+        streaming: ex?.state === S_WRITING,
+        unsentBytes: pending,
+        timeoutMs: this.server.opts.bodyTimeout,
+      },
+      'cut a client that stopped reading its response',
+    );
+    this.destroy();
   }
 
   // ---- closing -------------------------------------------------------------------------------
@@ -863,27 +933,40 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
    */
   drain(): void {
     this.closeAfter = true;
-    if (this.queued === 0 && this.reading === null && !this.inHeaders) {
+    if (this.timer < T_FLUSH && this.queued === 0 && this.reading === null && !this.inHeaders) {
       this.timer = T_IDLE;
       this.deadline = Math.min(this.deadline, clock.now + DRAIN_GRACE_MS);
     }
   }
 
-  /** Ends our side after the output, then lingers briefly so the client reads it before any reset. */
+  /**
+   * Closes after the output: Node shuts our side down once every byte written has reached the
+   * kernel ('finish', then flushed()); until then the output is watched for stalls as always.
+   * Destroying the socket any earlier would drop what a slow client has yet to read.
+   */
   end(): void {
-    if (this.closed || this.timer === T_LINGER) return;
+    if (this.closed || this.timer >= T_FLUSH) return;
     this.ending = this.closeAfter = true;
     this.dropQueue('the connection is closing');
     this.flush();
+    this.rest = null;
+    this.socket.once('finish', onFinish);
     this.socket.end();
-    this.timer = T_LINGER;
-    this.deadline = clock.now + LINGER_MS;
+    if (this.closed) return;
+    this.watchWrites(T_FLUSH);
+    // Read and drop what the client still sends, so closing never resets the connection.
+    this.socket.resume();
+  }
+
+  /** Everything is out and our side is shut: wait briefly for the client's FIN, then close. */
+  flushed(): void {
+    if (this.closed) return;
     if (this.peerEnded) {
-      this.destroy();
+      this.socket.destroy();
       return;
     }
-    this.rest = null;
-    this.socket.resume();
+    this.timer = T_LINGER;
+    this.deadline = clock.now + LINGER_MS;
   }
 
   destroy(): void {
@@ -892,8 +975,13 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
 
   onEnd(): void {
     this.peerEnded = true;
-    if (this.timer === T_LINGER || (this.queued === 0 && this.reading === null)) {
+    if (this.timer === T_LINGER) {
       this.socket.destroy();
+      return;
+    }
+    if (this.timer === T_FLUSH) return; // flushed() closes once the output is out
+    if (this.queued === 0 && this.reading === null) {
+      this.end();
       return;
     }
     // Half-closed by the client: answer what it sent, then close.
@@ -954,6 +1042,21 @@ function copy(view: Buffer): Buffer {
   return out;
 }
 
+/**
+ * Bytes written and not yet taken by the kernel: libuv's queue (where a large write waits, the
+ * part not yet sent) plus what Node buffers behind it. writableLength alone would not move until
+ * a whole write is done: a 20 MB body looks stalled for as long as it takes.
+ */
+function queuedOutput(socket: Socket): number {
+  const queue = (socket as Socket & { _handle?: { writeQueueSize?: number } | null })._handle?.writeQueueSize;
+  if (queue === undefined) return socket.writableLength;
+  let buffered = 0;
+  for (const { chunk } of (socket as Socket & { writableBuffer?: Array<{ chunk: string | Uint8Array }> }).writableBuffer ?? []) {
+    buffered += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
+  }
+  return queue + buffered;
+}
+
 function cancelStream(stream: ReadableStream): void {
   if (!stream.locked) stream.cancel().catch(noop);
 }
@@ -1006,4 +1109,7 @@ function onClose(this: Owned): void {
 }
 function onDrain(this: Owned): void {
   this[kConnection].onDrain();
+}
+function onFinish(this: Owned): void {
+  this[kConnection].flushed();
 }
