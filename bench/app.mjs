@@ -6,7 +6,13 @@
 export const jsonObject = {
   service: 'tsws-bench',
   version: 1,
-  items: Array.from({ length: 12 }, (_, i) => ({ id: i, name: `item-${i}`, price: 9.99 + i, tags: ['alpha', 'beta'], stock: i % 3 === 0 })),
+  items: Array.from({ length: 12 }, (_, i) => ({
+    id: i,
+    name: `item-${i}`,
+    price: 9.99 + i,
+    tags: ['alpha', 'beta'],
+    stock: i % 3 === 0,
+  })),
 };
 
 /** The streamed response: 16 chunks of 64 KiB (1 MiB), the same bytes each time. */

@@ -10,9 +10,13 @@ const PROGRAM = fileURLToPath(import.meta.url);
 
 export default {
   name: 'ceiling',
-  about: 'trivial responder (bare net.Socket, prebuilt response): the load tool\'s own limit',
+  about: "trivial responder (bare net.Socket, prebuilt response): the load tool's own limit",
   unavailable: () => null,
-  command: ({ port, scenario }) => [process.execPath, PROGRAM, JSON.stringify({ port, ...scenario.expect, close: scenario.close === true })],
+  command: ({ port, scenario }) => [
+    process.execPath,
+    PROGRAM,
+    JSON.stringify({ port, ...scenario.expect, close: scenario.close === true }),
+  ],
 };
 
 function responseFor({ status, contentType, bodyBytes, close }) {

@@ -16,7 +16,12 @@ function help(bin) {
   if (!helpCache.has(bin)) {
     let text = '';
     try {
-      text = execFileSync(process.execPath, [bin, '--help'], { encoding: 'utf8', cwd: ROOT, timeout: 10_000, stdio: ['ignore', 'pipe', 'pipe'] });
+      text = execFileSync(process.execPath, [bin, '--help'], {
+        encoding: 'utf8',
+        cwd: ROOT,
+        timeout: 10_000,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
     } catch (err) {
       text = `${err.stdout ?? ''}${err.stderr ?? ''}`;
     }
@@ -59,6 +64,12 @@ export function cliServer({ package: pkg, bin, built, app, args = [], flags = []
     accessLog: true,
     ...rest,
     unavailable: program.unavailable,
-    command: (opts) => [process.execPath, program.path, ...commonArgs({ ...opts, app }), ...args, ...(opts.accessLog ? [ACCESS_LOG_FLAG, opts.accessLog] : [])],
+    command: (opts) => [
+      process.execPath,
+      program.path,
+      ...commonArgs({ ...opts, app }),
+      ...args,
+      ...(opts.accessLog ? [ACCESS_LOG_FLAG, opts.accessLog] : []),
+    ],
   };
 }

@@ -5,9 +5,19 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort, groupPids, groupSize, processRssKiB, rssKiB, startServer, stop, waitForLogCount, waitForPort } from './proc.mjs';
+import { fileURLToPath } from 'node:url';
+import {
+  freePort,
+  groupPids,
+  groupSize,
+  processRssKiB,
+  rssKiB,
+  startServer,
+  stop,
+  waitForLogCount,
+  waitForPort,
+} from './proc.mjs';
 
 export const CONNECTIONS = 5000;
 const HOLD = fileURLToPath(new URL('./load/hold.mjs', import.meta.url));
@@ -135,7 +145,9 @@ async function steadyRss(proc) {
 
 function holdConnections(port, count, cpu) {
   return new Promise((resolve, reject) => {
-    const child = spawn('taskset', ['-c', String(cpu), process.execPath, HOLD, String(port), String(count)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('taskset', ['-c', String(cpu), process.execPath, HOLD, String(port), String(count)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     const closed = new Promise((r) => child.on('close', r));
     const handle = {
@@ -150,6 +162,8 @@ function holdConnections(port, count, cpu) {
       if (out.includes('@@ready')) resolve(handle);
     });
     child.stderr.on('data', (d) => (out += d));
-    void closed.then((code) => reject(new Error(`connection client exited (${code}) before holding ${count}: ${out.trim()}`)));
+    void closed.then((code) =>
+      reject(new Error(`connection client exited (${code}) before holding ${count}: ${out.trim()}`)),
+    );
   });
 }

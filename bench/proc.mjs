@@ -75,7 +75,10 @@ export function waitForLog(proc, pattern, timeoutMs = 60_000) {
       seen = (seen + text).slice(-8000);
       if (pattern.test(seen)) done();
     };
-    const timer = setTimeout(() => done(new Error(`no ${pattern} in the server's log after ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => done(new Error(`no ${pattern} in the server's log after ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     proc.watchers.add(watch);
   });
 }
@@ -106,7 +109,10 @@ export async function waitForLogCount(proc, pattern, count, timeoutMs = 30_000) 
   const global = new RegExp(pattern.source, 'g');
   const until = Date.now() + timeoutMs;
   while ((proc.stderr().match(global)?.length ?? 0) < count) {
-    if (!proc.alive()) throw new Error(`exited before ${count} workers were listening: ${proc.stderr().trim().split('\n').slice(-3).join(' / ')}`);
+    if (!proc.alive())
+      throw new Error(
+        `exited before ${count} workers were listening: ${proc.stderr().trim().split('\n').slice(-3).join(' / ')}`,
+      );
     if (Date.now() > until) throw new Error(`fewer than ${count} workers listening after ${timeoutMs} ms`);
     await sleep(50);
   }
@@ -141,7 +147,8 @@ export function groupPids(pgid) {
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       // utime stime cutime cstime: a child's time moves to its parent's cutime/cstime when
       // it is reaped, so a worker that exits mid-window still counts.
-      if (Number(f[2]) === pgid) pids.push({ pid: Number(name), ticks: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]) });
+      if (Number(f[2]) === pgid)
+        pids.push({ pid: Number(name), ticks: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]) });
     } catch {
       // exited while we looked
     }

@@ -46,7 +46,8 @@ function paired(samples, reference) {
 /** Failed requests by kind, summed over the samples. */
 function sumErrors(samples) {
   const out = {};
-  for (const s of samples) for (const [k, n] of Object.entries(s.errorsBy ?? {})) if (n != null) out[k] = (out[k] ?? 0) + n;
+  for (const s of samples)
+    for (const [k, n] of Object.entries(s.errorsBy ?? {})) if (n != null) out[k] = (out[k] ?? 0) + n;
   return out;
 }
 
@@ -68,8 +69,17 @@ export function summarise(results) {
             errors: ok.reduce((n, s) => n + s.errors + s.non2xx, 0),
             errorsBy: sumErrors(ok),
             failures: cell.samples.filter((s) => s.error).map((s) => s.error),
-            ...(scenario.compare ? { off: { rps: stats(good(cell.off).map((s) => s.rps)), cpuUsPerReq: stats(good(cell.off).map((s) => s.cpuUsPerReq)) } } : {}),
-            ...(scenario.reload ? { reloadMs: stats(ok.map((s) => s.reloadMs)), replaced: stats(ok.map((s) => s.replaced)) } : {}),
+            ...(scenario.compare
+              ? {
+                  off: {
+                    rps: stats(good(cell.off).map((s) => s.rps)),
+                    cpuUsPerReq: stats(good(cell.off).map((s) => s.cpuUsPerReq)),
+                  },
+                }
+              : {}),
+            ...(scenario.reload
+              ? { reloadMs: stats(ok.map((s) => s.reloadMs)), replaced: stats(ok.map((s) => s.replaced)) }
+              : {}),
           }
         : null;
     }
@@ -103,7 +113,14 @@ function versus(results) {
       for (const other of [`node:cluster -w ${n}`, `PM2 cluster -i ${n}`]) {
         const cell = scenario.servers[other];
         if (!cell?.summary) continue;
-        out.push({ scenario: scenario.name, title: scenario.title, workers: n, master: `tsws-master -w ${n}`, other, ...paired(master.samples, cell.samples) });
+        out.push({
+          scenario: scenario.name,
+          title: scenario.title,
+          workers: n,
+          master: `tsws-master -w ${n}`,
+          other,
+          ...paired(master.samples, cell.samples),
+        });
       }
     }
   }
@@ -128,7 +145,13 @@ function targets(results) {
       // The speed targets are the core's: tsws core and the tsws CLI (the access log: every tsws server that has one).
       if (!info?.subject || !cell.summary?.ratio || (!scenario.compare && (info.group || !info.targets))) continue;
       const r = cell.summary.ratio.median;
-      out.push({ target: want, server: name, value: `${r.toFixed(2)}x`, met: r >= scenario.target.ratio, note: scenario.compare ? cpuCost(cell.summary.cpuRatio) : ceilingNote(scenario) });
+      out.push({
+        target: want,
+        server: name,
+        value: `${r.toFixed(2)}x`,
+        met: r >= scenario.target.ratio,
+        note: scenario.compare ? cpuCost(cell.summary.cpuRatio) : ceilingNote(scenario),
+      });
     }
   }
   for (const v of results.versus) {
@@ -144,7 +167,13 @@ function targets(results) {
   for (const scenario of results.scenarios.filter((s) => s.reload)) {
     for (const [name, cell] of Object.entries(scenario.servers)) {
       if (!isSubject(name, results) || !cell.summary) continue;
-      out.push({ target: `no failed request across a reload under load (docs/master.md)`, server: name, value: `${cell.summary.errors} failed`, met: cell.summary.errors === 0, note: `${cell.summary.rps.n} reloads` });
+      out.push({
+        target: `no failed request across a reload under load (docs/master.md)`,
+        server: name,
+        value: `${cell.summary.errors} failed`,
+        met: cell.summary.errors === 0,
+        note: `${cell.summary.rps.n} reloads`,
+      });
     }
   }
   const m = results.memory;
@@ -156,12 +185,27 @@ function targets(results) {
       const idle = (cell.summary.idleWorker ?? cell.summary.idle)?.median;
       const who = cell.summary.idleWorker ? `${name}, a worker` : name;
       if (per != null) {
-        out.push({ target: `RSS per idle keep-alive connection <= 4 kB (issue 4)`, server: name, value: kB(per), met: per <= PER_CONNECTION_TARGET });
-        out.push({ target: `RSS per idle keep-alive connection < 6 kB (issue 2)`, server: name, value: kB(per), met: per < PER_CONNECTION_ISSUE_2 });
+        out.push({
+          target: `RSS per idle keep-alive connection <= 4 kB (issue 4)`,
+          server: name,
+          value: kB(per),
+          met: per <= PER_CONNECTION_TARGET,
+        });
+        out.push({
+          target: `RSS per idle keep-alive connection < 6 kB (issue 2)`,
+          server: name,
+          value: kB(per),
+          met: per < PER_CONNECTION_ISSUE_2,
+        });
       }
       if (idle != null && m.bareSummary) {
         const over = idle - m.bareSummary.median;
-        out.push({ target: `idle RSS within 5 MB of a bare node process (issue 4)`, server: who, value: `${over >= 0 ? '+' : ''}${(over / MB).toFixed(1)} MB`, met: over <= IDLE_OVER_BARE_TARGET });
+        out.push({
+          target: `idle RSS within 5 MB of a bare node process (issue 4)`,
+          server: who,
+          value: `${over >= 0 ? '+' : ''}${(over / MB).toFixed(1)} MB`,
+          met: over <= IDLE_OVER_BARE_TARGET,
+        });
       }
     }
   }
@@ -206,14 +250,21 @@ const table = (head, rows, align = `l${'r'.repeat(head.length - 1)}`) => [
 
 /** The columns of one table: node:http first, then the group's servers in run order, the ceiling last (single processes only). */
 function columns(results, group) {
-  const names = results.servers.filter((s) => s.name !== CEILING && s.name !== BASELINE && (s.group ?? null) === group).map((s) => s.name);
-  return [BASELINE, ...names, ...(group ? [] : [CEILING])].filter((n) => results.scenarios.some((s) => s.servers[n]?.summary));
+  const names = results.servers
+    .filter((s) => s.name !== CEILING && s.name !== BASELINE && (s.group ?? null) === group)
+    .map((s) => s.name);
+  return [BASELINE, ...names, ...(group ? [] : [CEILING])].filter((n) =>
+    results.scenarios.some((s) => s.servers[n]?.summary),
+  );
 }
 
 /** The load scenarios (not the access-log pairs, not reloads) and their req/s and CPU tables for one group of servers. */
 function loadTables(results, group) {
   const cols = columns(results, group);
-  const shown = results.scenarios.filter((s) => !s.compare && !s.reload && (s.unavailable ? !group : cols.some((n) => n !== BASELINE && s.servers[n]?.summary)));
+  const shown = results.scenarios.filter(
+    (s) =>
+      !s.compare && !s.reload && (s.unavailable ? !group : cols.some((n) => n !== BASELINE && s.servers[n]?.summary)),
+  );
   if (cols.length < 2 || !shown.length) return [];
   const loadOf = (s) => `${s.connections} conn${s.depth > 1 ? `, depth ${s.depth}` : ''}`;
   const rps = shown.map((s) => {
@@ -262,9 +313,14 @@ function loadTables(results, group) {
 
 function versusTable(results) {
   if (!results.versus.length) return [];
-  const rows = results.versus.map((v) => [`${v.title}, ${v.workers} worker${v.workers > 1 ? 's' : ''}`, v.other, v.ratio ? spread(v.ratio, (x) => `${x.toFixed(2)}x`) : 'n/a', v.cpuRatio ? `${v.cpuRatio.median.toFixed(2)}x` : 'n/a']);
+  const rows = results.versus.map((v) => [
+    `${v.title}, ${v.workers} worker${v.workers > 1 ? 's' : ''}`,
+    v.other,
+    v.ratio ? spread(v.ratio, (x) => `${x.toFixed(2)}x`) : 'n/a',
+    v.cpuRatio ? `${v.cpuRatio.median.toFixed(2)}x` : 'n/a',
+  ]);
   return [
-    '**tsws-master against the same workers under no supervision and under PM2**: tsws-master\'s req/s over the other\'s, paired by round (median [min–max]); CPU per request, the other\'s over tsws-master\'s (above 1: the master costs less).',
+    "**tsws-master against the same workers under no supervision and under PM2**: tsws-master's req/s over the other's, paired by round (median [min–max]); CPU per request, the other's over tsws-master's (above 1: the master costs less).",
     '',
     ...table(['scenario', 'against', 'req/s ratio', 'CPU ratio'], rows, 'llrr'),
     '',
@@ -278,7 +334,15 @@ function accessLogTable(results) {
       .filter(([, c]) => c.summary)
       .map(([name, c]) => {
         const sum = c.summary;
-        return [name, sum.off.rps ? spread(sum.off.rps) : 'failed', spread(sum.rps), sum.ratio ? `**${sum.ratio.median.toFixed(2)}x**` : 'n/a', sum.off.cpuUsPerReq ? sum.off.cpuUsPerReq.median.toFixed(1) : '', sum.cpuUsPerReq.median.toFixed(1), sum.cpuRatio ? `${(1 / sum.cpuRatio.median).toFixed(2)}x` : ''];
+        return [
+          name,
+          sum.off.rps ? spread(sum.off.rps) : 'failed',
+          spread(sum.rps),
+          sum.ratio ? `**${sum.ratio.median.toFixed(2)}x**` : 'n/a',
+          sum.off.cpuUsPerReq ? sum.off.cpuUsPerReq.median.toFixed(1) : '',
+          sum.cpuUsPerReq.median.toFixed(1),
+          sum.cpuRatio ? `${(1 / sum.cpuRatio.median).toFixed(2)}x` : '',
+        ];
       });
     out.push(
       '### The access log',
@@ -301,16 +365,38 @@ function reloadTable(results) {
       .map(([name, c]) => {
         const sum = c.summary;
         if (!sum) return [name, 'failed', '', '', '', '', ''];
-        const kinds = Object.entries(sum.errorsBy).filter(([, n]) => n).map(([k, n]) => `${k} ${n}`).join(', ');
+        const kinds = Object.entries(sum.errorsBy)
+          .filter(([, n]) => n)
+          .map(([k, n]) => `${k} ${n}`)
+          .join(', ');
         const without = plain?.servers[name]?.summary?.rps;
-        return [name, spread(sum.rps), without ? rate(without.median) : '', `${sum.errors}${kinds ? ` (${kinds})` : ''}`, sum.reloadMs ? `${(sum.reloadMs.median / 1000).toFixed(1)} s` : '', sum.replaced ? String(sum.replaced.median) : '', String(sum.rps.n)];
+        return [
+          name,
+          spread(sum.rps),
+          without ? rate(without.median) : '',
+          `${sum.errors}${kinds ? ` (${kinds})` : ''}`,
+          sum.reloadMs ? `${(sum.reloadMs.median / 1000).toFixed(1)} s` : '',
+          sum.replaced ? String(sum.replaced.median) : '',
+          String(sum.rps.n),
+        ];
       });
     out.push(
       '### Reloads under load',
       '',
       `${s.title}: ${s.connections} keep-alive connections for ${s.durationS} s; a quarter of the way in, the server reloads (tsws-master: \`kill -HUP\`; PM2: \`pm2 reload\`; the node:cluster program: its own rolling restart on SIGHUP) and the runner waits for the reload to finish. Failed requests are everything the load tool counted: connect, read (a reset, or a connection closed before its response was whole), write and timeout errors, and non-2xx answers, summed over the rounds. "Without a reload": the same server's median in the hello-world keep-alive scenario.`,
       '',
-      ...table(['server', 'req/s across the reload', 'without a reload', 'failed requests', 'reload took', 'new workers', 'reloads'], rows),
+      ...table(
+        [
+          'server',
+          'req/s across the reload',
+          'without a reload',
+          'failed requests',
+          'reload took',
+          'new workers',
+          'reloads',
+        ],
+        rows,
+      ),
       '',
     );
   }
@@ -320,10 +406,18 @@ function reloadTable(results) {
 function memoryTable(results) {
   const m = results.memory;
   if (!m) return [];
-  const cells = Object.entries(m.servers).filter(([, c]) => !c.unavailable && (c.idle.length || c.perConnection.length || c.errors.length));
+  const cells = Object.entries(m.servers).filter(
+    ([, c]) => !c.unavailable && (c.idle.length || c.perConnection.length || c.errors.length),
+  );
   const withWorkers = cells.some(([, c]) => c.summary.idleWorker);
   const perConn = m.rounds > 0;
-  const head = ['server', 'idle RSS', ...(withWorkers ? ['its processes'] : []), 'over bare node', ...(perConn ? ['RSS per idle connection [min–max]', 'JS heap per idle connection'] : [])];
+  const head = [
+    'server',
+    'idle RSS',
+    ...(withWorkers ? ['its processes'] : []),
+    'over bare node',
+    ...(perConn ? ['RSS per idle connection [min–max]', 'JS heap per idle connection'] : []),
+  ];
   const rows = [[`bare \`node -e\`, one listening socket`, mB(m.bareSummary.median), ...head.slice(2).map(() => '')]];
   for (const [name, cell] of cells) {
     const { idle, idleLeader, idleWorker, perConnection: per, heapPerConnection: heap } = cell.summary;
@@ -331,19 +425,48 @@ function memoryTable(results) {
     const row = [name, idle ? mB(idle.median) : 'failed'];
     if (withWorkers) row.push(idleWorker ? `master ${mB(idleLeader.median)}, a worker ${mB(idleWorker.median)}` : '');
     row.push(one ? `+${((one.median - m.bareSummary.median) / MB).toFixed(1)} MB` : '');
-    if (perConn) row.push(per ? `${kB(per.median)} [${(per.min / KB).toFixed(2)}–${(per.max / KB).toFixed(2)}]` : cell.errors.length ? 'failed' : '', heap ? kB(heap.median) : '');
+    if (perConn)
+      row.push(
+        per
+          ? `${kB(per.median)} [${(per.min / KB).toFixed(2)}–${(per.max / KB).toFixed(2)}]`
+          : cell.errors.length
+            ? 'failed'
+            : '',
+        heap ? kB(heap.median) : '',
+      );
     rows.push(row);
   }
   const perText = perConn
     ? ` Per idle keep-alive connection (median of ${m.rounds}): the server's RSS (and live JS heap) with ${m.connections.toLocaleString('en')} connections open (one request each) minus before, over ${m.connections.toLocaleString('en')}, each read once RSS is steady and after a full GC, with V8's young generation capped (\`--max-semi-space-size=1\`): bench/README.md says why. 1 kB = 1000 bytes.`
     : ' RSS per connection is measured by the full pass.';
-  return ['### Memory', '', `Idle RSS: the whole server ${SETTLE_NOTE}${withWorkers ? '; for a master, its processes apart ("over bare node" is then a worker\'s)' : ''}.${perText}`, '', ...table(head, rows), ''];
+  return [
+    '### Memory',
+    '',
+    `Idle RSS: the whole server ${SETTLE_NOTE}${withWorkers ? '; for a master, its processes apart ("over bare node" is then a worker\'s)' : ''}.${perText}`,
+    '',
+    ...table(head, rows),
+    '',
+  ];
 }
 const SETTLE_NOTE = '0.3 s after it listens (every worker listening), no preload';
 
 function targetTable(results) {
   if (!results.targets.length) return [];
-  return ['### Targets (reported, never asserted)', '', ...table(['target', 'server', 'measured', ''], results.targets.map((t) => [t.target, t.server ?? '', t.value ?? '', `${verdict(t.met)}${t.note ? ` (${t.note})` : ''}`]), 'llrl'), ''];
+  return [
+    '### Targets (reported, never asserted)',
+    '',
+    ...table(
+      ['target', 'server', 'measured', ''],
+      results.targets.map((t) => [
+        t.target,
+        t.server ?? '',
+        t.value ?? '',
+        `${verdict(t.met)}${t.note ? ` (${t.note})` : ''}`,
+      ]),
+      'llrl',
+    ),
+    '',
+  ];
 }
 
 function header(results) {
@@ -353,9 +476,18 @@ function header(results) {
 
 export function markdown(results) {
   const lines = [header(results), '', ...contentionWarning(results)];
-  lines.push(...loadTables(results, null), ...loadTables(results, SUPERVISED), ...versusTable(results), ...accessLogTable(results), ...reloadTable(results), ...memoryTable(results), ...targetTable(results));
+  lines.push(
+    ...loadTables(results, null),
+    ...loadTables(results, SUPERVISED),
+    ...versusTable(results),
+    ...accessLogTable(results),
+    ...reloadTable(results),
+    ...memoryTable(results),
+    ...targetTable(results),
+  );
   lines.push('**Servers**:', '');
-  for (const s of results.servers) lines.push(`- ${s.name}: ${s.unavailable ? `not available (${s.unavailable})` : s.about}`);
+  for (const s of results.servers)
+    lines.push(`- ${s.name}: ${s.unavailable ? `not available (${s.unavailable})` : s.about}`);
   const skipped = results.scenarios.filter((s) => s.unavailable);
   if (skipped.length) {
     lines.push('', '**Scenarios not available here**:', '');
@@ -402,7 +534,22 @@ export function snippet(results) {
 
 const PALETTE = { [CEILING]: '#dadce0' };
 // Distinct enough for the 14 series of a full pass; no gray (the 1x line and the ceiling are gray).
-const COLORS = ['#1a73e8', '#e8710a', '#188038', '#a142f4', '#d01884', '#12b5cb', '#f9ab00', '#8d6e63', '#0d47a1', '#c62828', '#2e7d32', '#6a1b9a', '#ad1457', '#00838f'];
+const COLORS = [
+  '#1a73e8',
+  '#e8710a',
+  '#188038',
+  '#a142f4',
+  '#d01884',
+  '#12b5cb',
+  '#f9ab00',
+  '#8d6e63',
+  '#0d47a1',
+  '#c62828',
+  '#2e7d32',
+  '#6a1b9a',
+  '#ad1457',
+  '#00838f',
+];
 const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** A horizontal grouped bar chart of each server's ratio to node:http, one group per scenario. */
@@ -411,7 +558,9 @@ export function svg(results) {
   const loads = results.scenarios.filter((s) => !s.unavailable && !s.compare && !s.reload);
   // The tool ceiling last in each group, after the multi-process servers.
   const order = [...columns(results, null).filter((n) => n !== CEILING), ...columns(results, SUPERVISED), CEILING];
-  const names = order.filter((n, i) => n !== BASELINE && order.indexOf(n) === i && loads.some((s) => s.servers[n]?.summary?.ratio));
+  const names = order.filter(
+    (n, i) => n !== BASELINE && order.indexOf(n) === i && loads.some((s) => s.servers[n]?.summary?.ratio),
+  );
   const shown = loads.filter((s) => names.some((n) => s.servers[n]?.summary?.ratio));
   // Each scenario gets a bar for each server it ran, no empty slots.
   const barsOf = (s) => names.filter((n) => s.servers[n]?.summary?.ratio);
@@ -424,9 +573,20 @@ export function svg(results) {
   const width = LEFT + PLOT + 130; // room for "7.07x (max 12.3x)" past the edge
   // The legend: a swatch per series, wrapping onto as many rows as it needs.
   const items = [
-    { label: `${BASELINE} = 1x`, mark: (lx, y) => `<line x1="${lx + 6}" y1="${y}" x2="${lx + 6}" y2="${y + 12}" stroke="#5f6368" stroke-width="2"/>` },
-    ...names.map((n) => ({ label: n === CEILING ? 'tool ceiling' : n, mark: (lx, y) => `<rect x="${lx}" y="${y}" width="12" height="12" fill="${fill[n]}"/>` })),
-    { label: 'target', mark: (lx, y) => `<line x1="${lx + 6}" y1="${y}" x2="${lx + 6}" y2="${y + 12}" stroke="#d93025" stroke-width="2"/>` },
+    {
+      label: `${BASELINE} = 1x`,
+      mark: (lx, y) =>
+        `<line x1="${lx + 6}" y1="${y}" x2="${lx + 6}" y2="${y + 12}" stroke="#5f6368" stroke-width="2"/>`,
+    },
+    ...names.map((n) => ({
+      label: n === CEILING ? 'tool ceiling' : n,
+      mark: (lx, y) => `<rect x="${lx}" y="${y}" width="12" height="12" fill="${fill[n]}"/>`,
+    })),
+    {
+      label: 'target',
+      mark: (lx, y) =>
+        `<line x1="${lx + 6}" y1="${y}" x2="${lx + 6}" y2="${y + 12}" stroke="#d93025" stroke-width="2"/>`,
+    },
   ];
   const legend = [];
   let lx = 10;
@@ -450,7 +610,11 @@ export function svg(results) {
   const height = y + 46;
   const machine = results.machine;
   // The scale covers every median and target; longer whiskers are cut at the edge.
-  const top = Math.max(2, ...shown.flatMap((s) => names.map((n) => s.servers[n]?.summary?.ratio?.median ?? 0)), ...shown.map((s) => s.target?.ratio ?? 0));
+  const top = Math.max(
+    2,
+    ...shown.flatMap((s) => names.map((n) => s.servers[n]?.summary?.ratio?.median ?? 0)),
+    ...shown.map((s) => s.target?.ratio ?? 0),
+  );
   const xmax = Math.ceil(top * 1.1);
   const step = xmax > 10 ? 2 : 1;
   const x = (v) => LEFT + (v / xmax) * PLOT;
@@ -462,7 +626,10 @@ export function svg(results) {
     `<text x="10" y="${height - 8}" font-size="10" fill="#5f6368">${esc(`${machine.node}, ${machine.cpu} x${machine.cores}`)}; whiskers: min–max</text>`,
   ];
   for (let v = 0; v <= xmax; v += step) {
-    out.push(`<line x1="${x(v)}" y1="${TOP - 6}" x2="${x(v)}" y2="${height - 40}" stroke="${v === 1 ? '#5f6368' : '#eee'}"/>`, `<text x="${x(v)}" y="${height - 26}" text-anchor="middle">${v}x</text>`);
+    out.push(
+      `<line x1="${x(v)}" y1="${TOP - 6}" x2="${x(v)}" y2="${height - 40}" stroke="${v === 1 ? '#5f6368' : '#eee'}"/>`,
+      `<text x="${x(v)}" y="${height - 26}" text-anchor="middle">${v}x</text>`,
+    );
   }
   shown.forEach((s, i) => {
     const y0 = offsets[i];
@@ -477,7 +644,10 @@ export function svg(results) {
         `<text x="${x(Math.min(Math.max(r.median, r.max), xmax)) + 4}" y="${y + BAR - 3}" font-size="10">${r.median.toFixed(2)}x${r.max > xmax ? ` (max ${r.max.toFixed(1)}x)` : ''}</text>`,
       );
     });
-    if (s.target) out.push(`<line x1="${x(s.target.ratio)}" y1="${y0 - 2}" x2="${x(s.target.ratio)}" y2="${y0 + bars.length * BAR + 2}" stroke="#d93025" stroke-width="2"/>`);
+    if (s.target)
+      out.push(
+        `<line x1="${x(s.target.ratio)}" y1="${y0 - 2}" x2="${x(s.target.ratio)}" y2="${y0 + bars.length * BAR + 2}" stroke="#d93025" stroke-width="2"/>`,
+      );
   });
   out.push('</svg>');
   return `${out.join('\n')}\n`;

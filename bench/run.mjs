@@ -13,16 +13,24 @@
 // (utime+stime of its process group) before and after each measured window.
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
+import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import ceiling from './ceiling.mjs';
 import autocannon from './load/autocannon.mjs';
 import wrk from './load/wrk.mjs';
 import { bareNode, CONNECTIONS, idleRss, measureMemory } from './memory.mjs';
-import { cpuMicros, freePort, groupPids, rssKiB, startServer as launch, stop, waitForLogCount, waitForPort } from './proc.mjs';
+import {
+  cpuMicros,
+  freePort,
+  groupPids,
+  startServer as launch,
+  rssKiB,
+  stop,
+  waitForLogCount,
+  waitForPort,
+} from './proc.mjs';
 import { writeReport } from './report.mjs';
 
 const SERVER_CPU = 0;
@@ -36,7 +44,18 @@ const PASSES = {
 };
 
 /** Scenario order in reports: the targets first. Files not listed here follow in name order. */
-const ORDER = ['hello-keepalive', 'pipelined-16', 'connection-close', 'echo-64k', 'stream-1m', 'json-1k', 'conns-50', 'conns-1000', 'access-log', 'reload-under-load'];
+const ORDER = [
+  'hello-keepalive',
+  'pipelined-16',
+  'connection-close',
+  'echo-64k',
+  'stream-1m',
+  'json-1k',
+  'conns-50',
+  'conns-1000',
+  'access-log',
+  'reload-under-load',
+];
 
 const { values: args } = parseArgs({
   options: {
@@ -76,7 +95,17 @@ const scenarios = (await loadDir('./scenarios'))
   .sort((a, b) => rank(a) - rank(b) || a.id.localeCompare(b.id));
 // Reports list node:http first, then the tsws servers, then the others; the multi-process ones
 // (a table of their own) in this order. Files not listed here follow in name order.
-const SERVER_ORDER = ['node-http', 'tsws-core', 'tsws-cli', 'tsws-node-worker', 'hono-node', 'fastify', 'tsws-master', 'node-cluster', 'pm2'];
+const SERVER_ORDER = [
+  'node-http',
+  'tsws-core',
+  'tsws-cli',
+  'tsws-node-worker',
+  'hono-node',
+  'fastify',
+  'tsws-master',
+  'node-cluster',
+  'pm2',
+];
 const serverRank = (s) => (SERVER_ORDER.includes(s.id) ? SERVER_ORDER.indexOf(s.id) : SERVER_ORDER.length);
 const servers = (await loadDir('./servers'))
   .filter((s) => s.baseline || (wantedServers ? wantedServers.has(s.id) || wantedServers.has(s.name) : pass.pick(s)))
@@ -116,32 +145,54 @@ const results = {
   startedAt: new Date().toISOString(),
   machine,
   tool: { name: tool.name, version: tool.version(), why: toolWhy },
-  settings: { rounds: pass.rounds, warmS: pass.warmS, durationS: pass.durationS, serverCpu: SERVER_CPU, clientCpu: CLIENT_CPU },
-  servers: [ceiling, ...servers].map((s) => ({ name: s.name, about: s.about, subject: s.subject === true, targets: s.subject === true && !s.group && s.ratioTargets !== false, group: s.group ?? null, workers: s.workers ?? 1, unavailable: s.unavailable() })),
+  settings: {
+    rounds: pass.rounds,
+    warmS: pass.warmS,
+    durationS: pass.durationS,
+    serverCpu: SERVER_CPU,
+    clientCpu: CLIENT_CPU,
+  },
+  servers: [ceiling, ...servers].map((s) => ({
+    name: s.name,
+    about: s.about,
+    subject: s.subject === true,
+    targets: s.subject === true && !s.group && s.ratioTargets !== false,
+    group: s.group ?? null,
+    workers: s.workers ?? 1,
+    unavailable: s.unavailable(),
+  })),
   scenarios: [],
   memory: null,
 };
 
 const log = (msg) => process.stderr.write(`${msg}\n`);
-log(`tsws bench, ${passName} pass: ${machine.node}, ${machine.cpu} x${machine.cores}; ${results.tool.version} (${toolWhy})`);
-log(`servers on core ${SERVER_CPU}, load on core ${CLIENT_CPU}; ${pass.rounds} rounds of ${pass.warmS} s warm-up + ${pass.durationS} s measured`);
+log(
+  `tsws bench, ${passName} pass: ${machine.node}, ${machine.cpu} x${machine.cores}; ${results.tool.version} (${toolWhy})`,
+);
+log(
+  `servers on core ${SERVER_CPU}, load on core ${CLIENT_CPU}; ${pass.rounds} rounds of ${pass.warmS} s warm-up + ${pass.durationS} s measured`,
+);
 
 /** One real request, checked against what the scenario expects. Returns a problem or null. */
 function check(port, { request, expect }) {
   return new Promise((resolve) => {
     const body = request.bodyBytes ? Buffer.alloc(request.bodyBytes, 0x61) : undefined;
     const headers = { ...request.headers, ...(body ? { 'Content-Length': body.length } : {}) };
-    const req = http.request({ host: '127.0.0.1', port, method: request.method, path: request.path, headers, agent: false }, (res) => {
-      let bytes = 0;
-      res.on('data', (d) => (bytes += d.length));
-      res.on('end', () => {
-        const type = res.headers['content-type'] ?? '';
-        if (res.statusCode !== expect.status) resolve(`status ${res.statusCode}, expected ${expect.status}`);
-        else if (!type.startsWith(expect.contentType)) resolve(`content-type "${type}", expected ${expect.contentType}`);
-        else if (bytes !== expect.bodyBytes) resolve(`${bytes} body bytes, expected ${expect.bodyBytes}`);
-        else resolve(null);
-      });
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port, method: request.method, path: request.path, headers, agent: false },
+      (res) => {
+        let bytes = 0;
+        res.on('data', (d) => (bytes += d.length));
+        res.on('end', () => {
+          const type = res.headers['content-type'] ?? '';
+          if (res.statusCode !== expect.status) resolve(`status ${res.statusCode}, expected ${expect.status}`);
+          else if (!type.startsWith(expect.contentType))
+            resolve(`content-type "${type}", expected ${expect.contentType}`);
+          else if (bytes !== expect.bodyBytes) resolve(`${bytes} body bytes, expected ${expect.bodyBytes}`);
+          else resolve(null);
+        });
+      },
+    );
     req.on('error', (err) => resolve(`request failed: ${err.message}`));
     req.setTimeout(10_000, () => req.destroy(new Error('no answer in 10 s')));
     req.end(body);
@@ -156,7 +207,10 @@ async function startServer(server, scenario, { accessLog = false } = {}) {
   const port = await freePort();
   const logDir = accessLog ? mkdtempSync(join(tmpdir(), 'tsws-bench-log-')) : null;
   const opts = { port, scenario, accessLog: logDir ? join(logDir, 'access.log') : undefined };
-  const withArgv = { ...server, command: (o) => profiled(server.command(o), `${server.name}${accessLog ? ', log on' : ''}`, scenario) };
+  const withArgv = {
+    ...server,
+    command: (o) => profiled(server.command(o), `${server.name}${accessLog ? ', log on' : ''}`, scenario),
+  };
   const proc = launch(withArgv, opts, SERVER_CPU);
   if (logDir) {
     const cleanup = proc.cleanup;
@@ -202,7 +256,12 @@ async function stopServer(proc) {
 const windowS = (scenario) => Math.max(pass.durationS, scenario.minDurationS ?? 0);
 
 /** The worker pids of a server (its group without the leader). */
-const workerPids = (proc) => new Set(groupPids(proc.pid).map((p) => p.pid).filter((pid) => pid !== proc.pid));
+const workerPids = (proc) =>
+  new Set(
+    groupPids(proc.pid)
+      .map((p) => p.pid)
+      .filter((pid) => pid !== proc.pid),
+  );
 
 /**
  * Warm-up, then the measured window with the server's CPU time read around it. In a reload
@@ -216,15 +275,23 @@ async function measure(server, { proc, port }, scenario, warmUp) {
   const cpuBefore = cpuMicros(proc.pid);
   const workersBefore = workerPids(proc);
   let reloading = null;
-  const timer = scenario.needs === 'reload'
-    ? setTimeout(() => {
-        reloading = server.reload(proc).then((ms) => ({ ms }), (err) => ({ error: err.message }));
-      }, durationS * 1000 * scenario.reloadAt)
-    : null;
+  const timer =
+    scenario.needs === 'reload'
+      ? setTimeout(
+          () => {
+            reloading = server.reload(proc).then(
+              (ms) => ({ ms }),
+              (err) => ({ error: err.message }),
+            );
+          },
+          durationS * 1000 * scenario.reloadAt,
+        )
+      : null;
   const r = await tool.run({ ...load, durationS });
   clearTimeout(timer);
   const cpu = cpuMicros(proc.pid) - cpuBefore;
-  const reload = scenario.needs === 'reload' ? await (reloading ?? { error: 'the window ended before the reload began' }) : null;
+  const reload =
+    scenario.needs === 'reload' ? await (reloading ?? { error: 'the window ended before the reload began' }) : null;
   if (!proc.alive()) throw new Error(`the server exited: ${proc.stderr().trim().split('\n').slice(-3).join(' / ')}`);
   if (r.requests === 0) throw new Error(`no responses in the measured window (${r.errors} errors)`);
   if (reload?.error) throw new Error(`reload: ${reload.error}`);
@@ -270,7 +337,11 @@ const OUTSIDE = 'not part of this comparison';
  * (`compare: 'accessLog'`), two: without the feature (`off`) and with it.
  */
 function variantsOf(scenario, server) {
-  if (scenario.compare === 'accessLog') return [{ server, key: 'off', accessLog: false }, { server, key: 'samples', accessLog: true }];
+  if (scenario.compare === 'accessLog')
+    return [
+      { server, key: 'off', accessLog: false },
+      { server, key: 'samples', accessLog: true },
+    ];
   return [{ server, key: 'samples', accessLog: false }];
 }
 
@@ -290,7 +361,12 @@ async function runScenario(scenario) {
   const all = [ceiling, ...servers];
   for (const s of all) {
     const why = cannotRun(s, scenario);
-    entry.servers[s.name] = { unavailable: why === OUTSIDE ? null : why, outside: why === OUTSIDE, samples: [], ...(scenario.compare ? { off: [] } : {}) };
+    entry.servers[s.name] = {
+      unavailable: why === OUTSIDE ? null : why,
+      outside: why === OUTSIDE,
+      samples: [],
+      ...(scenario.compare ? { off: [] } : {}),
+    };
   }
   // When no selected tsws server can run it, the scenario is reported as not available.
   const subjects = servers.filter((s) => s.subject && cannotRun(s, scenario) !== OUTSIDE);
@@ -301,11 +377,18 @@ async function runScenario(scenario) {
   }
   const runs = all.filter((s) => cannotRun(s, scenario) === null).flatMap((s) => variantsOf(scenario, s));
   const label = (run) => `${run.server.name}${scenario.compare ? (run.accessLog ? ', log on' : ', log off') : ''}`;
-  log(`\n${scenario.id}: ${scenario.title}, ${scenario.connections} connections, depth ${entry.depth}, ${entry.durationS} s windows`);
+  log(
+    `\n${scenario.id}: ${scenario.title}, ${scenario.connections} connections, depth ${entry.depth}, ${entry.durationS} s windows`,
+  );
   // Single processes start together; multi-process servers one at a time (several booting at
   // once on one core can miss their boot timeouts).
-  const started = new Map(await Promise.all(runs.filter((r) => !r.server.workers).map(async (r) => [r, await startServer(r.server, scenario, r)])));
-  for (const run of runs.filter((r) => r.server.workers)) started.set(run, await startServer(run.server, scenario, run));
+  const started = new Map(
+    await Promise.all(
+      runs.filter((r) => !r.server.workers).map(async (r) => [r, await startServer(r.server, scenario, r)]),
+    ),
+  );
+  for (const run of runs.filter((r) => r.server.workers))
+    started.set(run, await startServer(run.server, scenario, run));
   try {
     for (let round = 0; round < pass.rounds; round++) {
       const order = runs.map((_, i) => runs[(i + round) % runs.length]);
@@ -329,8 +412,15 @@ async function runScenario(scenario) {
 
 function describe(s) {
   if (s.error) return `FAILED: ${s.error}`;
-  const errors = s.errors || s.non2xx ? `  errors ${Object.entries(s.errorsBy ?? {}).filter(([, n]) => n).map(([k, n]) => `${k} ${n}`).join(', ')}` : '';
-  const reload = s.reloadMs === undefined ? '' : `  reload ${(s.reloadMs / 1000).toFixed(1)} s, ${s.replaced} new workers`;
+  const errors =
+    s.errors || s.non2xx
+      ? `  errors ${Object.entries(s.errorsBy ?? {})
+          .filter(([, n]) => n)
+          .map(([k, n]) => `${k} ${n}`)
+          .join(', ')}`
+      : '';
+  const reload =
+    s.reloadMs === undefined ? '' : `  reload ${(s.reloadMs / 1000).toFixed(1)} s, ${s.replaced} new workers`;
   return `${Math.round(s.rps).toString().padStart(7)} req/s  ${s.cpuUsPerReq.toFixed(2).padStart(7)} us/req  cpu ${s.cpuPct.toFixed(0)}%${errors}${reload}`;
 }
 
@@ -343,9 +433,20 @@ async function runMemory() {
   const opts = { serverCpu: SERVER_CPU, clientCpu: CLIENT_CPU };
   const idle = servers.filter((s) => s.memory?.idle && !s.unavailable());
   const perConnection = pass.memoryRounds ? servers.filter((s) => s.memory?.perConnection && !s.unavailable()) : [];
-  log(`\nmemory: idle RSS${perConnection.length ? `, and RSS per idle keep-alive connection at ${CONNECTIONS} connections` : ''}`);
+  log(
+    `\nmemory: idle RSS${perConnection.length ? `, and RSS per idle keep-alive connection at ${CONNECTIONS} connections` : ''}`,
+  );
   for (const s of servers.filter((x) => x.memory)) {
-    memory.servers[s.name] = { unavailable: s.unavailable(), workers: s.workers ?? 0, idle: [], idleLeader: [], idleWorker: [], perConnection: [], heapPerConnection: [], errors: [] };
+    memory.servers[s.name] = {
+      unavailable: s.unavailable(),
+      workers: s.workers ?? 0,
+      idle: [],
+      idleLeader: [],
+      idleWorker: [],
+      perConnection: [],
+      heapPerConnection: [],
+      errors: [],
+    };
   }
   // Idle RSS is steady to 0.1 MB from one start to the next: one reading each.
   memory.bare.push((await idleRss(bareNode, opts)).total);
@@ -363,7 +464,14 @@ async function runMemory() {
     }
   }
   const mb = (b) => `${(b / 1e6).toFixed(1)} MB`;
-  log(`  idle RSS: bare node ${mb(memory.bare[0])}, ${idle.map((s) => { const m = memory.servers[s.name]; return `${s.name} ${m.idle.length ? mb(m.idle[0]) : 'FAILED'}${m.idleWorker.length ? ` (a worker ${mb(m.idleWorker[0])})` : ''}`; }).join(', ')}`);
+  log(
+    `  idle RSS: bare node ${mb(memory.bare[0])}, ${idle
+      .map((s) => {
+        const m = memory.servers[s.name];
+        return `${s.name} ${m.idle.length ? mb(m.idle[0]) : 'FAILED'}${m.idleWorker.length ? ` (a worker ${mb(m.idleWorker[0])})` : ''}`;
+      })
+      .join(', ')}`,
+  );
   for (let round = 0; round < pass.memoryRounds; round++) {
     for (const s of perConnection) {
       const m = memory.servers[s.name];
@@ -371,7 +479,9 @@ async function runMemory() {
         const { perConnection, heapPerConnection } = await measureMemory(s, opts);
         m.perConnection.push(perConnection);
         m.heapPerConnection.push(heapPerConnection);
-        log(`  round ${round + 1} ${s.name.padEnd(18)} per connection ${(perConnection / 1000).toFixed(2)} kB RSS, ${(heapPerConnection / 1000).toFixed(2)} kB JS heap`);
+        log(
+          `  round ${round + 1} ${s.name.padEnd(18)} per connection ${(perConnection / 1000).toFixed(2)} kB RSS, ${(heapPerConnection / 1000).toFixed(2)} kB JS heap`,
+        );
       } catch (err) {
         m.errors.push(err.message.split('\n')[0]);
         log(`  round ${round + 1} ${s.name.padEnd(18)} FAILED: ${m.errors.at(-1)}`);

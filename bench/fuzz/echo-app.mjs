@@ -14,21 +14,25 @@ export function echoOf(method, url, body) {
 /** A body of `mib` MiB, produced only as the socket drains (64 KiB per pull). */
 function bigStream(mib) {
   let left = mib * MIB;
-  return new ReadableStream({
-    pull(controller) {
-      if (left <= 0) return controller.close();
-      const n = Math.min(left, CHUNK.length);
-      controller.enqueue(n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n));
-      left -= n;
+  return new ReadableStream(
+    {
+      pull(controller) {
+        if (left <= 0) return controller.close();
+        const n = Math.min(left, CHUNK.length);
+        controller.enqueue(n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n));
+        left -= n;
+      },
     },
-  }, { highWaterMark: 0 });
+    { highWaterMark: 0 },
+  );
 }
 
 export default {
   async fetch(request) {
     const url = request.url;
     const stream = /\/__stream\?mib=(\d+)$/.exec(url);
-    if (stream) return new Response(bigStream(Number(stream[1])), { headers: { 'content-type': 'application/octet-stream' } });
+    if (stream)
+      return new Response(bigStream(Number(stream[1])), { headers: { 'content-type': 'application/octet-stream' } });
     let body;
     try {
       body = Buffer.from(await request.arrayBuffer());
@@ -37,6 +41,8 @@ export default {
       // carries x-method: the fuzzer must know an answer to HEAD has no body.
       return new Response(null, { status: 400, headers: { 'x-method': request.method } });
     }
-    return new Response(echoOf(request.method, url, body), { headers: { 'content-type': 'application/json', 'x-method': request.method } });
+    return new Response(echoOf(request.method, url, body), {
+      headers: { 'content-type': 'application/json', 'x-method': request.method },
+    });
   },
 };

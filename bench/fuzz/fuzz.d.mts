@@ -29,4 +29,10 @@ export const SERVER_OPTIONS: Record<string, number>;
 /** mulberry32: 32-bit state, [0, 1). */
 export function prng(seed: number): () => number;
 export function startChild(options?: Record<string, unknown>): Promise<Child>;
-export function runFuzz(options: { seconds: number; seed: number; concurrency?: number; log?: (line: string) => void; maxFailures?: number }): Promise<Figures>;
+export function runFuzz(options: {
+  seconds: number;
+  seed: number;
+  concurrency?: number;
+  log?: (line: string) => void;
+  maxFailures?: number;
+}): Promise<Figures>;

@@ -76,15 +76,82 @@ export const SEEDS = [
 
 /** Tokens that matter to an HTTP/1.1 parser, inserted or overwritten at random. */
 const DICTIONARY = [
-  '\r\n', '\n', '\r', '\r\n\r\n', ' ', '\t', '\r\n ', '\r\n\t', ':', ': ', ' :', ',', ';', '"', '\0', '\x0b', '\x7f', '\x80', '\xff',
-  '0', '1', '9', 'f', 'F', 'x', '0x', '-', '+', '-1', '00', 'ffffffffffffffff', '18446744073709551615', '4294967296',
-  'chunked', 'Chunked', 'identity', 'gzip', ', chunked', 'chunked, ', 'xchunked',
-  'Transfer-Encoding: chunked\r\n', 'Transfer-Encoding:\r\n', 'Transfer-Encoding: gzip, chunked\r\n', 'Transfer-Encoding : chunked\r\n',
-  'Content-Length: 0\r\n', 'Content-Length: 5\r\n', 'Content-Length: 100000\r\n', 'Content-Length: -1\r\n', 'Content-Length: 5, 5\r\n',
-  'Host: b.example\r\n', 'Host:\r\n', 'Host: [::1]\r\n', 'Connection: close\r\n', 'Connection: keep-alive\r\n', 'Connection: Upgrade\r\nUpgrade: h2c\r\n',
-  'Expect: 100-continue\r\n', 'Expect: nope\r\n', 'X-Forwarded-For: 1.2.3.4\r\n', 'X-Forwarded-Host: evil.example\r\n',
-  'HTTP/1.1', 'HTTP/1.0', 'HTTP/0.9', 'HTTP/2.0', 'HTTP/1.2', ' HTTP/1.1\r\n', 'GET ', 'POST ', 'CONNECT ', 'OPTIONS ', '*', 'http://', 'http://c.example',
-  '0\r\n\r\n', '5\r\nhello\r\n', '0\r\nX: y\r\n\r\n', 'GET /smuggled HTTP/1.1\r\nHost: a.example\r\n\r\n',
+  '\r\n',
+  '\n',
+  '\r',
+  '\r\n\r\n',
+  ' ',
+  '\t',
+  '\r\n ',
+  '\r\n\t',
+  ':',
+  ': ',
+  ' :',
+  ',',
+  ';',
+  '"',
+  '\0',
+  '\x0b',
+  '\x7f',
+  '\x80',
+  '\xff',
+  '0',
+  '1',
+  '9',
+  'f',
+  'F',
+  'x',
+  '0x',
+  '-',
+  '+',
+  '-1',
+  '00',
+  'ffffffffffffffff',
+  '18446744073709551615',
+  '4294967296',
+  'chunked',
+  'Chunked',
+  'identity',
+  'gzip',
+  ', chunked',
+  'chunked, ',
+  'xchunked',
+  'Transfer-Encoding: chunked\r\n',
+  'Transfer-Encoding:\r\n',
+  'Transfer-Encoding: gzip, chunked\r\n',
+  'Transfer-Encoding : chunked\r\n',
+  'Content-Length: 0\r\n',
+  'Content-Length: 5\r\n',
+  'Content-Length: 100000\r\n',
+  'Content-Length: -1\r\n',
+  'Content-Length: 5, 5\r\n',
+  'Host: b.example\r\n',
+  'Host:\r\n',
+  'Host: [::1]\r\n',
+  'Connection: close\r\n',
+  'Connection: keep-alive\r\n',
+  'Connection: Upgrade\r\nUpgrade: h2c\r\n',
+  'Expect: 100-continue\r\n',
+  'Expect: nope\r\n',
+  'X-Forwarded-For: 1.2.3.4\r\n',
+  'X-Forwarded-Host: evil.example\r\n',
+  'HTTP/1.1',
+  'HTTP/1.0',
+  'HTTP/0.9',
+  'HTTP/2.0',
+  'HTTP/1.2',
+  ' HTTP/1.1\r\n',
+  'GET ',
+  'POST ',
+  'CONNECT ',
+  'OPTIONS ',
+  '*',
+  'http://',
+  'http://c.example',
+  '0\r\n\r\n',
+  '5\r\nhello\r\n',
+  '0\r\nX: y\r\n\r\n',
+  'GET /smuggled HTTP/1.1\r\nHost: a.example\r\n\r\n',
 ].map((s) => Buffer.from(s, 'latin1'));
 
 const pick = (r, list) => list[Math.floor(r() * list.length)];
@@ -128,7 +195,11 @@ function mutate(r, input) {
       const from = int(r, other.length);
       const n = 1 + int(r, other.length - from);
       const replace = r() < 0.5 ? n : 0;
-      return Buffer.concat([input.subarray(0, at), other.subarray(from, from + n), input.subarray(Math.min(len, at + replace))]);
+      return Buffer.concat([
+        input.subarray(0, at),
+        other.subarray(from, from + n),
+        input.subarray(Math.min(len, at + replace)),
+      ]);
     }
     case 7:
       // truncate
@@ -144,7 +215,12 @@ function mutate(r, input) {
       const eol = input.indexOf('\r\n');
       if (eol < 0) return input;
       const n = pick(r, [50, 101, 1000, 5000]);
-      const header = Buffer.from(r() < 0.5 ? 'X-Repeat: yes\r\n' : pick(r, ['Host: a.example\r\n', 'Content-Length: 1\r\n', 'Transfer-Encoding: chunked\r\n']), 'latin1');
+      const header = Buffer.from(
+        r() < 0.5
+          ? 'X-Repeat: yes\r\n'
+          : pick(r, ['Host: a.example\r\n', 'Content-Length: 1\r\n', 'Transfer-Encoding: chunked\r\n']),
+        'latin1',
+      );
       return Buffer.concat([input.subarray(0, eol + 2), Buffer.concat(Array(n).fill(header)), input.subarray(eol + 2)]);
     }
     default: {
@@ -173,7 +249,10 @@ export function makeCase(seed) {
   let left = bytes.length;
   const pieces = r() < 0.3 ? 1 : 2 + int(r, 8);
   while (left > 0) {
-    const size = writes.length === pieces - 1 ? left : Math.max(1, Math.min(left, 65536, int(r, Math.ceil((2 * bytes.length) / pieces))));
+    const size =
+      writes.length === pieces - 1
+        ? left
+        : Math.max(1, Math.min(left, 65536, int(r, Math.ceil((2 * bytes.length) / pieces))));
     writes.push(size);
     left -= size;
   }
@@ -191,7 +270,11 @@ export function parseResponses(buf) {
   let pos = 0;
   while (pos < buf.length) {
     const end = buf.indexOf('\r\n\r\n', pos);
-    if (end < 0) return { responses: out, error: `incomplete head: ${JSON.stringify(buf.subarray(pos, pos + 80).toString('latin1'))}` };
+    if (end < 0)
+      return {
+        responses: out,
+        error: `incomplete head: ${JSON.stringify(buf.subarray(pos, pos + 80).toString('latin1'))}`,
+      };
     const lines = buf.subarray(pos, end).toString('latin1').split('\r\n');
     const m = /^HTTP\/1\.1 (\d{3}) /.exec(lines[0]);
     if (!m) return { responses: out, error: `not a status line: ${JSON.stringify(lines[0].slice(0, 80))}` };
@@ -200,7 +283,7 @@ export function parseResponses(buf) {
     for (const line of lines.slice(1)) {
       const colon = line.indexOf(':');
       const name = line.slice(0, colon).toLowerCase();
-      if (colon <= 0 || headers.has(name) && (name === 'content-length' || name === 'transfer-encoding')) {
+      if (colon <= 0 || (headers.has(name) && (name === 'content-length' || name === 'transfer-encoding'))) {
         return { responses: out, error: `bad or repeated framing header: ${JSON.stringify(line)}` };
       }
       headers.set(name, line.slice(colon + 1).trim());
@@ -215,7 +298,8 @@ export function parseResponses(buf) {
           const eol = buf.indexOf('\r\n', pos);
           if (eol < 0) return { responses: out, error: 'incomplete chunk size' };
           const size = Number.parseInt(buf.subarray(pos, eol).toString('latin1'), 16);
-          if (!Number.isFinite(size) || buf.length < eol + 2 + size + 2) return { responses: out, error: 'incomplete chunk' };
+          if (!Number.isFinite(size) || buf.length < eol + 2 + size + 2)
+            return { responses: out, error: 'incomplete chunk' };
           pos = eol + 2 + size + 2;
           if (size === 0) break;
           parts.push(buf.subarray(eol + 2, eol + 2 + size));
@@ -286,7 +370,13 @@ export async function startReference() {
     // out a request it would have taken (408) says nothing about parsing. Its total header cap
     // is raised past anything tsws's per-field limits allow (100 x 8190): node's 16 KiB total is
     // a size policy, not framing.
-    { insecureHTTPParser: false, maxHeaderSize: 1 << 20, headersTimeout: 8000, requestTimeout: 9000, keepAliveTimeout: SERVER_OPTIONS.keepAliveTimeout },
+    {
+      insecureHTTPParser: false,
+      maxHeaderSize: 1 << 20,
+      headersTimeout: 8000,
+      requestTimeout: 9000,
+      keepAliveTimeout: SERVER_OPTIONS.keepAliveTimeout,
+    },
     (req, res) => {
       const chunks = [];
       const port = req.socket.remotePort;
@@ -309,7 +399,11 @@ export async function startReference() {
       req.resume();
       req.on('end', () => {
         const json = JSON.stringify(entry.echo);
-        res.writeHead(200, { 'content-type': 'application/json', 'x-method': req.method, 'content-length': Buffer.byteLength(json) });
+        res.writeHead(200, {
+          'content-type': 'application/json',
+          'x-method': req.method,
+          'content-length': Buffer.byteLength(json),
+        });
         res.end(json);
       });
     },
@@ -322,14 +416,26 @@ export async function startReference() {
     seenBy.delete(port);
     return list;
   };
-  return { server, port: server.address().port, seen, close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }) };
+  return {
+    server,
+    port: server.address().port,
+    seen,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(resolve);
+      }),
+  };
 }
 
 // ---- the tsws child ------------------------------------------------------------------------
 
 /** Starts tsws (bench/fuzz/server.mjs) in a child process with `options`. */
 export async function startChild(options = SERVER_OPTIONS) {
-  const child = fork(SERVER, [JSON.stringify(options)], { execArgv: ['--expose-gc'], stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  const child = fork(SERVER, [JSON.stringify(options)], {
+    execArgv: ['--expose-gc'],
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
   const logs = [];
   let stderr = '';
   child.stdout.resume();
@@ -361,7 +467,7 @@ export async function startChild(options = SERVER_OPTIONS) {
       new Promise((resolve, reject) => {
         if (dead) return reject(new Error(`tsws child is dead: ${JSON.stringify(dead)}`));
         const onMessage = (m) => {
-          if (m && m.stats) {
+          if (m?.stats) {
             child.off('message', onMessage);
             resolve(m.stats);
           }
@@ -381,19 +487,32 @@ export async function startChild(options = SERVER_OPTIONS) {
 // ---- one case ------------------------------------------------------------------------------
 
 const is2xx = (s) => s >= 200 && s < 300;
-const show = (buf) => JSON.stringify(buf.subarray(0, 600).toString('latin1')) + (buf.length > 600 ? ` (+${buf.length - 600} bytes)` : '');
+const show = (buf) =>
+  JSON.stringify(buf.subarray(0, 600).toString('latin1')) + (buf.length > 600 ? ` (+${buf.length - 600} bytes)` : '');
 
 /** Runs case `seed` against tsws and the reference; returns { outcome, statuses, failure? }. */
 export async function runCase(seed, tswsPort, reference) {
   const { bytes, writes } = makeCase(seed);
   const [ours, [ref, taken]] = await Promise.all([
     exchange(tswsPort, bytes, writes),
-    exchange(reference.port, bytes, writes, (port) => reference.seen(port)).then((r) => [r, reference.seen(r.localPort)]),
+    exchange(reference.port, bytes, writes, (port) => reference.seen(port)).then((r) => [
+      r,
+      reference.seen(r.localPort),
+    ]),
   ]);
   const mine = parseResponses(ours.data);
   const theirs = parseResponses(ref.data).responses;
   const statuses = mine.responses.map((r) => r.status);
-  const outcome = statuses.length === 0 ? (ours.reset ? 'reset, no answer' : 'closed, no answer') : statuses.every(is2xx) ? '2xx only' : statuses.some(is2xx) ? '2xx then refused' : `refused ${statuses[0]}`;
+  const outcome =
+    statuses.length === 0
+      ? ours.reset
+        ? 'reset, no answer'
+        : 'closed, no answer'
+      : statuses.every(is2xx)
+        ? '2xx only'
+        : statuses.some(is2xx)
+          ? '2xx then refused'
+          : `refused ${statuses[0]}`;
   const fail = (why) => ({
     outcome,
     statuses,
@@ -409,7 +528,8 @@ export async function runCase(seed, tswsPort, reference) {
     // Nor is a 408: the reference ran out of time, it did not refuse.
     if (theirs[i]?.status === 417 || theirs[i]?.status === 408) continue;
     const b = taken[i];
-    if (b === undefined) return fail(`tsws answered request ${i + 1} with ${a.status}; the reference's parser refused it`);
+    if (b === undefined)
+      return fail(`tsws answered request ${i + 1} with ${a.status}; the reference's parser refused it`);
     if (!a.headers.has('x-method')) {
       // The core's own answer (204 to OPTIONS *) goes out on the headers alone. If the body then
       // proves bad or never ends, nothing after it may be answered as a request.
@@ -423,10 +543,14 @@ export async function runCase(seed, tswsPort, reference) {
       // is limitRequestFieldSize + 16 bytes per body byte, counted by whole reads: held to that,
       // with two reads (128 KiB) of slack and 8 KiB for the head.
       const n = a.headers.get('x-method') === 'HEAD' ? 0 : JSON.parse(a.body.toString('latin1')).n;
-      if (bytes.length > 8190 + 16 * n + 131072 + 8192) return fail(`tsws took ${bytes.length} bytes of chunked request, past its framing budget`);
+      if (bytes.length > 8190 + 16 * n + 131072 + 8192)
+        return fail(`tsws took ${bytes.length} bytes of chunked request, past its framing budget`);
       continue;
     }
-    if (!b.complete) return fail(`tsws answered request ${i + 1} with ${a.status}; the reference's parser did not take its whole body`);
+    if (!b.complete)
+      return fail(
+        `tsws answered request ${i + 1} with ${a.status}; the reference's parser did not take its whole body`,
+      );
     if (a.headers.get('x-method') === 'HEAD') {
       if (b.echo.m !== 'HEAD') return fail(`request ${i + 1} was a HEAD to tsws, a ${b.echo.m} to the reference`);
     } else if (a.headers.has('x-method')) {
@@ -475,13 +599,19 @@ export async function runFuzz({ seconds, seed, concurrency = 16, log = () => {},
         for (const status of result.statuses) figures.statuses[status] = (figures.statuses[status] ?? 0) + 1;
         if (result.failure) {
           figures.failures.push(`case ${index}: ${result.failure}`);
-          log(`FAIL case ${index} (replay: TSWS_FUZZ_SEED=${seed} node bench/fuzz/run.mjs --case ${index})\n${result.failure}`);
+          log(
+            `FAIL case ${index} (replay: TSWS_FUZZ_SEED=${seed} node bench/fuzz/run.mjs --case ${index})\n${result.failure}`,
+          );
         }
         if (Date.now() - lastReport > 30_000) {
           lastReport = Date.now();
           const stats = await child.stats().catch(() => null);
-          const rss = stats ? `${(stats.rss / 1e6).toFixed(0)} MB RSS, ${stats.fds} fds, ${stats.connections} connections open` : 'stats unavailable';
-          log(`${Math.round((lastReport - started) / 1000)} s: ${figures.sent} cases, ${figures.failures.length} failures; tsws ${rss}`);
+          const rss = stats
+            ? `${(stats.rss / 1e6).toFixed(0)} MB RSS, ${stats.fds} fds, ${stats.connections} connections open`
+            : 'stats unavailable';
+          log(
+            `${Math.round((lastReport - started) / 1000)} s: ${figures.sent} cases, ${figures.failures.length} failures; tsws ${rss}`,
+          );
         }
       }
     };
@@ -489,15 +619,20 @@ export async function runFuzz({ seconds, seed, concurrency = 16, log = () => {},
     figures.elapsedMs = Date.now() - started;
     const dead = child.dead();
     if (dead) {
-      figures.failures.push(`the tsws process died: ${JSON.stringify(dead)}; last log lines: ${JSON.stringify(child.logs.slice(-5))}`);
+      figures.failures.push(
+        `the tsws process died: ${JSON.stringify(dead)}; last log lines: ${JSON.stringify(child.logs.slice(-5))}`,
+      );
       return figures;
     }
     const after = await settle(child);
     figures.leaks = { baseline, after };
-    if (after.connections !== 0) figures.failures.push(`tsws still holds ${after.connections} connections after the run`);
-    if (after.fds > baseline.fds) figures.failures.push(`tsws holds ${after.fds} file descriptors after the run, ${baseline.fds} before`);
+    if (after.connections !== 0)
+      figures.failures.push(`tsws still holds ${after.connections} connections after the run`);
+    if (after.fds > baseline.fds)
+      figures.failures.push(`tsws holds ${after.fds} file descriptors after the run, ${baseline.fds} before`);
     const errors = child.logs.filter((l) => l.level === 'error' || l.level === 'stderr');
-    if (errors.length) figures.failures.push(`tsws logged ${errors.length} errors, e.g. ${JSON.stringify(errors.slice(0, 3))}`);
+    if (errors.length)
+      figures.failures.push(`tsws logged ${errors.length} errors, e.g. ${JSON.stringify(errors.slice(0, 3))}`);
     return figures;
   } finally {
     await reference.close();

@@ -34,11 +34,20 @@ if (values.case !== undefined) {
 }
 
 const seconds = Number(values.seconds);
-const figures = await runFuzz({ seconds, seed, concurrency: Number(values.concurrency), log: (line) => console.log(line) });
+const figures = await runFuzz({
+  seconds,
+  seed,
+  concurrency: Number(values.concurrency),
+  log: (line) => console.log(line),
+});
 const rate = figures.elapsedMs ? Math.round(figures.sent / (figures.elapsedMs / 1000)) : 0;
-console.log(`\n${figures.sent} mutated requests sent (${(figures.bytes / 1e6).toFixed(1)} MB) in ${((figures.elapsedMs ?? 0) / 1000).toFixed(1)} s, ${rate}/s`);
+console.log(
+  `\n${figures.sent} mutated requests sent (${(figures.bytes / 1e6).toFixed(1)} MB) in ${((figures.elapsedMs ?? 0) / 1000).toFixed(1)} s, ${rate}/s`,
+);
 console.log('outcomes (tsws):', JSON.stringify(figures.outcomes));
 console.log('statuses (tsws):', JSON.stringify(figures.statuses));
 if (figures.leaks) console.log('after the run:', JSON.stringify(figures.leaks));
-console.log(figures.failures.length ? `${figures.failures.length} FAILURES:\n${figures.failures.join('\n\n')}` : 'no failures');
+console.log(
+  figures.failures.length ? `${figures.failures.length} FAILURES:\n${figures.failures.join('\n\n')}` : 'no failures',
+);
 process.exit(figures.failures.length ? 1 : 0);

@@ -3,8 +3,9 @@
 // Speaks over the IPC channel: sends { ready, port, pid } once listening; answers 'stats' with
 // { connections, fds, rss, heapUsed, arrayBuffers } (after a GC when run with --expose-gc). Error and warning log lines
 // go to stderr as `tsws-log {json}` so the parent can count them.
-import { serve } from '@tsws/core';
+
 import { readdirSync } from 'node:fs';
+import { serve } from '@tsws/core';
 import app from './echo-app.mjs';
 
 const options = JSON.parse(process.argv[2] ?? '{}');
@@ -20,7 +21,15 @@ process.on('message', (message) => {
   if (message === 'stats') {
     globalThis.gc?.();
     const { rss, heapUsed, arrayBuffers } = process.memoryUsage();
-    process.send({ stats: { connections: server.stats().connections, fds: readdirSync('/proc/self/fd').length, rss, heapUsed, arrayBuffers } });
+    process.send({
+      stats: {
+        connections: server.stats().connections,
+        fds: readdirSync('/proc/self/fd').length,
+        rss,
+        heapUsed,
+        arrayBuffers,
+      },
+    });
   }
 });
 process.on('disconnect', () => process.exit(0));

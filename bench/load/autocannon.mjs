@@ -15,7 +15,13 @@ export default {
   // A closing connection carries one response: there is nothing to pipeline.
   depthFor: (scenario) => scenario.pipelining ?? (scenario.close ? 1 : DEFAULT_DEPTH),
   run({ port, scenario, connections, durationS, cpu }) {
-    const opts = { port, scenario: { request: scenario.request }, connections, durationS, depth: this.depthFor(scenario) };
+    const opts = {
+      port,
+      scenario: { request: scenario.request },
+      connections,
+      durationS,
+      depth: this.depthFor(scenario),
+    };
     return runToolPinned('autocannon', [process.execPath, PROGRAM, JSON.stringify(opts)], cpu);
   },
 };

@@ -23,7 +23,12 @@ function script({ method, path, headers, bodyBytes }, depth) {
   if (bodyBytes) lines.push(`wrk.body = string.rep("a", ${bodyBytes})`);
   // Without a request() function wrk sends one prebuilt request: the cheapest client path.
   // init() runs after wrk has set the Host header that wrk.format() puts in each copy.
-  if (depth > 1) lines.push('local batch', `init = function() batch = string.rep(wrk.format(), ${depth}) end`, 'request = function() return batch end');
+  if (depth > 1)
+    lines.push(
+      'local batch',
+      `init = function() batch = string.rep(wrk.format(), ${depth}) end`,
+      'request = function() return batch end',
+    );
   lines.push(
     'done = function(s, latency)',
     '  local e = s.errors',
@@ -31,7 +36,7 @@ function script({ method, path, headers, bodyBytes }, depth) {
     '    s.requests, s.duration, s.bytes, e.connect, e.read, e.write, e.status, e.timeout, latency:percentile(50), latency:percentile(99)))',
     'end',
   );
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 export default {
@@ -55,7 +60,17 @@ export default {
     const dir = mkdtempSync(join(tmpdir(), 'tsws-bench-'));
     const file = join(dir, `${scenario.name}.lua`);
     writeFileSync(file, script(scenario.request, depth));
-    const args = [WRK, '-t1', `-c${connections}`, `-d${Math.max(1, Math.round(durationS))}s`, '--timeout', '10s', '-s', file, `http://127.0.0.1:${port}${scenario.request.path}`];
+    const args = [
+      WRK,
+      '-t1',
+      `-c${connections}`,
+      `-d${Math.max(1, Math.round(durationS))}s`,
+      '--timeout',
+      '10s',
+      '-s',
+      file,
+      `http://127.0.0.1:${port}${scenario.request.path}`,
+    ];
     const r = await runToolPinned('wrk', args, cpu);
     const e = r.errors;
     return {

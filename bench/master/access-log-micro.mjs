@@ -42,6 +42,8 @@ for (const format of ['json', 'pretty']) {
   log.flush();
   const raw = process.cpuUsage(start);
   const used = { user: raw.user - loopCost.user, system: raw.system - loopCost.system };
-  console.log(`${format}: ${((used.user + used.system) / lines).toFixed(2)} us CPU per line (Node ${process.versions.node})`);
+  console.log(
+    `${format}: ${((used.user + used.system) / lines).toFixed(2)} us CPU per line (Node ${process.versions.node})`,
+  );
   rmSync(path, { force: true });
 }

@@ -24,7 +24,12 @@ const [major, minor] = process.versions.node.split('.').map(Number);
 const hasReusePort = major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
 const policies = arg('policies', hasReusePort ? 'shared,rr,reuseport' : 'shared,rr').split(',');
 // With --access-log: the same policy with the log off, then on.
-const variants = accessLog ? [{ name: 'access log off', policy: policies[0] }, { name: 'access log on', policy: policies[0], accessLog }] : policies.map((p) => ({ name: p, policy: p }));
+const variants = accessLog
+  ? [
+      { name: 'access log off', policy: policies[0] },
+      { name: 'access log on', policy: policies[0], accessLog },
+    ]
+  : policies.map((p) => ({ name: p, policy: p }));
 const scenarios = { 'keep-alive': [], 'new connection per request': ['-H', 'Connection: close'] };
 const pin = !process.argv.includes('--no-pin');
 const server = pin ? ['taskset', '-c', '0', process.execPath] : [process.execPath];
@@ -50,7 +55,18 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function startMaster(variant) {
   const port = await freePort();
-  const child = spawn(server[0], [...server.slice(1), fileURLToPath(new URL('./serve.mjs', import.meta.url)), variant.policy, String(port), String(workers), variant.accessLog ?? ''], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = spawn(
+    server[0],
+    [
+      ...server.slice(1),
+      fileURLToPath(new URL('./serve.mjs', import.meta.url)),
+      variant.policy,
+      String(port),
+      String(workers),
+      variant.accessLog ?? '',
+    ],
+    { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+  );
   await new Promise((resolve, reject) => {
     child.once('message', resolve);
     child.once('exit', (code) => reject(new Error(`master exited with ${code}`)));
@@ -76,7 +92,11 @@ async function measure(variant, headers) {
   const before = await m.stats();
   const pids = [before.pid, ...before.workers.map((w) => w.pid)];
   const cpu0 = pids.reduce((sum, pid) => sum + cpuUs(pid), 0);
-  const out = execFileSync(wrk[0], [...wrk.slice(1), '-t1', '-c50', `-d${seconds}s`, ...headers, `http://127.0.0.1:${m.port}/`], { encoding: 'utf8' });
+  const out = execFileSync(
+    wrk[0],
+    [...wrk.slice(1), '-t1', '-c50', `-d${seconds}s`, ...headers, `http://127.0.0.1:${m.port}/`],
+    { encoding: 'utf8' },
+  );
   const cpu1 = pids.reduce((sum, pid) => sum + cpuUs(pid), 0);
   // Heartbeats carry the counters once a second.
   await new Promise((r) => setTimeout(r, 1500));
@@ -98,14 +118,20 @@ for (let round = 0; round < rounds; round++) {
     for (const [scenario, headers] of Object.entries(scenarios)) {
       const r = await measure(variant, headers);
       (results[`${variant.name} | ${scenario}`] ??= []).push(r);
-      console.error(`round ${round + 1} ${variant.name} ${scenario}: ${r.rps.toFixed(0)} req/s, ${r.cpuPerRequest.toFixed(1)} us CPU/req, per worker ${r.perWorker.join('/')} ${r.errors.join(' ')}`);
+      console.error(
+        `round ${round + 1} ${variant.name} ${scenario}: ${r.rps.toFixed(0)} req/s, ${r.cpuPerRequest.toFixed(1)} us CPU/req, per worker ${r.perWorker.join('/')} ${r.errors.join(' ')}`,
+      );
     }
   }
 }
 if (accessLog) rmSync(accessLog, { force: true });
-console.log(`\nNode ${process.versions.node}, ${os.cpus()[0]?.model} x${os.cpus().length}; ${workers} workers + master ${pin ? 'on core 0' : 'unpinned'}, wrk -t1 -c50 -d${seconds}s ${pin ? 'on core 1' : 'unpinned'}; median of ${rounds}`);
+console.log(
+  `\nNode ${process.versions.node}, ${os.cpus()[0]?.model} x${os.cpus().length}; ${workers} workers + master ${pin ? 'on core 0' : 'unpinned'}, wrk -t1 -c50 -d${seconds}s ${pin ? 'on core 1' : 'unpinned'}; median of ${rounds}`,
+);
 console.log('| variant | scenario | req/s | server CPU us/req | spread (max-min)/mean |\n|---|---|---|---|---|');
 for (const [key, rs] of Object.entries(results)) {
   const [variant, scenario] = key.split(' | ');
-  console.log(`| ${variant} | ${scenario} | ${median(rs.map((r) => r.rps)).toFixed(0)} | ${median(rs.map((r) => r.cpuPerRequest)).toFixed(1)} | ${median(rs.map((r) => r.spread)).toFixed(2)} |`);
+  console.log(
+    `| ${variant} | ${scenario} | ${median(rs.map((r) => r.rps)).toFixed(0)} | ${median(rs.map((r) => r.cpuPerRequest)).toFixed(1)} | ${median(rs.map((r) => r.spread)).toFixed(2)} |`,
+  );
 }

@@ -13,7 +13,11 @@ const master = createMaster({
 });
 await master.start();
 process.on('message', (message) => {
-  if (message === 'stats') process.send({ pid: process.pid, workers: master.workers.map((w) => ({ pid: w.pid, requests: w.status?.requests ?? 0 })) });
+  if (message === 'stats')
+    process.send({
+      pid: process.pid,
+      workers: master.workers.map((w) => ({ pid: w.pid, requests: w.status?.requests ?? 0 })),
+    });
   if (message === 'stop') void master.stop().then(() => process.exit(0));
 });
 process.send('ready');

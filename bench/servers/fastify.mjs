@@ -9,7 +9,11 @@ export default {
   about: 'fastify 5, native routes, logger off (on, to the file, for the access-log scenario)',
   accessLog: true,
   unavailable: () => null,
-  command: ({ port, keepAliveTimeout, accessLog }) => [process.execPath, PROGRAM, JSON.stringify({ port, keepAliveTimeout, accessLog })],
+  command: ({ port, keepAliveTimeout, accessLog }) => [
+    process.execPath,
+    PROGRAM,
+    JSON.stringify({ port, keepAliveTimeout, accessLog }),
+  ],
 };
 
 async function main({ port, keepAliveTimeout, accessLog }) {
@@ -28,7 +32,9 @@ async function main({ port, keepAliveTimeout, accessLog }) {
     async function* chunks() {
       for (let i = 0; i < STREAM_CHUNKS; i++) yield STREAM_CHUNK;
     }
-    return reply.header('content-type', 'application/octet-stream').send(Readable.from(chunks(), { objectMode: false }));
+    return reply
+      .header('content-type', 'application/octet-stream')
+      .send(Readable.from(chunks(), { objectMode: false }));
   });
   await app.listen({ port, host: '127.0.0.1' });
 }

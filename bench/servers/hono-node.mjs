@@ -7,7 +7,11 @@ export default {
   name: '@hono/node-server',
   about: '@hono/node-server serve({ fetch }), the same fetch app (no Hono router)',
   unavailable: () => null,
-  command: ({ port, keepAliveTimeout, accessLog }) => [process.execPath, PROGRAM, JSON.stringify({ port, keepAliveTimeout, accessLog })],
+  command: ({ port, keepAliveTimeout, accessLog }) => [
+    process.execPath,
+    PROGRAM,
+    JSON.stringify({ port, keepAliveTimeout, accessLog }),
+  ],
 };
 
 async function main({ port, keepAliveTimeout }) {

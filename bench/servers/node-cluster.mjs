@@ -10,7 +10,7 @@ import cluster from 'node:cluster';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { waitForLog } from '../proc.mjs';
-import { scenariosFor, SUPERVISED_GROUP } from '../supervised.mjs';
+import { SUPERVISED_GROUP, scenariosFor } from '../supervised.mjs';
 
 const PROGRAM = fileURLToPath(import.meta.url);
 const BUILT = fileURLToPath(new URL('../../packages/core/dist/index.js', import.meta.url));
@@ -22,7 +22,11 @@ const program = (workers) => ({
   scenarios: scenariosFor(workers),
   workers,
   unavailable: () => (existsSync(BUILT) ? null : 'packages/core is not built: run `pnpm build`'),
-  command: ({ port, keepAliveTimeout }) => [process.execPath, PROGRAM, JSON.stringify({ port, keepAliveTimeout, workers })],
+  command: ({ port, keepAliveTimeout }) => [
+    process.execPath,
+    PROGRAM,
+    JSON.stringify({ port, keepAliveTimeout, workers }),
+  ],
   async reload(proc) {
     const done = waitForLog(proc, /reload done/);
     process.kill(proc.pid, 'SIGHUP');
@@ -45,7 +49,9 @@ async function main({ port, keepAliveTimeout, workers }) {
   if (cluster.isPrimary) {
     cluster.schedulingPolicy = cluster.SCHED_NONE;
     for (let i = 0; i < workers; i++) cluster.fork();
-    cluster.on('listening', (worker, address) => process.stderr.write(`worker ${worker.process.pid} listening on ${address.address}:${address.port}\n`));
+    cluster.on('listening', (worker, address) =>
+      process.stderr.write(`worker ${worker.process.pid} listening on ${address.address}:${address.port}\n`),
+    );
     let reloading = Promise.resolve();
     process.on('SIGHUP', () => (reloading = reloading.then(replaceWorkers)));
     // A worker that dies unasked is replaced; one we stopped (exit code 0) is not.

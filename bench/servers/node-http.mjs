@@ -15,7 +15,11 @@ export default {
   memory: { idle: true, perConnection: true },
   accessLog: true,
   unavailable: () => null,
-  command: ({ port, keepAliveTimeout, accessLog }) => [process.execPath, PROGRAM, JSON.stringify({ port, keepAliveTimeout, accessLog })],
+  command: ({ port, keepAliveTimeout, accessLog }) => [
+    process.execPath,
+    PROGRAM,
+    JSON.stringify({ port, keepAliveTimeout, accessLog }),
+  ],
 };
 
 function serve({ port, keepAliveTimeout, accessLog }) {
@@ -24,7 +28,11 @@ function serve({ port, keepAliveTimeout, accessLog }) {
     log
       ? (req, res) => {
           const start = performance.now();
-          res.on('finish', () => log.write(accessLine(req, res.statusCode, res.getHeader('content-length') ?? '-', performance.now() - start)));
+          res.on('finish', () =>
+            log.write(
+              accessLine(req, res.statusCode, res.getHeader('content-length') ?? '-', performance.now() - start),
+            ),
+          );
           handle(req, res);
         }
       : handle,

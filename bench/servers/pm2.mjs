@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cliBin, commonArgs, FETCH_APP, ROOT } from '../cli.mjs';
-import { scenariosFor, SUPERVISED_GROUP } from '../supervised.mjs';
+import { SUPERVISED_GROUP, scenariosFor } from '../supervised.mjs';
 
 const PROGRAM = fileURLToPath(import.meta.url);
 const require = createRequire(import.meta.url);
@@ -53,10 +53,23 @@ const pm2 = (instances) => ({
     const home = proc.env.PM2_HOME;
     const start = performance.now();
     return new Promise((resolve, reject) => {
-      execFile(process.execPath, [PM2_CLI, 'reload', NAME], { env: { ...process.env, PM2_HOME: home }, timeout: 60_000 }, (err, stdout, stderr) => {
-        if (err) reject(new Error(`pm2 reload failed: ${String(stderr || stdout || err.message).trim().split('\n').at(-1)}`));
-        else resolve(performance.now() - start);
-      });
+      execFile(
+        process.execPath,
+        [PM2_CLI, 'reload', NAME],
+        { env: { ...process.env, PM2_HOME: home }, timeout: 60_000 },
+        (err, stdout, stderr) => {
+          if (err)
+            reject(
+              new Error(
+                `pm2 reload failed: ${String(stderr || stdout || err.message)
+                  .trim()
+                  .split('\n')
+                  .at(-1)}`,
+              ),
+            );
+          else resolve(performance.now() - start);
+        },
+      );
     });
   },
 });

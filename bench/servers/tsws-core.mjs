@@ -13,10 +13,14 @@ export default {
   memory: { idle: true, perConnection: true },
   lacks: {
     accessLog: 'the access log comes with @tsws/worker (tsws CLI)',
-    reload: 'one process: reloading workers is the master\'s job',
+    reload: "one process: reloading workers is the master's job",
   },
   unavailable: () => (existsSync(BUILT) ? null : 'packages/core is not built: run `pnpm build`'),
-  command: ({ port, keepAliveTimeout, accessLog }) => [process.execPath, PROGRAM, JSON.stringify({ port, keepAliveTimeout, accessLog })],
+  command: ({ port, keepAliveTimeout, accessLog }) => [
+    process.execPath,
+    PROGRAM,
+    JSON.stringify({ port, keepAliveTimeout, accessLog }),
+  ],
 };
 
 async function main({ port, keepAliveTimeout }) {

@@ -4,7 +4,7 @@
 // SIGHUP; it is done when the master logs "reload done".
 import { cliServer, FETCH_APP } from '../cli.mjs';
 import { waitForLog } from '../proc.mjs';
-import { scenariosFor, SUPERVISED_GROUP } from '../supervised.mjs';
+import { SUPERVISED_GROUP, scenariosFor } from '../supervised.mjs';
 
 const master = (workers) =>
   cliServer({

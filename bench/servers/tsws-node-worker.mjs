@@ -5,7 +5,7 @@ import { cliServer, FETCH_APP, NODE_APP } from '../cli.mjs';
 const nodeClass = (app, what) =>
   cliServer({
     name: `tsws -k node (${what})`,
-    about: `\`tsws -k node ${app}\`: the node:http worker class, ${what === 'node app' ? 'a Node (req, res) listener' : 'the fetch app through the class\'s adapter'}`,
+    about: `\`tsws -k node ${app}\`: the node:http worker class, ${what === 'node app' ? 'a Node (req, res) listener' : "the fetch app through the class's adapter"}`,
     // The speed targets are the core's; this class is node:http inside.
     ratioTargets: false,
     package: 'worker',

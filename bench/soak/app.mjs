@@ -13,7 +13,10 @@ import { join } from 'node:path';
 import { heldSockets } from './procfs.mjs';
 
 const dir = process.env.FAULT_DIR;
-if (dir) process.on('exit', (code) => writeFileSync(join(dir, `exit-${process.pid}.json`), JSON.stringify({ code, sockets: heldSockets(process.pid) })));
+if (dir)
+  process.on('exit', (code) =>
+    writeFileSync(join(dir, `exit-${process.pid}.json`), JSON.stringify({ code, sockets: heldSockets(process.pid) })),
+  );
 
 export default {
   async fetch(request, info) {

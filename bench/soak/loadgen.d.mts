@@ -1,5 +1,14 @@
 // Types for loadgen.mjs, which the TypeScript tests import.
-export type Outcome = 'ok' | 'refused' | 'connect-failed' | 'no-response' | 'cut' | 'timeout' | 'status' | 'bad-body' | 'bad-response';
+export type Outcome =
+  | 'ok'
+  | 'refused'
+  | 'connect-failed'
+  | 'no-response'
+  | 'cut'
+  | 'timeout'
+  | 'status'
+  | 'bad-body'
+  | 'bad-response';
 export interface Fate {
   /** The connection's number (0: none was made), its client-side port, and whether it had served before. */
   conn: number;

@@ -16,7 +16,16 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 
 /** Outcomes other than `ok`, in the summary's order. */
-export const FAILURES = ['refused', 'connect-failed', 'no-response', 'cut', 'timeout', 'status', 'bad-body', 'bad-response'];
+export const FAILURES = [
+  'refused',
+  'connect-failed',
+  'no-response',
+  'cut',
+  'timeout',
+  'status',
+  'bad-body',
+  'bad-response',
+];
 
 const CRLF2 = Buffer.from('\r\n\r\n');
 
@@ -40,14 +49,17 @@ export function startLoad(options) {
     headers = {},
     pauseMs = 0,
   } = options;
-  if (host !== '127.0.0.1' && host !== '::1' && host !== 'localhost') throw new Error(`loadgen: loopback only, not ${host}`);
+  if (host !== '127.0.0.1' && host !== '::1' && host !== 'localhost')
+    throw new Error(`loadgen: loopback only, not ${host}`);
   const t0 = performance.now();
   const epoch = Date.now();
   const fates = [];
   let answered = 0;
   let connections = 0;
   let stopping = false;
-  const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  const extra = Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
   const deadline = setTimeout(() => (stopping = true), maxMs);
   const now = () => performance.now() - t0;
 
@@ -55,11 +67,23 @@ export function startLoad(options) {
   const open = () =>
     new Promise((resolve) => {
       const socket = net.connect({ port, host, noDelay: true });
-      const timer = setTimeout(() => socket.destroy(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' })), timeoutMs);
+      const timer = setTimeout(
+        () => socket.destroy(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' })),
+        timeoutMs,
+      );
       socket.once('connect', () => {
         clearTimeout(timer);
         socket.removeAllListeners('error');
-        const conn = { id: ++connections, socket, localPort: socket.localPort, opened: now(), lastAnswer: 0, served: 0, dead: false, pid: null };
+        const conn = {
+          id: ++connections,
+          socket,
+          localPort: socket.localPort,
+          opened: now(),
+          lastAnswer: 0,
+          served: 0,
+          dead: false,
+          pid: null,
+        };
         // The server closed it between our requests: a client sees that and opens another.
         socket.on('end', () => (conn.dead = true));
         socket.on('close', () => (conn.dead = true));
@@ -76,7 +100,20 @@ export function startLoad(options) {
   const exchange = (conn, target, close) =>
     new Promise((resolve) => {
       const sent = now();
-      const fate = { conn: conn.id, localPort: conn.localPort, opened: conn.opened, reused: conn.served > 0, idle: conn.served > 0 ? sent - conn.lastAnswer : 0, path: target, sent, ended: 0, outcome: 'ok', detail: '', status: 0, pid: conn.pid };
+      const fate = {
+        conn: conn.id,
+        localPort: conn.localPort,
+        opened: conn.opened,
+        reused: conn.served > 0,
+        idle: conn.served > 0 ? sent - conn.lastAnswer : 0,
+        path: target,
+        sent,
+        ended: 0,
+        outcome: 'ok',
+        detail: '',
+        status: 0,
+        pid: conn.pid,
+      };
       const { socket } = conn;
       let buf = Buffer.alloc(0);
       let need = -1;
@@ -129,19 +166,41 @@ export function startLoad(options) {
         finish('ok');
         conn.lastAnswer = fate.ended;
       };
-      const onEnd = () => finish(buf.length ? 'cut' : 'no-response', buf.length ? `${buf.length} bytes then EOF` : 'EOF');
-      const onError = (err) => finish(buf.length ? 'cut' : 'no-response', `${err.code ?? err.message}${buf.length ? ` after ${buf.length} bytes` : ''}`);
-      const timer = setTimeout(() => finish('timeout', `no full answer in ${timeoutMs} ms (${buf.length} bytes)`), timeoutMs);
+      const onEnd = () =>
+        finish(buf.length ? 'cut' : 'no-response', buf.length ? `${buf.length} bytes then EOF` : 'EOF');
+      const onError = (err) =>
+        finish(
+          buf.length ? 'cut' : 'no-response',
+          `${err.code ?? err.message}${buf.length ? ` after ${buf.length} bytes` : ''}`,
+        );
+      const timer = setTimeout(
+        () => finish('timeout', `no full answer in ${timeoutMs} ms (${buf.length} bytes)`),
+        timeoutMs,
+      );
       socket.on('data', onData);
       socket.on('end', onEnd);
       socket.on('error', onError);
-      socket.write(`GET ${target} HTTP/1.1\r\nHost: ${host}:${port}\r\n${extra}${close ? 'Connection: close\r\n' : ''}\r\n`);
+      socket.write(
+        `GET ${target} HTTP/1.1\r\nHost: ${host}:${port}\r\n${extra}${close ? 'Connection: close\r\n' : ''}\r\n`,
+      );
     });
 
   const connectFate = (err, target) => {
     const t = now();
     const code = err.code ?? err.message;
-    return { conn: 0, localPort: 0, opened: t, reused: false, path: target, sent: t, ended: t, outcome: code === 'ECONNREFUSED' ? 'refused' : 'connect-failed', detail: code, status: 0, pid: null };
+    return {
+      conn: 0,
+      localPort: 0,
+      opened: t,
+      reused: false,
+      path: target,
+      sent: t,
+      ended: t,
+      outcome: code === 'ECONNREFUSED' ? 'refused' : 'connect-failed',
+      detail: code,
+      status: 0,
+      pid: null,
+    };
   };
 
   /** One request, from connecting if needed to the answer; retried once when allowed. */

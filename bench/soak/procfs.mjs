@@ -36,7 +36,12 @@ function tcpSockets() {
     for (const line of text.split('\n').slice(1)) {
       const f = line.trim().split(/\s+/);
       if (f.length < 10) continue;
-      out.push({ localPort: Number.parseInt(f[1].split(':')[1], 16), remotePort: Number.parseInt(f[2].split(':')[1], 16), state: f[3], inode: f[9] });
+      out.push({
+        localPort: Number.parseInt(f[1].split(':')[1], 16),
+        remotePort: Number.parseInt(f[2].split(':')[1], 16),
+        state: f[3],
+        inode: f[9],
+      });
     }
   }
   return out;
@@ -49,7 +54,11 @@ const LISTEN = '0A';
  * whatever their state). Exact when `pid` cannot accept meanwhile (stopped, blocked, exiting).
  */
 export function heldConnections(pid, serverPort) {
-  return new Set(heldSockets(pid).filter((s) => s.localPort === serverPort).map((s) => s.remotePort));
+  return new Set(
+    heldSockets(pid)
+      .filter((s) => s.localPort === serverPort)
+      .map((s) => s.remotePort),
+  );
 }
 
 /** Every TCP connection (not listener) process `pid` holds: its local and remote port. */
@@ -63,7 +72,8 @@ export function heldSockets(pid) {
 /** `Uid`, `Gid` (real, effective, saved, filesystem) and `Groups` from /proc/PID/status. */
 export function identity(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const field = (name) => (new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(status)?.[1] ?? '').trim().split(/\s+/).filter(Boolean).map(Number);
+  const field = (name) =>
+    (new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(status)?.[1] ?? '').trim().split(/\s+/).filter(Boolean).map(Number);
   return { uid: field('Uid'), gid: field('Gid'), groups: field('Groups') };
 }
 

@@ -69,8 +69,31 @@ async function until(what, check, timeoutMs = 20_000) {
 
 /** A tsws-master with its JSON log lines. */
 async function startMaster(port, dir) {
-  const args = [MASTER, 'app.mjs', '--chdir', HERE, '-b', `127.0.0.1:${port}`, '-w', WORKERS, '--scheduling', SCHEDULING, '--timeout', '2', '--max-requests', '1000', '--max-requests-jitter', '500', '--graceful-timeout', '5'];
-  const child = spawn(process.execPath, args, { env: { ...process.env, FAULT_DIR: dir }, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  const args = [
+    MASTER,
+    'app.mjs',
+    '--chdir',
+    HERE,
+    '-b',
+    `127.0.0.1:${port}`,
+    '-w',
+    WORKERS,
+    '--scheduling',
+    SCHEDULING,
+    '--timeout',
+    '2',
+    '--max-requests',
+    '1000',
+    '--max-requests-jitter',
+    '500',
+    '--graceful-timeout',
+    '5',
+  ];
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, FAULT_DIR: dir },
+    stdio: ['ignore', 'ignore', 'pipe'],
+    detached: true,
+  });
   const lines = [];
   let partial = '';
   child.stderr.on('data', (d) => {
@@ -94,7 +117,9 @@ async function startMaster(port, dir) {
 /** One GET on a connection of its own; resolves with the body (or '' if the connection died). */
 function rawGet(port, path) {
   return new Promise((resolve) => {
-    const socket = net.connect({ port, host: '127.0.0.1' }, () => socket.write(`GET ${path} HTTP/1.1\r\nHost: soak\r\nConnection: close\r\n\r\n`));
+    const socket = net.connect({ port, host: '127.0.0.1' }, () =>
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: soak\r\nConnection: close\r\n\r\n`),
+    );
     let data = '';
     socket.on('data', (d) => (data += d));
     socket.on('close', () => resolve(data.split('\r\n\r\n')[1] ?? ''));
@@ -102,7 +127,12 @@ function rawGet(port, path) {
   });
 }
 
-const readyAfter = (m, n, old) => until('a new worker to be ready', () => m.since(n).find((l) => l.msg === 'worker ready' && !old.includes(l.workerPid)), 60_000);
+const readyAfter = (m, n, old) =>
+  until(
+    'a new worker to be ready',
+    () => m.since(n).find((l) => l.msg === 'worker ready' && !old.includes(l.workerPid)),
+    60_000,
+  );
 
 // ---- the faults: each resolves with what the faulty worker held, or null --------------------
 
@@ -110,7 +140,9 @@ const FAULTS = {
   async reload(m) {
     const n = m.lines.length;
     process.kill(m.pid, 'SIGHUP');
-    const end = await until('the reload to end', () => m.since(n).find((l) => l.msg === 'reload done' || l.msg.startsWith('reload abandoned')));
+    const end = await until('the reload to end', () =>
+      m.since(n).find((l) => l.msg === 'reload done' || l.msg.startsWith('reload abandoned')),
+    );
     if (end.msg !== 'reload done') throw new Error(`reload: ${end.msg}`);
     return null;
   },
@@ -173,7 +205,12 @@ let current = null;
 function fail(err) {
   console.error(`soak failed: ${err.stack}`);
   if (current) {
-    console.error(`the master's last log lines:\n${current.lines.slice(-15).map((l) => JSON.stringify(l)).join('\n')}`);
+    console.error(
+      `the master's last log lines:\n${current.lines
+        .slice(-15)
+        .map((l) => JSON.stringify(l))
+        .join('\n')}`,
+    );
     try {
       process.kill(-current.pid, 'SIGKILL');
     } catch {
@@ -244,14 +281,41 @@ async function round(index, stopWith) {
     else lost.push(f);
   }
   const recycled = m.lines.filter((l) => /^retiring worker \d+ \(max-requests\)$/.test(l.msg)).length;
-  return { index, stopWith, stopped, orphans: orphans.length, result, counts, recycled, confined, raced, lost, afterStop, lines: m.lines, epoch: load.epoch };
+  return {
+    index,
+    stopWith,
+    stopped,
+    orphans: orphans.length,
+    result,
+    counts,
+    recycled,
+    confined,
+    raced,
+    lost,
+    afterStop,
+    lines: m.lines,
+    epoch: load.epoch,
+  };
 }
 
 // ---- the run ----------------------------------------------------------------------------------
 
-console.log(`tsws soak: seed ${seed}, ${minutes} min in rounds of ${roundMs / 1000} s, ${WORKERS} workers, --scheduling ${SCHEDULING}, node ${process.version}`);
+console.log(
+  `tsws soak: seed ${seed}, ${minutes} min in rounds of ${roundMs / 1000} s, ${WORKERS} workers, --scheduling ${SCHEDULING}, node ${process.version}`,
+);
 const started = Date.now();
-const totals = { rounds: 0, requests: 0, answered: 0, raced: 0, afterStop: 0, lost: 0, orphans: 0, badStops: 0, faults: { reload: 0, kill: 0, spin: 0, throw: 0, recycle: 0, 'master TERM': 0, 'master KILL': 0 }, confined: { kill: 0, spin: 0, throw: 0 } };
+const totals = {
+  rounds: 0,
+  requests: 0,
+  answered: 0,
+  raced: 0,
+  afterStop: 0,
+  lost: 0,
+  orphans: 0,
+  badStops: 0,
+  faults: { reload: 0, kill: 0, spin: 0, throw: 0, recycle: 0, 'master TERM': 0, 'master KILL': 0 },
+  confined: { kill: 0, spin: 0, throw: 0 },
+};
 for (let i = 0; Date.now() - started < minutes * 60_000; i++) {
   const r = await round(i + 1, i % 2 === 0 ? 'SIGTERM' : 'SIGKILL').catch(fail);
   totals.rounds++;
@@ -274,14 +338,23 @@ for (let i = 0; Date.now() - started < minutes * 60_000; i++) {
   for (const [what, f] of [...r.raced.map((f) => ['RETRIED', f]), ...r.lost.map((f) => ['LOST', f])]) {
     console.log(`  ${what} ${describeFate(f)}`);
     // What the master said about that worker, on the load's clock.
-    for (const l of r.lines.filter((l) => f.pid !== null && (l.workerPid === f.pid || l.pid === f.pid))) console.log(`    ${(l.time - r.epoch).toFixed(0)} ms: ${l.msg}`);
+    for (const l of r.lines.filter((l) => f.pid !== null && (l.workerPid === f.pid || l.pid === f.pid)))
+      console.log(`    ${(l.time - r.epoch).toFixed(0)} ms: ${l.msg}`);
   }
 }
 const seconds = ((Date.now() - started) / 1000).toFixed(0);
 const injected = Object.values(totals.faults).reduce((a, b) => a + b, 0);
-console.log(`\n${totals.rounds} rounds in ${seconds} s: ${totals.requests} requests sent (retries included), ${totals.answered} answered`);
+console.log(
+  `\n${totals.rounds} rounds in ${seconds} s: ${totals.requests} requests sent (retries included), ${totals.answered} answered`,
+);
 console.log(`faults injected: ${injected} ${JSON.stringify(totals.faults)}`);
-console.log(`failed on the connections a faulty worker held: ${JSON.stringify(totals.confined)}; sent after the master's stop signal: ${totals.afterStop}`);
-console.log(`sent again after the keep-alive race (a reused connection closed by the server as the request left): ${totals.raced}`);
-console.log(`requests lost: ${totals.lost}; orphaned processes: ${totals.orphans}; masters that did not exit as expected: ${totals.badStops}`);
+console.log(
+  `failed on the connections a faulty worker held: ${JSON.stringify(totals.confined)}; sent after the master's stop signal: ${totals.afterStop}`,
+);
+console.log(
+  `sent again after the keep-alive race (a reused connection closed by the server as the request left): ${totals.raced}`,
+);
+console.log(
+  `requests lost: ${totals.lost}; orphaned processes: ${totals.orphans}; masters that did not exit as expected: ${totals.badStops}`,
+);
 process.exit(totals.lost || totals.orphans || totals.badStops ? 1 : 0);

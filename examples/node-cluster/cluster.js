@@ -13,7 +13,8 @@ if (cluster.isPrimary) {
   for (let i = 0; i < count; i++) cluster.fork();
   // Each worker says when it is listening.
   cluster.on('message', (worker, message) => {
-    if (message?.tsws === 'ready') console.log(`worker ${worker.process.pid} listening on ${message.listening.join(', ')}`);
+    if (message?.tsws === 'ready')
+      console.log(`worker ${worker.process.pid} listening on ${message.listening.join(', ')}`);
   });
   // Replace a worker that died; not one that stopped because we asked it to.
   cluster.on('exit', (worker, code, signal) => {

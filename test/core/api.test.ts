@@ -1,11 +1,12 @@
 // The public API: what serve() returns (addresses, stats), bjoern's listen(app, host, port), and
 // clear errors for options and apps the core cannot use.
-import { listen, OptionError, serve, type ServeOptions } from '@tsws/core';
+
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { listen, OptionError, type ServeOptions, serve } from '@tsws/core';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { start } from '../helpers/core.js';
 import { connect, req } from '../helpers/raw.js';
@@ -32,7 +33,12 @@ describe('serve() and the server it returns', () => {
     b.write(req('POST', '/held?x=1', [], 'body'));
     for (let i = 0; i < 100 && server.stats().inFlight === 0; i++) await new Promise((r) => setTimeout(r, 10));
     const stats = server.stats();
-    expect(stats).toMatchObject({ connections: 2, inFlight: 1, requests: 2, oldest: { method: 'POST', target: '/held?x=1' } });
+    expect(stats).toMatchObject({
+      connections: 2,
+      inFlight: 1,
+      requests: 2,
+      oldest: { method: 'POST', target: '/held?x=1' },
+    });
     expect(stats.oldest!.ageMs).toBeGreaterThanOrEqual(0);
     release();
     await b.response();
@@ -72,7 +78,18 @@ describe('option errors', () => {
   const serving = (options: ServeOptions) => (async () => serve(hello, { bind: '127.0.0.1:0', ...options }))();
 
   it('name the option and what it must be', async () => {
-    const counts = ['backlog', 'keepAliveTimeout', 'headerTimeout', 'bodyTimeout', 'maxConnections', 'maxPipelinedRequests', 'limitRequestLine', 'limitRequestFields', 'limitRequestFieldSize', 'limitRequestBody'] as const;
+    const counts = [
+      'backlog',
+      'keepAliveTimeout',
+      'headerTimeout',
+      'bodyTimeout',
+      'maxConnections',
+      'maxPipelinedRequests',
+      'limitRequestLine',
+      'limitRequestFields',
+      'limitRequestFieldSize',
+      'limitRequestBody',
+    ] as const;
     for (const name of counts) {
       for (const value of [-1, 1.5, '10', Number.NaN]) {
         const failing = serving({ [name]: value } as ServeOptions);
@@ -85,9 +102,13 @@ describe('option errors', () => {
       await expect(failing).rejects.toThrow(OptionError);
       await expect(failing).rejects.toThrow(`tsws: option "${name}" must be true or false, got "yes"`);
     }
-    await expect(serving({ bind: 8000 as unknown as string })).rejects.toThrow(/option "bind" must be a string or an array of strings/);
+    await expect(serving({ bind: 8000 as unknown as string })).rejects.toThrow(
+      /option "bind" must be a string or an array of strings/,
+    );
     await expect(serving({ umask: 0o1000 })).rejects.toThrow(/option "umask" must be an integer from 0 to 0o777/);
-    await expect(serving({ forwardedAllowIps: 'everyone' as '*' })).rejects.toThrow(/option "forwardedAllowIps" must be "\*" or an array/);
+    await expect(serving({ forwardedAllowIps: 'everyone' as '*' })).rejects.toThrow(
+      /option "forwardedAllowIps" must be "\*" or an array/,
+    );
   });
 
   it('are OptionErrors (TypeErrors) for a bad forwardedAllowIps entry too', async () => {

@@ -1,12 +1,13 @@
 // Where the server listens: every bind form, several at once, listeners handed in, and the socket
 // options (backlog, SO_REUSEPORT, TCP_NODELAY) as the kernel sees them.
-import { BindError, hasReusePort, serve } from '@tsws/core';
+
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, linkSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BindError, hasReusePort, serve } from '@tsws/core';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { start } from '../helpers/core.js';
 import { ROOT, run } from '../helpers/proc.js';
@@ -116,9 +117,13 @@ describe('binds', () => {
     const a = await listening(net.createServer(), { host: '127.0.0.1', port: 0 });
     const b = await listening(net.createServer(), { host: '127.0.0.1', port: 0 });
     const options = { bind: 'fd://3', sockets: [{ fd: 4 }] };
-    const child = run(join(ROOT, 'test/fixtures/serve.mjs'), [join(ROOT, 'test/fixtures/app.mjs'), JSON.stringify(options)], {
-      fds: [fdOf(a), fdOf(b)],
-    });
+    const child = run(
+      join(ROOT, 'test/fixtures/serve.mjs'),
+      [join(ROOT, 'test/fixtures/app.mjs'), JSON.stringify(options)],
+      {
+        fds: [fdOf(a), fdOf(b)],
+      },
+    );
     const ports = [(a.address() as net.AddressInfo).port, (b.address() as net.AddressInfo).port];
     // The parent stops accepting on its copies: only the child's server answers from now on.
     await Promise.all([a, b].map((s) => new Promise((r) => s.close(r))));
@@ -126,7 +131,9 @@ describe('binds', () => {
     expect(child.out()).toContain(`127.0.0.1:${ports[0]} 127.0.0.1:${ports[1]}`);
     for (const port of ports) {
       for (let i = 0; i < 3; i++) {
-        expect(await (await fetch(`http://127.0.0.1:${port}/`, { headers: { connection: 'close' } })).text()).toBe(`hello from ${child.pid}`);
+        expect(await (await fetch(`http://127.0.0.1:${port}/`, { headers: { connection: 'close' } })).text()).toBe(
+          `hello from ${child.pid}`,
+        );
       }
     }
   });
@@ -135,7 +142,13 @@ describe('binds', () => {
     const ready = await listening(net.createServer(), { host: '127.0.0.1', port: 0 });
     const { server } = await start(hello, { bind: [], sockets: [ready] });
     expect(server.urls()).toEqual([`127.0.0.1:${(ready.address() as net.AddressInfo).port}`]);
-    expect(await (await fetch(`http://127.0.0.1:${(ready.address() as net.AddressInfo).port}/`, { headers: { connection: 'close' } })).text()).toBe('hello');
+    expect(
+      await (
+        await fetch(`http://127.0.0.1:${(ready.address() as net.AddressInfo).port}/`, {
+          headers: { connection: 'close' },
+        })
+      ).text(),
+    ).toBe('hello');
 
     const later = net.createServer();
     const adopted = await serve(hello, { bind: [], sockets: [later] });
@@ -143,7 +156,9 @@ describe('binds', () => {
     expect(adopted.address()).toBe(null);
     await listening(later, { host: '127.0.0.1', port: 0 });
     // Connection: close, so no idle keep-alive connection holds up the listener's close.
-    const res = await fetch(`http://127.0.0.1:${(later.address() as net.AddressInfo).port}/`, { headers: { connection: 'close' } });
+    const res = await fetch(`http://127.0.0.1:${(later.address() as net.AddressInfo).port}/`, {
+      headers: { connection: 'close' },
+    });
     expect(await res.text()).toBe('hello');
   });
 
@@ -151,7 +166,9 @@ describe('binds', () => {
     if (!hasReusePort()) {
       const refused = serve(hello, { bind: '127.0.0.1:0', reusePort: true });
       await expect(refused).rejects.toThrow(BindError);
-      await expect(refused).rejects.toThrow(`reusePort needs Node >= 22.12 or >= 23.1; this is Node ${process.versions.node}`);
+      await expect(refused).rejects.toThrow(
+        `reusePort needs Node >= 22.12 or >= 23.1; this is Node ${process.versions.node}`,
+      );
       return;
     }
     const first = await start(() => new Response('first'), { bind: '127.0.0.1:0', reusePort: true });
@@ -167,13 +184,17 @@ describe('binds', () => {
     const first = await start(hello);
     const taken = serve(hello, { bind: `127.0.0.1:${first.port}` });
     await expect(taken).rejects.toThrow(BindError);
-    await expect(taken).rejects.toThrow(`cannot listen on 127.0.0.1:${first.port}: address already in use (EADDRINUSE)`);
+    await expect(taken).rejects.toThrow(
+      `cannot listen on 127.0.0.1:${first.port}: address already in use (EADDRINUSE)`,
+    );
   });
 
   it('backlog reaches the kernel', async () => {
     const { port } = await start(hello, { backlog: 123 });
     // For a listening socket, ss shows the backlog as Send-Q.
-    const line = execFileSync('ss', ['-ltnH', `sport = :${port}`]).toString().trim();
+    const line = execFileSync('ss', ['-ltnH', `sport = :${port}`])
+      .toString()
+      .trim();
     const [, , sendQ] = line.split(/\s+/);
     expect(sendQ).toBe('123');
   });
@@ -189,11 +210,18 @@ describe('binds', () => {
       return [...server.connections][0]!.socket;
     }
     const handed = await listening(net.createServer(), { host: '127.0.0.1', port: 0 });
-    const sockets = [await accepted({}), await accepted({ noDelay: false }), await accepted({ bind: [], sockets: [handed] })];
+    const sockets = [
+      await accepted({}),
+      await accepted({ noDelay: false }),
+      await accepted({ bind: [], sockets: [handed] }),
+    ];
     // Node cannot read a socket option; a child given the fds (as 3, 4, 5) can.
     const check = spawnSync(
       'python3',
-      ['-c', 'import socket\nfor fd in (3, 4, 5):\n  s = socket.socket(fileno=fd); print(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)); s.detach()'],
+      [
+        '-c',
+        'import socket\nfor fd in (3, 4, 5):\n  s = socket.socket(fileno=fd); print(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)); s.detach()',
+      ],
       { stdio: ['ignore', 'pipe', 'inherit', ...sockets.map(fdOf)] },
     );
     const [byDefault, turnedOff, handedIn] = check.stdout.toString().trim().split('\n');

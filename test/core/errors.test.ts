@@ -38,7 +38,9 @@ describe('errors', () => {
       { logger },
     );
     const c = await connect(port);
-    c.write(req('GET', '/throw') + req('GET', '/ok') + req('GET', '/reject') + req('GET', '/error') + req('GET', '/ok'));
+    c.write(
+      req('GET', '/throw') + req('GET', '/ok') + req('GET', '/reject') + req('GET', '/error') + req('GET', '/ok'),
+    );
     for (const status of [500, 200, 500, 500, 200]) expect((await c.response()).status).toBe(status);
     expect(await c.closed(200)).toBe(false);
     expect(await (await fetch(`${origin}/ok`)).text()).toBe('fine');
@@ -91,7 +93,9 @@ describe('errors', () => {
     const rest = await c.rest();
     expect(rest.toString()).toContain('first part;');
     expect(rest.toString()).not.toContain('\r\n0\r\n\r\n');
-    expect(lines.some((l) => l.level === 'error' && (l.obj.err as Error).message === 'stream failed on purpose')).toBe(true);
+    expect(lines.some((l) => l.level === 'error' && (l.obj.err as Error).message === 'stream failed on purpose')).toBe(
+      true,
+    );
   });
 
   it('refuses response headers with CR, LF or NUL: 500 and a log line, nothing written', async () => {
@@ -116,8 +120,14 @@ describe('errors', () => {
   it('survives whatever a client sends, and serves the next client', async () => {
     const { lines, logger } = memoryLogger();
     // Like most apps, this one parses request.url: a URL it cannot parse would be a 500.
-    const app = async (request: Request) => new Response(`ok ${new URL(request.url).pathname.length} ${(await request.arrayBuffer()).byteLength}`);
-    const { port, origin } = await start(app, { logger, headerTimeout: 1000, keepAliveTimeout: 500, bodyTimeout: 1000 });
+    const app = async (request: Request) =>
+      new Response(`ok ${new URL(request.url).pathname.length} ${(await request.arrayBuffer()).byteLength}`);
+    const { port, origin } = await start(app, {
+      logger,
+      headerTimeout: 1000,
+      keepAliveTimeout: 500,
+      bodyTimeout: 1000,
+    });
     const inputs: Array<string | Buffer> = [
       Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256)),
       'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n',

@@ -42,7 +42,13 @@ describe('the fetch interface', () => {
     );
     const res = await exchange(
       port,
-      req('PATCH', '/some/path?q=1&r=%20', ['Host: example.com:8080', 'Accept: text/html', 'X-Multi: a', 'X-Multi: b', 'x-Mixed-Case: yes']),
+      req('PATCH', '/some/path?q=1&r=%20', [
+        'Host: example.com:8080',
+        'Accept: text/html',
+        'X-Multi: a',
+        'X-Multi: b',
+        'x-Mixed-Case: yes',
+      ]),
     );
     expect(JSON.parse(res.body.toString())).toEqual({
       isRequest: true,
@@ -163,17 +169,39 @@ describe('the fetch interface', () => {
       const path = new URL(request.url).pathname;
       if (path === '/clone') {
         const copy = request.clone();
-        return Response.json({ isRequest: copy instanceof Request, url: copy.url, copy: await copy.text(), original: await request.text() });
+        return Response.json({
+          isRequest: copy instanceof Request,
+          url: copy.url,
+          copy: await copy.text(),
+          original: await request.text(),
+        });
       }
       // Reading a member only the real Request has must not spoil the body.
-      const fields = { cache: request.cache, mode: request.mode, redirect: request.redirect, credentials: request.credentials };
+      const fields = {
+        cache: request.cache,
+        mode: request.mode,
+        redirect: request.redirect,
+        credentials: request.credentials,
+      };
       const text = await request.text();
       return Response.json({ ...fields, text, bodyUsed: request.bodyUsed });
     });
     const cloned = await fetch(`${origin}/clone?x=1`, { method: 'POST', body: 'payload' });
-    expect(await cloned.json()).toEqual({ isRequest: true, url: `${origin}/clone?x=1`, copy: 'payload', original: 'payload' });
+    expect(await cloned.json()).toEqual({
+      isRequest: true,
+      url: `${origin}/clone?x=1`,
+      copy: 'payload',
+      original: 'payload',
+    });
     const fields = await fetch(`${origin}/fields`, { method: 'POST', body: 'payload' });
-    expect(await fields.json()).toEqual({ cache: 'default', mode: 'cors', redirect: 'follow', credentials: 'same-origin', text: 'payload', bodyUsed: true });
+    expect(await fields.json()).toEqual({
+      cache: 'default',
+      mode: 'cors',
+      redirect: 'follow',
+      credentials: 'same-origin',
+      text: 'payload',
+      bodyUsed: true,
+    });
   });
 
   it('refuses to read a body twice, as a Request does', async () => {

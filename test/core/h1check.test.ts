@@ -9,7 +9,10 @@ it('passes h1check against tsws serving the echo app', { timeout: 90_000 }, asyn
   const server = run('tsws', [echoApp(), '--bind', `127.0.0.1:${port}`, ...H1CHECK_FLAGS]);
   await waitForHttp(`http://127.0.0.1:${port}/echo`);
   const { code, output } = await runH1check(`http://127.0.0.1:${port}`);
-  const failures = output.split('\n').filter((line) => !line.startsWith('PASS')).join('\n');
+  const failures = output
+    .split('\n')
+    .filter((line) => !line.startsWith('PASS'))
+    .join('\n');
   expect(failures, `h1check output:\n${output}\nserver stderr:\n${server.err()}`).toMatch(/\b0 failed\b/);
   expect(code).toBe(0);
 });

@@ -83,7 +83,9 @@ describe('keep-alive', () => {
 
   it('closes after the response when the app says Connection: close', async () => {
     const { port } = await start((request) =>
-      new URL(request.url).pathname === '/bye' ? new Response('bye', { headers: { Connection: 'close' } }) : new Response('hi'),
+      new URL(request.url).pathname === '/bye'
+        ? new Response('bye', { headers: { Connection: 'close' } })
+        : new Response('hi'),
     );
     const c = await connect(port);
     c.write(req('GET', '/hi'));

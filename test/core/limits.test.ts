@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { start } from '../helpers/core.js';
 import { connect, exchange, req } from '../helpers/raw.js';
 
-const echo = async (request: Request) => new Response(`${request.method} ${new URL(request.url).pathname.length} ${(await request.arrayBuffer()).byteLength}`);
+const echo = async (request: Request) =>
+  new Response(`${request.method} ${new URL(request.url).pathname.length} ${(await request.arrayBuffer()).byteLength}`);
 
 /** Sends `bytes` on a new connection: the response, and whether the server then closed. */
 async function send(port: number, bytes: string) {
@@ -88,9 +89,9 @@ describe('limits', () => {
       { limitRequestBody: 1000 },
     );
     const c = await connect(reading.port);
-    c.write('POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n258\r\n' + 'c'.repeat(600) + '\r\n');
+    c.write(`POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n258\r\n${'c'.repeat(600)}\r\n`);
     await new Promise((r) => setTimeout(r, 100));
-    c.write('191\r\n' + 'c'.repeat(401) + '\r\n0\r\n\r\n');
+    c.write(`191\r\n${'c'.repeat(401)}\r\n0\r\n\r\n`);
     const res = await c.response();
     expect(res.status).toBe(413);
     expect(await c.closed()).toBe(true);
@@ -106,7 +107,12 @@ describe('limits', () => {
   });
 
   it('turns each limit off at 0', async () => {
-    const { port } = await start(echo, { limitRequestLine: 0, limitRequestFields: 0, limitRequestFieldSize: 0, limitRequestBody: 0 });
+    const { port } = await start(echo, {
+      limitRequestLine: 0,
+      limitRequestFields: 0,
+      limitRequestFieldSize: 0,
+      limitRequestBody: 0,
+    });
     const longPath = `/${'a'.repeat(20_000)}`;
     expect((await exchange(port, req('GET', longPath))).body.toString()).toBe(`GET ${longPath.length} 0`);
     expect((await exchange(port, req('GET', '/', headers(300)))).status).toBe(200);

@@ -68,7 +68,9 @@ describe('pipelining', () => {
     const { port } = await start(
       (request) => {
         seen.push(new URL(request.url).pathname);
-        return new Promise<Response>((resolve) => waiting.push(() => resolve(new Response(new URL(request.url).pathname))));
+        return new Promise<Response>((resolve) =>
+          waiting.push(() => resolve(new Response(new URL(request.url).pathname))),
+        );
       },
       { maxPipelinedRequests: 2 },
     );

@@ -8,10 +8,13 @@ import { connect, req } from '../helpers/raw.js';
 const FORWARDED = ['X-Forwarded-For: 203.0.113.7', 'X-Forwarded-Proto: https', 'X-Forwarded-Host: public.example'];
 
 async function seen(options: ServeOptions, headers: string[] = FORWARDED, host = '127.0.0.1') {
-  const { port } = await start((request, info) => Response.json({ url: request.url, remoteAddress: info.remoteAddress }), {
-    bind: host.includes(':') ? `[${host}]:0` : `${host}:0`,
-    ...options,
-  });
+  const { port } = await start(
+    (request, info) => Response.json({ url: request.url, remoteAddress: info.remoteAddress }),
+    {
+      bind: host.includes(':') ? `[${host}]:0` : `${host}:0`,
+      ...options,
+    },
+  );
   const c = await connect(port, host);
   c.write(req('GET', '/path?q', ['Host: internal:8000', ...headers]));
   return JSON.parse((await c.response()).body.toString()) as { url: string; remoteAddress: string };
@@ -63,6 +66,8 @@ describe('forwarded headers', () => {
   });
 
   it('refuses a forwardedAllowIps entry that is not an address or range', async () => {
-    await expect(start(() => new Response(''), { forwardedAllowIps: ['not-an-ip'] })).rejects.toThrow(/forwardedAllowIps.*not-an-ip/);
+    await expect(start(() => new Response(''), { forwardedAllowIps: ['not-an-ip'] })).rejects.toThrow(
+      /forwardedAllowIps.*not-an-ip/,
+    );
   });
 });

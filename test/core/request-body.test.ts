@@ -56,7 +56,9 @@ describe('request bodies', () => {
     const post = async (path: string, body: RequestInit['body'], headers: Record<string, string> = {}) =>
       (await fetch(`${origin}${path}`, { method: 'POST', body, headers })).text();
     expect(await post('/text', 'héllo wörld')).toBe('text:héllo wörld');
-    expect(await post('/json', JSON.stringify({ a: [1, 2] }), { 'content-type': 'application/json' })).toBe('{"got":{"a":[1,2]}}');
+    expect(await post('/json', JSON.stringify({ a: [1, 2] }), { 'content-type': 'application/json' })).toBe(
+      '{"got":{"a":[1,2]}}',
+    );
     expect(await post('/bytes', new Uint8Array([0, 1, 254, 255]))).toBe('bytes:true:0001feff');
     expect(await post('/arrayBuffer', new Uint8Array([9, 8, 7]))).toBe('arrayBuffer:true:090807');
     expect(await post('/blob', 'blobby', { 'content-type': 'text/x-test' })).toBe('blob:text/x-test:blobby');
@@ -229,7 +231,9 @@ describe('request bodies', () => {
     it('closes the connection when chunked and unfinished', async () => {
       const { port } = await start(bodyEcho);
       const c = await connect(port);
-      c.write(`POST /unread HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n${hidden.length.toString(16)}\r\n${hidden}\r\n`);
+      c.write(
+        `POST /unread HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n${hidden.length.toString(16)}\r\n${hidden}\r\n`,
+      );
       const res = await c.response();
       expect(res.body.toString()).toBe('ignored POST unread');
       expect(res.header('connection')).toBe('close');

@@ -98,7 +98,10 @@ describe('responses', () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(c.pending().toString()).toContain('data: tick');
     c.close();
-    const outcome = await Promise.race([wasCancelled.then(() => 'cancelled'), new Promise((r) => setTimeout(() => r('still running'), 3000))]);
+    const outcome = await Promise.race([
+      wasCancelled.then(() => 'cancelled'),
+      new Promise((r) => setTimeout(() => r('still running'), 3000)),
+    ]);
     clearInterval(timer);
     expect(outcome).toBe('cancelled');
     expect(aborted).toBe(true);
@@ -148,7 +151,9 @@ describe('responses', () => {
 
   it('adds a Date header, unless the app sets its own', async () => {
     const { port } = await start((request) =>
-      new URL(request.url).pathname === '/own' ? new Response('x', { headers: { Date: 'Tue, 01 Jan 2030 00:00:00 GMT' } }) : new Response('x'),
+      new URL(request.url).pathname === '/own'
+        ? new Response('x', { headers: { Date: 'Tue, 01 Jan 2030 00:00:00 GMT' } })
+        : new Response('x'),
     );
     const res = await exchange(port, req('GET', '/'));
     const date = Date.parse(res.header('date')!);
@@ -197,9 +202,15 @@ describe('responses', () => {
         ['content-type', 'text/x-a'],
       ],
       '/headers': () => new Headers({ 'X-Mixed-Case': 'one', 'content-type': 'text/x-a' }),
-      '/map': () => new Map([['X-Mixed-Case', 'one'], ['content-type', 'text/x-a']]) as unknown as ResponseInit['headers'],
+      '/map': () =>
+        new Map([
+          ['X-Mixed-Case', 'one'],
+          ['content-type', 'text/x-a'],
+        ]) as unknown as ResponseInit['headers'],
     };
-    const { port } = await start((request) => new Response('body', { headers: shapes[new URL(request.url).pathname]!() }));
+    const { port } = await start(
+      (request) => new Response('body', { headers: shapes[new URL(request.url).pathname]!() }),
+    );
     for (const path of Object.keys(shapes)) {
       const res = await exchange(port, req('GET', path));
       expect(res.header('x-mixed-case'), path).toBe('one');
@@ -236,7 +247,7 @@ describe('responses', () => {
     expect(manual.headers.get('location')).toBe('http://example.invalid/elsewhere');
   });
 
-  it('serves real Responses: one fetched from another server, and Node\'s own', async () => {
+  it("serves real Responses: one fetched from another server, and Node's own", async () => {
     const upstream = await start((request) => {
       const n = Number(new URL(request.url).searchParams.get('n') ?? 0);
       return new Response(streamOf(...Array.from({ length: n }, (_, i) => `part${i};`)), {
@@ -245,14 +256,17 @@ describe('responses', () => {
       });
     });
     const { lines, logger } = memoryLogger();
-    const { origin } = await start(async (request) => {
-      const path = new URL(request.url).pathname;
-      if (path === '/proxy') return fetch(`${upstream.origin}/?n=50`);
-      if (path === '/real-text') return new RealResponse('real body', { headers: { 'x-real': '1' } });
-      const res = await fetch(`${upstream.origin}/?n=3`);
-      await res.text(); // a fetched Response whose body was read cannot be served again
-      return res;
-    }, { logger });
+    const { origin } = await start(
+      async (request) => {
+        const path = new URL(request.url).pathname;
+        if (path === '/proxy') return fetch(`${upstream.origin}/?n=50`);
+        if (path === '/real-text') return new RealResponse('real body', { headers: { 'x-real': '1' } });
+        const res = await fetch(`${upstream.origin}/?n=3`);
+        await res.text(); // a fetched Response whose body was read cannot be served again
+        return res;
+      },
+      { logger },
+    );
     const proxied = await fetch(`${origin}/proxy`);
     expect(proxied.status).toBe(203);
     expect(proxied.headers.get('x-upstream')).toBe('yes');

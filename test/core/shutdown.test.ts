@@ -1,7 +1,8 @@
 // Stopping: graceful shutdown(timeoutMs) finishes what was received and closes the rest, close()
 // stops at once, and run() (bjoern's shape) does a graceful stop on SIGTERM.
-import { join } from 'node:path';
+
 import net from 'node:net';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { start } from '../helpers/core.js';
 import { freePort, ROOT, run, waitForHttp } from '../helpers/proc.js';
@@ -138,7 +139,11 @@ describe('shutdown', () => {
   it('run() serves until SIGTERM, then stops gracefully', async () => {
     const port = await freePort();
     const options = { bind: `127.0.0.1:${port}`, gracefulTimeoutMs: 5000 };
-    const child = run(join(ROOT, 'test/fixtures/serve.mjs'), [join(ROOT, 'test/fixtures/app.mjs'), JSON.stringify(options), 'run']);
+    const child = run(join(ROOT, 'test/fixtures/serve.mjs'), [
+      join(ROOT, 'test/fixtures/app.mjs'),
+      JSON.stringify(options),
+      'run',
+    ]);
     await waitForHttp(`http://127.0.0.1:${port}/`);
     const c = await connect(port);
     c.write(req('GET', '/sleep/800'));

@@ -76,8 +76,8 @@ describe('timeouts', () => {
     const waiting = await connect(port);
     const early = await connect(port);
     const began = Date.now();
-    waiting.write(req('POST', '/', ['Content-Length: 100']) + 'only ten b');
-    early.write(req('POST', '/early', ['Content-Length: 100']) + 'only ten b');
+    waiting.write(`${req('POST', '/', ['Content-Length: 100'])}only ten b`);
+    early.write(`${req('POST', '/early', ['Content-Length: 100'])}only ten b`);
     // The app that waited for the body: 408, and it saw the body fail.
     const res = await waiting.response({ timeoutMs: 5000 });
     expect(res.status).toBe(408);
@@ -93,7 +93,10 @@ describe('timeouts', () => {
 
   it('bodyTimeout: a client that stops reading a response is cut off', async () => {
     const size = 32 * 1024 * 1024;
-    const { port, server } = await start(() => new Response(new Uint8Array(size)), { bodyTimeout: 1000, keepAliveTimeout: 60_000 });
+    const { port, server } = await start(() => new Response(new Uint8Array(size)), {
+      bodyTimeout: 1000,
+      keepAliveTimeout: 60_000,
+    });
     const c = await connect(port);
     c.socket.pause();
     c.write(req('GET', '/'));

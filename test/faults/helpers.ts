@@ -10,9 +10,16 @@ import { type RunningMaster, startMaster, tempDir, until } from '../master/helpe
 export const SOAK = fileURLToPath(new URL('../../bench/soak/', import.meta.url));
 
 /** `tsws-master app.mjs` (bench/soak/app.mjs) on a free loopback port; FAULT_DIR is a fresh directory. */
-export async function startFaultMaster(args: string[], opts: { env?: NodeJS.ProcessEnv; wait?: boolean } = {}): Promise<RunningMaster & { dir: string }> {
+export async function startFaultMaster(
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; wait?: boolean } = {},
+): Promise<RunningMaster & { dir: string }> {
   const dir = tempDir();
-  const m = await startMaster('app.mjs', args, { cwd: SOAK, env: { FAULT_DIR: dir, ...opts.env }, ...(opts.wait === false ? { wait: false } : {}) });
+  const m = await startMaster('app.mjs', args, {
+    cwd: SOAK,
+    env: { FAULT_DIR: dir, ...opts.env },
+    ...(opts.wait === false ? { wait: false } : {}),
+  });
   return Object.assign(m, { dir });
 }
 
@@ -31,7 +38,9 @@ export async function fileOf<T>(dir: string, name: string, timeoutMs = 15_000): 
 
 /** A worker that answers the master's 'worker ready' after `since` log lines and is not one of `old`. */
 export function newWorkerReady(m: RunningMaster, old: number[]): Promise<number> {
-  return m.waitForLog((l) => l.msg === 'worker ready' && !old.includes(l.workerPid as number)).then((l) => l.workerPid as number);
+  return m
+    .waitForLog((l) => l.msg === 'worker ready' && !old.includes(l.workerPid as number))
+    .then((l) => l.workerPid as number);
 }
 
 export interface Accounting {
@@ -51,18 +60,31 @@ export interface Accounting {
 export function account(result: LoadResult, held: Set<number>): Accounting {
   const confined = result.failures.filter((f) => f.conn !== 0 && held.has(f.localPort));
   const elsewhere = result.failures.filter((f) => !confined.includes(f));
-  const report = [`${result.sent} requests, ${result.ok} answered, ${result.failed} failed (${JSON.stringify(result.counts)}); the faulty worker held ${held.size} connections`, ...elsewhere.map(describeFate)].join('\n');
+  const report = [
+    `${result.sent} requests, ${result.ok} answered, ${result.failed} failed (${JSON.stringify(result.counts)}); the faulty worker held ${held.size} connections`,
+    ...elsewhere.map(describeFate),
+  ].join('\n');
   return { confined, elsewhere, report };
 }
 
 /** With TSWS_FAULTS_VERBOSE=1, prints a test's figures (for docs/reliability.md). */
 export function figures(test: string, result: LoadResult, extra: Record<string, unknown> = {}): void {
   if (!process.env.TSWS_FAULTS_VERBOSE) return;
-  const line = { test, requests: result.sent, answered: result.ok, failed: result.failed, retried: result.retried, refused: result.counts.refused, ...extra };
+  const line = {
+    test,
+    requests: result.sent,
+    answered: result.ok,
+    failed: result.failed,
+    retried: result.retried,
+    refused: result.counts.refused,
+    ...extra,
+  };
   console.log(`tsws-faults ${JSON.stringify(line)}`);
 }
 
 /** Answered requests that a worker in `pids` answered between `from` and `to` (load clock, ms). */
 export function servedBy(fates: Fate[], pids: number[], from = 0, to = Infinity): number {
-  return fates.filter((f) => f.outcome === 'ok' && f.pid !== null && pids.includes(f.pid) && f.ended >= from && f.ended <= to).length;
+  return fates.filter(
+    (f) => f.outcome === 'ok' && f.pid !== null && pids.includes(f.pid) && f.ended >= from && f.ended <= to,
+  ).length;
 }

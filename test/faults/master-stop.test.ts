@@ -31,7 +31,11 @@ describe('the master stopped under load', () => {
     const before = load.fates.filter((f) => f.sent < termAt);
     const inFlight = before.filter((f) => f.ended > termAt);
     const summary = `${inFlight.length} requests in flight at TERM; ${result.sent} in all: ${JSON.stringify(result.counts)}`;
-    figures('master SIGTERM', result, { inFlight: inFlight.length, lost: before.filter((f) => f.outcome !== 'ok').length, exitMs: tookMs });
+    figures('master SIGTERM', result, {
+      inFlight: inFlight.length,
+      lost: before.filter((f) => f.outcome !== 'ok').length,
+      exitMs: tookMs,
+    });
     expect(before.filter((f) => f.outcome !== 'ok').map(describeFate), summary).toEqual([]);
     expect(inFlight.length, summary).toBeGreaterThanOrEqual(3);
     expect(exit).toEqual({ code: 0, signal: null });
@@ -50,15 +54,19 @@ describe('the master stopped under load', () => {
     const result = await load.stop();
     expect(await m.exited).toEqual({ code: null, signal: 'SIGKILL' });
     // The master's process group is everything it started (the test spawned it as a group leader).
-    await until('no process of the master\'s group to be left', () => running(m.pid).length === 0, 10_000);
+    await until("no process of the master's group to be left", () => running(m.pid).length === 0, 10_000);
 
     const before = load.fates.filter((f) => f.sent < killAt);
     const inFlight = before.filter((f) => f.ended > killAt);
     const summary = `${inFlight.length} requests in flight at the kill; ${result.sent} in all: ${JSON.stringify(result.counts)}`;
-    figures('master SIGKILL', result, { inFlight: inFlight.length, lost: before.filter((f) => f.outcome !== 'ok').length });
+    figures('master SIGKILL', result, {
+      inFlight: inFlight.length,
+      lost: before.filter((f) => f.outcome !== 'ok').length,
+    });
     expect(before.filter((f) => f.outcome !== 'ok').map(describeFate), summary).toEqual([]);
     expect(inFlight.length, summary).toBeGreaterThanOrEqual(3);
     // Each worker said why it stopped.
-    for (const pid of workers) expect(m.logs().find((l) => l.pid === pid && l.msg === 'draining')).toMatchObject({ why: 'parent gone' });
+    for (const pid of workers)
+      expect(m.logs().find((l) => l.pid === pid && l.msg === 'draining')).toMatchObject({ why: 'parent gone' });
   });
 });

@@ -37,11 +37,13 @@ async function privilegedPort(): Promise<number> {
 
 function getUnix(socketPath: string, path: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    http.get({ socketPath, path, agent: false }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d));
-      res.on('end', () => resolve(body));
-    }).on('error', reject);
+    http
+      .get({ socketPath, path, agent: false }, (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d));
+        res.on('end', () => resolve(body));
+      })
+      .on('error', reject);
   });
 }
 
@@ -55,13 +57,21 @@ describe('--user and --group', () => {
       const socket = join(dir, 'app.sock');
       const port = await privilegedPort();
       const binds = scheduling === 'shared' ? ['-b', `unix:${socket}`, '--umask', '0o007'] : [];
-      const m = await startMaster('app.mjs', ['-w', '2', '--scheduling', scheduling, '--user', 'nobody', '--group', 'nogroup', ...binds], { cwd: SOAK, port });
+      const m = await startMaster(
+        'app.mjs',
+        ['-w', '2', '--scheduling', scheduling, '--user', 'nobody', '--group', 'nogroup', ...binds],
+        { cwd: SOAK, port },
+      );
       const workers = childPids(m.pid);
       expect(workers).toHaveLength(2);
       expect(identity(m.pid).uid).toEqual([0, 0, 0, 0]);
       for (const pid of workers) expect(identity(pid)).toEqual(AS_NOBODY);
       // Each worker switched by itself, once listening.
-      for (const pid of workers) expect(m.logs().find((l) => l.pid === pid && l.msg === 'switched user and group')).toMatchObject({ uid: NOBODY, gid: NOBODY });
+      for (const pid of workers)
+        expect(m.logs().find((l) => l.pid === pid && l.msg === 'switched user and group')).toMatchObject({
+          uid: NOBODY,
+          gid: NOBODY,
+        });
       expect((await get(`${m.origin}/whoami`)).body).toMatch(/^65534:65534 \d+$/);
       if (scheduling === 'shared') {
         // The master made the socket file (as root, with its umask); the workers serve on it.
@@ -78,7 +88,21 @@ describe('--user and --group', () => {
     const dir = tempDir();
     const socket = join(dir, 'app.sock');
     const port = await privilegedPort();
-    const proc = run('tsws', ['app.mjs', '--chdir', SOAK, '-b', `127.0.0.1:${port}`, '-b', `unix:${socket}`, '--umask', '0o027', '--user', 'nobody', '--group', 'nogroup']);
+    const proc = run('tsws', [
+      'app.mjs',
+      '--chdir',
+      SOAK,
+      '-b',
+      `127.0.0.1:${port}`,
+      '-b',
+      `unix:${socket}`,
+      '--umask',
+      '0o027',
+      '--user',
+      'nobody',
+      '--group',
+      'nogroup',
+    ]);
     await proc.waitFor(/listening on/);
     expect(identity(proc.pid)).toEqual(AS_NOBODY);
     expect((await get(`http://127.0.0.1:${port}/whoami`)).body).toBe(`65534:65534 ${proc.pid}`);

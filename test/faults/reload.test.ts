@@ -14,7 +14,9 @@ const ended = (l: LogLine) => l.msg === 'reload done' || l.msg.startsWith('reloa
 describe('replacing workers under load loses nothing', () => {
   // One worker, so each reload hands the whole load from one process to the next (and boots half
   // as many processes on a 2-core machine); the soak runs two and more.
-  it(`${RELOADS} reloads (HUP) in a row: zero failed requests, zero refused connections`, { timeout: 90_000 }, async () => {
+  it(`${RELOADS} reloads (HUP) in a row: zero failed requests, zero refused connections`, {
+    timeout: 90_000,
+  }, async () => {
     const m = await startFaultMaster(['-w', '1', '--graceful-timeout', '5']);
     const first = childPids(m.pid);
     const load = startLoad({ port: m.port, keepAlive: 4, fresh: 2, pauseMs: 1, maxMs: 80_000 });
@@ -35,13 +37,31 @@ describe('replacing workers under load loses nothing', () => {
     // Every generation served: the answers came from many workers, the first ones gone.
     const servers = new Set(load.fates.map((f) => f.pid));
     expect(servers.size, summary).toBeGreaterThanOrEqual(RELOADS);
-    await until('every retired worker to exit', () => m.logs().filter((l) => /^worker \d+ exited \(exit code 0\)$/.test(l.msg)).length >= RELOADS, 20_000);
+    await until(
+      'every retired worker to exit',
+      () => m.logs().filter((l) => /^worker \d+ exited \(exit code 0\)$/.test(l.msg)).length >= RELOADS,
+      20_000,
+    );
     expect(childPids(m.pid).filter((pid) => first.includes(pid))).toEqual([]);
-    expect(m.logs().filter((l) => l.level >= 50).map((l) => l.msg)).toEqual([]);
+    expect(
+      m
+        .logs()
+        .filter((l) => l.level >= 50)
+        .map((l) => l.msg),
+    ).toEqual([]);
   });
 
   it('recycling by --max-requests under load: many workers retired, zero failed requests, zero refused connections', async () => {
-    const m = await startFaultMaster(['-w', '2', '--max-requests', '150', '--max-requests-jitter', '50', '--timeout', '2']);
+    const m = await startFaultMaster([
+      '-w',
+      '2',
+      '--max-requests',
+      '150',
+      '--max-requests-jitter',
+      '50',
+      '--timeout',
+      '2',
+    ]);
     const load = startLoad({ port: m.port, keepAlive: 4, fresh: 2, pauseMs: 1, maxMs: 25_000 });
     const recycled = () => m.logs().filter((l) => /^retiring worker \d+ \(max-requests\)$/.test(l.msg)).length;
     await until('six workers recycled', () => recycled() >= 6, 25_000);
@@ -52,6 +72,11 @@ describe('replacing workers under load loses nothing', () => {
     expect(result.failures.map(describeFate), summary).toEqual([]);
     expect(result.counts.refused).toBe(0);
     expect(new Set(load.fates.map((f) => f.pid)).size, summary).toBeGreaterThanOrEqual(6);
-    expect(m.logs().filter((l) => l.level >= 50).map((l) => l.msg)).toEqual([]);
+    expect(
+      m
+        .logs()
+        .filter((l) => l.level >= 50)
+        .map((l) => l.msg),
+    ).toEqual([]);
   });
 });

@@ -15,7 +15,7 @@ import { account, figures, fileOf, newWorkerReady, servedBy, startFaultMaster } 
 const MIXED = (_client: number, n: number) => (n % 2 ? '/slow?ms=150' : '/');
 
 describe('a worker that fails under load costs only what it held', () => {
-  it('SIGKILL: replaced; failures only on the killed worker\'s connections, none refused', async () => {
+  it("SIGKILL: replaced; failures only on the killed worker's connections, none refused", async () => {
     const m = await startFaultMaster(['-w', '2']);
     const workers = childPids(m.pid);
     expect(workers).toHaveLength(2);
@@ -37,7 +37,11 @@ describe('a worker that fails under load costs only what it held', () => {
     const line = m.logs().find((l) => l.workerPid === victim && l.signal === 'SIGKILL');
     expect(line?.msg).toMatch(/was killed by SIGKILL/);
     const { confined, elsewhere, report } = account(result, held.get(victim)!);
-    figures('worker SIGKILL', result, { held: held.get(victim)!.size, confined: confined.length, lost: elsewhere.length });
+    figures('worker SIGKILL', result, {
+      held: held.get(victim)!.size,
+      confined: confined.length,
+      lost: elsewhere.length,
+    });
     expect(held.get(victim)!.size, report).toBeGreaterThan(0);
     expect(elsewhere, report).toEqual([]);
     expect(confined.length, report).toBeLessThanOrEqual(held.get(victim)!.size);
@@ -54,7 +58,9 @@ describe('a worker that fails under load costs only what it held', () => {
 
     const spinner = await connect(m.port);
     spinner.write(req('GET', '/spin'));
-    const marker = await until('a worker to start spinning', () => readdirSync(m.dir).find((f) => f.startsWith('spin-')));
+    const marker = await until('a worker to start spinning', () =>
+      readdirSync(m.dir).find((f) => f.startsWith('spin-')),
+    );
     const victim = Number(marker.slice('spin-'.length));
     const spinningAt = load.now();
     // Its event loop is blocked: it accepts nothing more until it dies.
@@ -91,7 +97,10 @@ describe('a worker that fails under load costs only what it held', () => {
     const victim = Number((await thrower.response()).body.toString().split(' ')[1]);
     expect(workers).toContain(victim);
     // Written by the app as the process exits: the connections it held then.
-    const exit = await fileOf<{ code: number; sockets: Array<{ localPort: number; remotePort: number }> }>(m.dir, `exit-${victim}.json`);
+    const exit = await fileOf<{ code: number; sockets: Array<{ localPort: number; remotePort: number }> }>(
+      m.dir,
+      `exit-${victim}.json`,
+    );
     const held = new Set(exit.sockets.filter((s) => s.localPort === m.port).map((s) => s.remotePort));
     const replacement = await newWorkerReady(m, workers);
     const readyAt = load.now();
@@ -102,13 +111,19 @@ describe('a worker that fails under load costs only what it held', () => {
     const fatal = m.logs().find((l) => l.pid === victim && l.level === 60);
     expect(fatal, m.err()).toBeDefined();
     expect(fatal!.msg).toMatch(/uncaught exception/);
-    expect((fatal!.err as { stack: string }).stack).toMatch(/^Error: thrown in a timer, outside any request\n\s+at Timeout\._onTimeout \(\S+app\.mjs:\d+/);
+    expect((fatal!.err as { stack: string }).stack).toMatch(
+      /^Error: thrown in a timer, outside any request\n\s+at Timeout\._onTimeout \(\S+app\.mjs:\d+/,
+    );
     expect(exit.code).toBe(1);
     const died = m.logs().find((l) => l.workerPid === victim && l.code === 1);
     expect(died?.msg).toMatch(/^worker \d+ died \(exit code 1\)$/);
 
     const { confined, elsewhere, report } = account(result, held);
-    figures('worker exception in a timer', result, { held: held.size, confined: confined.length, lost: elsewhere.length });
+    figures('worker exception in a timer', result, {
+      held: held.size,
+      confined: confined.length,
+      lost: elsewhere.length,
+    });
     expect(elsewhere, report).toEqual([]);
     expect(confined.length, report).toBeLessThanOrEqual(held.size);
     expect(result.counts.refused, report).toBe(0);

@@ -1,6 +1,7 @@
 // Starting a core server for one test, on an ephemeral loopback port, closed when the test ends.
-import { type FetchApp, type ServeOptions, type Server, serve } from '@tsws/core';
+
 import type { AddressInfo } from 'node:net';
+import { type FetchApp, type ServeOptions, type Server, serve } from '@tsws/core';
 import { onTestFinished } from 'vitest';
 
 export interface Running {
@@ -21,6 +22,7 @@ export async function start(app: FetchApp, options: ServeOptions = {}): Promise<
 /** A logger that keeps what it is given, for asserting on log lines. */
 export function memoryLogger() {
   const lines: Array<{ level: string; msg: string; obj: Record<string, unknown> }> = [];
-  const at = (level: string) => (obj: object, msg?: string) => lines.push({ level, msg: msg ?? '', obj: obj as Record<string, unknown> });
+  const at = (level: string) => (obj: object, msg?: string) =>
+    lines.push({ level, msg: msg ?? '', obj: obj as Record<string, unknown> });
   return { lines, logger: { error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug') } };
 }

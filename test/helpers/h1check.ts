@@ -9,13 +9,18 @@ import { ROOT } from './proc.js';
 export function findH1check(): string {
   const candidates = [process.env.H1CHECK_DIR, resolve(ROOT, '../shared/h1check')];
   try {
-    const common = execFileSync('git', ['rev-parse', '--path-format=absolute', '--git-common-dir'], { cwd: ROOT }).toString().trim();
+    const common = execFileSync('git', ['rev-parse', '--path-format=absolute', '--git-common-dir'], { cwd: ROOT })
+      .toString()
+      .trim();
     candidates.push(resolve(dirname(common), '../shared/h1check'));
   } catch {
     // not a git checkout: only the paths above
   }
   const found = candidates.find((dir) => dir && existsSync(join(dir, 'h1check.py')));
-  if (!found) throw new Error(`h1check not found: looked for h1check.py in ${candidates.filter(Boolean).join(', ')}. Put the shared suite at ../shared/h1check or set H1CHECK_DIR.`);
+  if (!found)
+    throw new Error(
+      `h1check not found: looked for h1check.py in ${candidates.filter(Boolean).join(', ')}. Put the shared suite at ../shared/h1check or set H1CHECK_DIR.`,
+    );
   return found;
 }
 
@@ -26,7 +31,21 @@ export function echoApp(): string {
 
 /** Runs the suite against `origin`; resolves with its exit code and output. */
 export async function runH1check(origin: string): Promise<{ code: number | null; output: string }> {
-  const args = [join(findH1check(), 'h1check.py'), '--url', origin, '--max-url', '4094', '--max-headers', '100', '--max-header-size', '8190', '--max-body', '1048576', '--header-timeout', '3'];
+  const args = [
+    join(findH1check(), 'h1check.py'),
+    '--url',
+    origin,
+    '--max-url',
+    '4094',
+    '--max-headers',
+    '100',
+    '--max-header-size',
+    '8190',
+    '--max-body',
+    '1048576',
+    '--header-timeout',
+    '3',
+  ];
   const check = spawn('python3', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   check.stdout.on('data', (d: Buffer) => (output += d));
@@ -36,4 +55,15 @@ export async function runH1check(origin: string): Promise<{ code: number | null;
 }
 
 /** The limits h1check is told about, as command-line flags for tsws and tsws-master. */
-export const H1CHECK_FLAGS = ['--limit-request-line', '4094', '--limit-request-fields', '100', '--limit-request-field-size', '8190', '--limit-request-body', '1048576', '--header-timeout', '3'];
+export const H1CHECK_FLAGS = [
+  '--limit-request-line',
+  '4094',
+  '--limit-request-fields',
+  '100',
+  '--limit-request-field-size',
+  '8190',
+  '--limit-request-body',
+  '1048576',
+  '--header-timeout',
+  '3',
+];

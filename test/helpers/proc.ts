@@ -24,7 +24,11 @@ export interface Proc {
 }
 
 /** `fds`: file descriptors of this process the child gets as its fds 3, 4, ... (listening sockets). */
-export function run(bin: keyof typeof BINS | string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; fds?: number[] } = {}): Proc {
+export function run(
+  bin: keyof typeof BINS | string,
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; fds?: number[] } = {},
+): Proc {
   const script = bin in BINS ? BINS[bin as keyof typeof BINS] : bin;
   // detached: its own process group, so cleanup reaches cluster workers too.
   const child = spawn(process.execPath, [script, ...args], {

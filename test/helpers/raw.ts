@@ -45,9 +45,11 @@ export class RawClient {
   }
 
   private async more(deadline: number): Promise<void> {
-    if (this.ended) throw new Error(`connection closed; unread: ${JSON.stringify(this.buf.toString('latin1').slice(0, 200))}`);
+    if (this.ended)
+      throw new Error(`connection closed; unread: ${JSON.stringify(this.buf.toString('latin1').slice(0, 200))}`);
     const left = deadline - Date.now();
-    if (left <= 0) throw new Error(`timed out waiting for data; have: ${JSON.stringify(this.buf.toString('latin1').slice(0, 200))}`);
+    if (left <= 0)
+      throw new Error(`timed out waiting for data; have: ${JSON.stringify(this.buf.toString('latin1').slice(0, 200))}`);
     await new Promise<void>((resolve) => {
       const t = setTimeout(resolve, left);
       this.waiter = () => {
@@ -181,7 +183,11 @@ export async function connect(port: number, host = '127.0.0.1'): Promise<RawClie
 }
 
 /** Sends `data` on a fresh connection and reads one response. */
-export async function exchange(port: number, data: string | Buffer, opts: { head?: boolean; timeoutMs?: number } = {}): Promise<RawResponse> {
+export async function exchange(
+  port: number,
+  data: string | Buffer,
+  opts: { head?: boolean; timeoutMs?: number } = {},
+): Promise<RawResponse> {
   const c = await connect(port);
   c.write(data);
   try {
@@ -196,6 +202,7 @@ export function req(method: string, target: string, headers: string[] = [], body
   const lines = [`${method} ${target} ${version}`];
   if (!headers.some((h) => /^host:/i.test(h))) lines.push('Host: 127.0.0.1');
   lines.push(...headers);
-  if (body && !headers.some((h) => /^(content-length|transfer-encoding):/i.test(h))) lines.push(`Content-Length: ${Buffer.byteLength(body, 'latin1')}`);
+  if (body && !headers.some((h) => /^(content-length|transfer-encoding):/i.test(h)))
+    lines.push(`Content-Length: ${Buffer.byteLength(body, 'latin1')}`);
   return `${lines.join('\r\n')}\r\n\r\n${body}`;
 }

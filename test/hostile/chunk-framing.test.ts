@@ -10,7 +10,9 @@ import { connect } from '../helpers/raw.js';
 const HEAD = 'POST /c HTTP/1.1\r\nHost: a.example\r\nTransfer-Encoding: chunked\r\n\r\n';
 
 async function echoServer() {
-  return start(async (request) => new Response(`got ${(await request.arrayBuffer()).byteLength} bytes`), { limitRequestFieldSize: 8190 });
+  return start(async (request) => new Response(`got ${(await request.arrayBuffer()).byteLength} bytes`), {
+    limitRequestFieldSize: 8190,
+  });
 }
 
 /** Streams `filler` in 16 KiB writes until the server answers or `total` bytes are out. */
@@ -46,7 +48,10 @@ describe('chunk lines without body progress are bounded', () => {
   });
 
   it('refuses a long extension after body bytes, sent byte by byte too', async () => {
-    const { port } = await start(async (request) => new Response(`got ${(await request.arrayBuffer()).byteLength} bytes`), { limitRequestFieldSize: 64 });
+    const { port } = await start(
+      async (request) => new Response(`got ${(await request.arrayBuffer()).byteLength} bytes`),
+      { limitRequestFieldSize: 64 },
+    );
     const c = await connect(port);
     await c.trickle(`${HEAD}3\r\nabc\r\n2;${'e'.repeat(200)}\r\nde\r\n0\r\n\r\n`);
     const res = await c.response();

@@ -1,9 +1,10 @@
 // The parser corpus (test/corpus/README.md): every NNN-name.http is sent to a real server whole,
 // byte by byte and in seeded random splits, and must give the outcome its NNN-name.json names,
 // the same every way. Replay a split with TSWS_CORPUS_SEED=<seed from the test name>.
-import { type Server, serve } from '@tsws/core';
+
 import { readdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { type Server, serve } from '@tsws/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type RawClient, type RawResponse } from '../helpers/raw.js';
 import { mulberry32, seedOf } from './random.js';
@@ -94,7 +95,13 @@ const cases = loadCases();
 const runSeed = seedOf(process.env.TSWS_CORPUS_SEED);
 
 beforeAll(async () => {
-  server = await serve(echo, { bind: '127.0.0.1:0', ...CORPUS_LIMITS, headerTimeout: 5000, bodyTimeout: 5000, keepAliveTimeout: 5000 });
+  server = await serve(echo, {
+    bind: '127.0.0.1:0',
+    ...CORPUS_LIMITS,
+    headerTimeout: 5000,
+    bodyTimeout: 5000,
+    keepAliveTimeout: 5000,
+  });
   port = (server.address() as AddressInfo).port;
 });
 afterAll(() => server.close());

@@ -9,8 +9,16 @@ import { connect } from '../helpers/raw.js';
 const CHUNKED_BODY = 'Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n';
 
 const cases: Array<[string, string, number]> = [
-  ['an app answering at once, chunked body in the same read', `POST /early HTTP/1.1\r\nHost: a.example\r\n${CHUNKED_BODY}`, 200],
-  ['an app answering at once, 100 KB body in the same write', `POST /early HTTP/1.1\r\nHost: a.example\r\nContent-Length: 100000\r\n\r\n${'b'.repeat(100_000)}`, 200],
+  [
+    'an app answering at once, chunked body in the same read',
+    `POST /early HTTP/1.1\r\nHost: a.example\r\n${CHUNKED_BODY}`,
+    200,
+  ],
+  [
+    'an app answering at once, 100 KB body in the same write',
+    `POST /early HTTP/1.1\r\nHost: a.example\r\nContent-Length: 100000\r\n\r\n${'b'.repeat(100_000)}`,
+    200,
+  ],
   ['OPTIONS * with a chunked body', `OPTIONS * HTTP/1.1\r\nHost: a.example\r\n${CHUNKED_BODY}`, 204],
   ['CONNECT with a chunked body', `CONNECT a.example:443 HTTP/1.1\r\nHost: a.example:443\r\n${CHUNKED_BODY}`, 501],
 ];

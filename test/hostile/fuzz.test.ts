@@ -9,10 +9,15 @@ const seed = seedOf(process.env.TSWS_FUZZ_SEED);
 const SECONDS = 12;
 
 describe('fuzzing the parser against node:http (strict)', () => {
-  it(`survives ${SECONDS} s of mutated requests (replay: TSWS_FUZZ_SEED=${seed})`, { timeout: (SECONDS + 40) * 1000 }, async () => {
+  it(`survives ${SECONDS} s of mutated requests (replay: TSWS_FUZZ_SEED=${seed})`, {
+    timeout: (SECONDS + 40) * 1000,
+  }, async () => {
     const figures = await runFuzz({ seconds: SECONDS, seed, concurrency: 16 });
     const summary = `TSWS_FUZZ_SEED=${seed}: ${figures.sent} cases, outcomes ${JSON.stringify(figures.outcomes)}`;
-    expect(figures.failures, `${summary}\nreplay one case with: TSWS_FUZZ_SEED=${seed} node bench/fuzz/run.mjs --case N`).toEqual([]);
+    expect(
+      figures.failures,
+      `${summary}\nreplay one case with: TSWS_FUZZ_SEED=${seed} node bench/fuzz/run.mjs --case N`,
+    ).toEqual([]);
     // It did real work: enough cases, some served and some refused.
     expect(figures.sent, summary).toBeGreaterThan(300);
     expect(figures.statuses['200'] ?? 0, summary).toBeGreaterThan(10);

@@ -31,14 +31,23 @@ const headerCases: Array<[string, Make]> = [
   ['array pair value with CRLF', (R) => new R('x', { headers: [['x-a', `a\r\n${EVIL}`]] })],
   ['array pair name with LF', (R) => new R('x', { headers: [[`x-a\n${EVIL}`, 'b']] })],
   // Characters above U+00FF whose low byte is CR / LF: written as latin1 they would become CRLF.
-  ['value with U+560D U+560A (CRLF in the low bytes)', (R) => new R('x', { headers: { 'x-a': `a\u560d\u560a${EVIL}` } })],
-  ['Map of headers with CRLF', (R) => new R('x', { headers: new Map([['x-a', `a\r\n${EVIL}`]]) as unknown as ResponseInit['headers'] })],
+  [
+    'value with U+560D U+560A (CRLF in the low bytes)',
+    (R) => new R('x', { headers: { 'x-a': `a\u560d\u560a${EVIL}` } }),
+  ],
+  [
+    'Map of headers with CRLF',
+    (R) => new R('x', { headers: new Map([['x-a', `a\r\n${EVIL}`]]) as unknown as ResponseInit['headers'] }),
+  ],
   ['null body, 204, header with CRLF', (R) => new R(null, { status: 204, headers: { 'x-a': `a\r\n${EVIL}` } })],
 ];
 // Cases where the light Response must throw in the app, as the real one does: a stream body
 // makes it build the real Response at once, and the status text is checked by the constructor.
 const throwingCases: Array<[string, Make]> = [
-  ['CRLF header on a streamed body', (R) => new R(new ReadableStream({ pull: (c) => c.close() }), { headers: { 'x-a': `a\r\n${EVIL}` } })],
+  [
+    'CRLF header on a streamed body',
+    (R) => new R(new ReadableStream({ pull: (c) => c.close() }), { headers: { 'x-a': `a\r\n${EVIL}` } }),
+  ],
   ['statusText with CRLF', (R) => new R('x', { statusText: `OK\r\n${EVIL}` })],
   ['statusText with a bare LF', (R) => new R('x', { statusText: `OK\n${EVIL}` })],
   ['statusText with NUL', (R) => new R('x', { statusText: 'OK\0' })],
@@ -59,7 +68,8 @@ for (const [name, make] of throwingCases) {
 }
 
 const DATE = /^Date: [A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d GMT\r\n/m;
-const SERVER_ERROR_TAIL = 'content-type: text/plain; charset=utf-8\r\nContent-Length: 22\r\n\r\nInternal Server Error\n';
+const SERVER_ERROR_TAIL =
+  'content-type: text/plain; charset=utf-8\r\nContent-Length: 22\r\n\r\nInternal Server Error\n';
 
 describe('header injection from the app is refused, never written', () => {
   for (const { name, make, log } of cases) {
@@ -79,7 +89,9 @@ describe('header injection from the app is refused, never written', () => {
       c.write(req('GET', '/bad'));
       const res = await c.response();
       // The exact bytes: a plain 500 and nothing of the app's headers or status text.
-      expect(res.raw.toString('latin1').replace(DATE, '')).toBe(`HTTP/1.1 500 Internal Server Error\r\n${SERVER_ERROR_TAIL}`);
+      expect(res.raw.toString('latin1').replace(DATE, '')).toBe(
+        `HTTP/1.1 500 Internal Server Error\r\n${SERVER_ERROR_TAIL}`,
+      );
       expect(res.raw.toString('latin1')).not.toContain('evil');
 
       // The connection still works and nothing else was written on it.

@@ -180,7 +180,8 @@ describe('a slow reader of a 100 MiB streamed response', () => {
     clearInterval(sampler);
     expect(slowPart).toBeLessThan(40 * MIB);
     // The head, then 1600 chunks of 64 KiB ("10000\r\n" + data + "\r\n"), then the last chunk.
-    const head = 'HTTP/1.1 200 OK\r\nDate: Wed, 25 Nov 2026 00:00:00 GMT\r\ncontent-type: application/octet-stream\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n';
+    const head =
+      'HTTP/1.1 200 OK\r\nDate: Wed, 25 Nov 2026 00:00:00 GMT\r\ncontent-type: application/octet-stream\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n';
     expect(received).toBe(head.length + 1600 * (7 + 65536 + 2) + 5);
     expect(tail.toString()).toBe('0\r\n\r\n');
     expect(peak - base, `RSS growth while streaming (base ${(base / MIB).toFixed(0)} MiB)`).toBeLessThan(100 * 1e6);
@@ -226,17 +227,19 @@ describe('a connection flood up to maxConnections', () => {
 
     // As many again: each is accepted by the kernel, then closed by the server unanswered.
     const excess = await Promise.all(
-      Array.from({ length: CAP }, () =>
-        new Promise<{ bytes: number; how: string }>((resolve) => {
-          const s = net.connect({ port: server.port, host: '127.0.0.1' });
-          let bytes = 0;
-          let how = 'open';
-          s.on('data', (d) => (bytes += d.length));
-          s.on('end', () => (how = 'end'));
-          s.on('error', (err: NodeJS.ErrnoException) => (how = err.code ?? 'error'));
-          s.on('close', () => resolve({ bytes, how }));
-          setTimeout(() => s.destroy(), 5000);
-        }),
+      Array.from(
+        { length: CAP },
+        () =>
+          new Promise<{ bytes: number; how: string }>((resolve) => {
+            const s = net.connect({ port: server.port, host: '127.0.0.1' });
+            let bytes = 0;
+            let how = 'open';
+            s.on('data', (d) => (bytes += d.length));
+            s.on('end', () => (how = 'end'));
+            s.on('error', (err: NodeJS.ErrnoException) => (how = err.code ?? 'error'));
+            s.on('close', () => resolve({ bytes, how }));
+            setTimeout(() => s.destroy(), 5000);
+          }),
       ),
     );
     for (const e of excess) {

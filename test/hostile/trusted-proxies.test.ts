@@ -2,11 +2,16 @@
 // -Host change what the app is told only when the peer is in --forwarded-allow-ips (default
 // 127.0.0.1 and ::1). The core's own rules (CIDR ranges, hop order) are in test/core/proxy.test.ts.
 import { describe, expect, it } from 'vitest';
+import { SOAK } from '../faults/helpers.js';
 import { connect, req } from '../helpers/raw.js';
 import { startMaster } from '../master/helpers.js';
-import { SOAK } from '../faults/helpers.js';
 
-const FORWARDED = ['Host: internal:8000', 'X-Forwarded-For: 203.0.113.7', 'X-Forwarded-Proto: https', 'X-Forwarded-Host: public.example'];
+const FORWARDED = [
+  'Host: internal:8000',
+  'X-Forwarded-For: 203.0.113.7',
+  'X-Forwarded-Proto: https',
+  'X-Forwarded-Host: public.example',
+];
 
 /** What the app (bench/soak/app.mjs) says it was told about a request that carries FORWARDED. */
 async function seen(port: number): Promise<{ url: string; remoteAddress: string }> {

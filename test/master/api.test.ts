@@ -8,9 +8,15 @@ import { FIXTURES, get, tempDir, until } from './helpers.js';
 describe('createMaster()', () => {
   it('starts, reports its workers and events, reloads, scales and stops', async () => {
     const port = await freePort();
-    const master = createMaster({ app: join(FIXTURES, 'hello.mjs'), workers: 2, bind: [`127.0.0.1:${port}`], errorLog: join(tempDir(), 'error.log') });
+    const master = createMaster({
+      app: join(FIXTURES, 'hello.mjs'),
+      workers: 2,
+      bind: [`127.0.0.1:${port}`],
+      errorLog: join(tempDir(), 'error.log'),
+    });
     const events: Array<[keyof MasterEvents, unknown]> = [];
-    for (const name of ['worker-ready', 'worker-exit', 'worker-timeout', 'reload', 'stop'] as const) master.on(name, (value: unknown) => events.push([name, value]));
+    for (const name of ['worker-ready', 'worker-exit', 'worker-timeout', 'reload', 'stop'] as const)
+      master.on(name, (value: unknown) => events.push([name, value]));
     try {
       await master.start();
       expect(master.state).toBe('running');
@@ -44,7 +50,12 @@ describe('createMaster()', () => {
     await expect(bad.start()).rejects.toThrow(/already called/);
     expect(await bad.done).toBe(EXIT.USAGE);
 
-    const broken = createMaster({ app: join(FIXTURES, 'throws.mjs'), workers: 1, bind: [`127.0.0.1:${await freePort()}`], errorLog: join(tempDir(), 'error.log') });
+    const broken = createMaster({
+      app: join(FIXTURES, 'throws.mjs'),
+      workers: 1,
+      bind: [`127.0.0.1:${await freePort()}`],
+      errorLog: join(tempDir(), 'error.log'),
+    });
     const err = await broken.start().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(HaltError);
     expect((err as HaltError).exitCode).toBe(EXIT.APP_LOAD_ERROR);

@@ -13,7 +13,9 @@ describe('tsws-master when workers cannot boot', () => {
       expect(m.logs().filter((l) => l.msg === 'worker started')).toHaveLength(2);
       // The worker said why, in its own line.
       const why = m.logs().find((l) => l.level === 60 && l.worker !== undefined)!;
-      expect((why.err as { message: string }).message).toMatch(app === 'throws.mjs' ? /this app is broken on purpose/ : /cannot find module "missing.mjs"/);
+      expect((why.err as { message: string }).message).toMatch(
+        app === 'throws.mjs' ? /this app is broken on purpose/ : /cannot find module "missing.mjs"/,
+      );
     }
   });
 
@@ -25,7 +27,9 @@ describe('tsws-master when workers cannot boot', () => {
       const m = await startMaster('hello.mjs', ['-w', '2'], { port, wait: false });
       expect((await m.exited).code).toBe(3);
       expect(m.err()).toMatch(new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: address already in use`));
-      expect(m.logs().find((l) => l.level === 60 && l.exitCode === 3)?.msg).toMatch(/could not boot \(exit code 3\); halting/);
+      expect(m.logs().find((l) => l.level === 60 && l.exitCode === 3)?.msg).toMatch(
+        /could not boot \(exit code 3\); halting/,
+      );
     } finally {
       squatter.close();
     }
@@ -34,7 +38,9 @@ describe('tsws-master when workers cannot boot', () => {
   it('halts with exit code 3 when a worker is not ready within --boot-timeout', async () => {
     const m = await startMaster('hangs.mjs', ['-w', '1', '--boot-timeout', '1'], { wait: false });
     expect((await m.exited).code).toBe(3);
-    expect(m.logs().some((l) => /^worker 1 was not ready within --boot-timeout 1 s; killing it$/.test(l.msg))).toBe(true);
+    expect(m.logs().some((l) => /^worker 1 was not ready within --boot-timeout 1 s; killing it$/.test(l.msg))).toBe(
+      true,
+    );
   });
 
   it('respawns a worker that dies after boot, backing off when deaths repeat', async () => {
@@ -45,7 +51,9 @@ describe('tsws-master when workers cannot boot', () => {
       await m.waitForLog(() => m.logs().filter((l) => /^worker 1 died \(exit code 70\)$/.test(l.msg)).length === i);
       await until('a replacement', async () => {
         const now = await childPids(m.pid);
-        return now.length === 1 && now[0] !== before[0] && m.logs().filter((l) => l.msg === 'worker ready').length === i + 1;
+        return (
+          now.length === 1 && now[0] !== before[0] && m.logs().filter((l) => l.msg === 'worker ready').length === i + 1
+        );
       });
     }
     const waits = m.logs().filter((l) => /workers died in the last minute; waiting/.test(l.msg));

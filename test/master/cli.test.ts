@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { envName, type Setting, SETTINGS, type SettingName } from '@tsws/worker';
+import { envName, SETTINGS, type Setting, type SettingName } from '@tsws/worker';
 import { describe, expect, it } from 'vitest';
 import { run } from '../helpers/proc.js';
 import { childPids, FIXTURES, get, startMaster, tempDir } from './helpers.js';
@@ -37,18 +37,36 @@ describe('tsws-master command line', () => {
       master(['hello.mjs', '-b', 'localhost']),
       master(['hello.mjs', '--chdir', dir, '--check-config']),
     ]);
-    expect(timeout).toMatchObject({ code: 2, err: 'tsws-master: --timeout: expected a number of seconds >= 0, got "-1"\n' });
-    expect(checked).toMatchObject({ code: 1, err: 'tsws-master: --workers: expected a whole number >= 1, got "zero"\n' });
-    expect(env).toMatchObject({ code: 2, err: 'tsws-master: TSWS_SCHEDULING: expected one of rr, shared, reuseport, got "random"\n' });
-    expect(typo).toMatchObject({ code: 2, err: expect.stringMatching(/^tsws-master: unknown option '--wrokers'\n\(Did you mean --workers\?\)\n$/) });
+    expect(timeout).toMatchObject({
+      code: 2,
+      err: 'tsws-master: --timeout: expected a number of seconds >= 0, got "-1"\n',
+    });
+    expect(checked).toMatchObject({
+      code: 1,
+      err: 'tsws-master: --workers: expected a whole number >= 1, got "zero"\n',
+    });
+    expect(env).toMatchObject({
+      code: 2,
+      err: 'tsws-master: TSWS_SCHEDULING: expected one of rr, shared, reuseport, got "random"\n',
+    });
+    expect(typo).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/^tsws-master: unknown option '--wrokers'\n\(Did you mean --workers\?\)\n$/),
+    });
     expect(noApp).toMatchObject({ code: 2, err: expect.stringMatching(/^tsws-master: APP: missing/) });
-    expect(bind).toMatchObject({ code: 2, err: expect.stringMatching(/^tsws-master: --bind: bind "localhost": expected host:port/) });
+    expect(bind).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/^tsws-master: --bind: bind "localhost": expected host:port/),
+    });
     expect(fileTypo.code).toBe(1);
     expect(fileTypo.err).toMatch(/unknown setting "wrokers" \(did you mean "workers"\?\)/);
   });
 
   it('--check-config loads the app: 0 when it does, 1 when it does not', async () => {
-    const [good, bad] = await Promise.all([master(['hello.mjs', '--check-config']), master(['throws.mjs', '--check-config'])]);
+    const [good, bad] = await Promise.all([
+      master(['hello.mjs', '--check-config']),
+      master(['throws.mjs', '--check-config']),
+    ]);
     expect(good).toMatchObject({ code: 0, out: expect.stringMatching(/valid/) });
     expect(bad).toMatchObject({ code: 1, err: expect.stringMatching(/this app is broken on purpose/) });
   });
@@ -57,13 +75,17 @@ describe('tsws-master command line', () => {
     const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
     const result = await master(['hello.mjs', '--scheduling', 'reuseport', '-b', '127.0.0.1:0']);
     expect(result.code).toBe(2);
-    if (major > 22 || (major === 22 && minor >= 12)) expect(result.err).toMatch(/bind "127.0.0.1:0" needs a fixed port/);
+    if (major > 22 || (major === 22 && minor >= 12))
+      expect(result.err).toMatch(/bind "127.0.0.1:0" needs a fixed port/);
     else expect(result.err).toMatch(/SO_REUSEPORT needs Node >= 22.12/);
   });
 
   it('layers settings: defaults < config file < TSWS_* env < TSWS_CMD_ARGS < command line', async () => {
     const dir = tempDir();
-    writeFileSync(join(dir, 'tsws.config.json'), JSON.stringify({ workers: 3, timeout: 7, keepAlive: 9, maxRequests: 100, backlog: 100 }));
+    writeFileSync(
+      join(dir, 'tsws.config.json'),
+      JSON.stringify({ workers: 3, timeout: 7, keepAlive: 9, maxRequests: 100, backlog: 100 }),
+    );
     const printed = await master(['hello.mjs', '--chdir', dir, '--print-config', '--keep-alive', '11'], {
       TSWS_TIMEOUT: '8',
       TSWS_KEEP_ALIVE: '10',
@@ -72,12 +94,22 @@ describe('tsws-master command line', () => {
     });
     expect(printed.code).toBe(0);
     const settings = JSON.parse(printed.out) as Record<string, unknown>;
-    expect(settings).toMatchObject({ backlog: 100, workers: 3, timeout: 8, maxRequests: 300, keepAlive: 11, gracefulTimeout: 30 });
+    expect(settings).toMatchObject({
+      backlog: 100,
+      workers: 3,
+      timeout: 8,
+      maxRequests: 300,
+      keepAlive: 11,
+      gracefulTimeout: 30,
+    });
   });
 
   it('a config file and the environment reach a running master and its workers', async () => {
     const dir = tempDir('hello.mjs');
-    writeFileSync(join(dir, 'tsws.config.json'), JSON.stringify({ workers: 3, env: { GREETING: 'from-the-config-file' } }));
+    writeFileSync(
+      join(dir, 'tsws.config.json'),
+      JSON.stringify({ workers: 3, env: { GREETING: 'from-the-config-file' } }),
+    );
     const m = await startMaster('hello.mjs', [], { cwd: dir, env: { TSWS_WORKERS: '1' } });
     expect(await childPids(m.pid)).toHaveLength(1);
     expect((await get(`${m.origin}/`)).body).toMatch(/^from-the-config-file /);

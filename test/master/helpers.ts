@@ -47,9 +47,16 @@ export function tempDir(...files: string[]): string {
 }
 
 /** Starts `tsws-master APP -b 127.0.0.1:PORT ...args` and waits for its "ready" line unless `wait` is false. */
-export async function startMaster(app: string, args: string[] = [], opts: { cwd?: string; env?: NodeJS.ProcessEnv; wait?: boolean; port?: number } = {}): Promise<RunningMaster> {
+export async function startMaster(
+  app: string,
+  args: string[] = [],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; wait?: boolean; port?: number } = {},
+): Promise<RunningMaster> {
   const port = opts.port ?? (await freePort());
-  const proc = run('tsws-master', [app, '-b', `127.0.0.1:${port}`, ...args], { cwd: opts.cwd ?? FIXTURES, env: opts.env });
+  const proc = run('tsws-master', [app, '-b', `127.0.0.1:${port}`, ...args], {
+    cwd: opts.cwd ?? FIXTURES,
+    env: opts.env,
+  });
   const logs = () => parseLogs(proc.err());
   const master: RunningMaster = {
     ...proc,
@@ -71,7 +78,11 @@ export async function startMaster(app: string, args: string[] = [], opts: { cwd?
 }
 
 /** One GET over a new connection (agent: false, Connection: close); resolves with status and body. */
-export function get(url: string, agent: http.Agent | false = false, timeoutMs = 10_000): Promise<{ status: number; body: string }> {
+export function get(
+  url: string,
+  agent: http.Agent | false = false,
+  timeoutMs = 10_000,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = http.get(url, { agent, timeout: timeoutMs }, (res) => {
       let body = '';
@@ -97,7 +108,11 @@ export interface LoadResult {
  * connection per request busy against `url` until `until` resolves (or `maxMs`, or `maxRequests`
  * in all). Every error and non-200 answer is a failure. Targets 127.0.0.1 only.
  */
-export async function load(url: string, until: Promise<unknown>, opts: { keepAlive?: number; fresh?: number; maxMs?: number; maxRequests?: number } = {}): Promise<LoadResult> {
+export async function load(
+  url: string,
+  until: Promise<unknown>,
+  opts: { keepAlive?: number; fresh?: number; maxMs?: number; maxRequests?: number } = {},
+): Promise<LoadResult> {
   const { keepAlive = 4, fresh = 2, maxMs = 20_000, maxRequests = 50_000 } = opts;
   const result: LoadResult = { ok: 0, failures: [], bodies: new Map() };
   let stop = false;
@@ -115,13 +130,21 @@ export async function load(url: string, until: Promise<unknown>, opts: { keepAli
           result.ok++;
           const key = body.split(' ')[0]!;
           result.bodies.set(key, (result.bodies.get(key) ?? 0) + 1);
-        } else result.failures.push(`${persistent ? "keep-alive" : "new connection"}: status ${status}: ${body.slice(0, 100)}`);
+        } else
+          result.failures.push(
+            `${persistent ? 'keep-alive' : 'new connection'}: status ${status}: ${body.slice(0, 100)}`,
+          );
       } catch (err) {
-        result.failures.push(`${persistent ? "keep-alive" : "new connection"}: ${(err as NodeJS.ErrnoException).code ?? ''} ${(err as Error).message}`);
+        result.failures.push(
+          `${persistent ? 'keep-alive' : 'new connection'}: ${(err as NodeJS.ErrnoException).code ?? ''} ${(err as Error).message}`,
+        );
       }
     }
   };
-  await Promise.all([...Array.from({ length: keepAlive }, () => client(true)), ...Array.from({ length: fresh }, () => client(false))]);
+  await Promise.all([
+    ...Array.from({ length: keepAlive }, () => client(true)),
+    ...Array.from({ length: fresh }, () => client(false)),
+  ]);
   clearTimeout(timer);
   agent.destroy();
   return result;

@@ -10,15 +10,25 @@ describe('tsws-master from start to stop', () => {
     const dir = tempDir();
     const pidFile = join(dir, 'master.pid');
     const hookLog = join(dir, 'hooks.log');
-    const m = await startMaster('hello.mjs', ['-c', join(FIXTURES, 'hooks.config.mjs'), '-p', pidFile], { env: { HOOK_LOG: hookLog } });
+    const m = await startMaster('hello.mjs', ['-c', join(FIXTURES, 'hooks.config.mjs'), '-p', pidFile], {
+      env: { HOOK_LOG: hookLog },
+    });
     expect(readFileSync(pidFile, 'utf8').trim()).toBe(String(m.pid));
     // Both workers answer.
     const pids = new Set<string>();
-    await until('both workers to answer', async () => pids.add((await get(`${m.origin}/`)).body.split(' ')[1]!).size === 2);
+    await until(
+      'both workers to answer',
+      async () => pids.add((await get(`${m.origin}/`)).body.split(' ')[1]!).size === 2,
+    );
 
     const seen = m.logs().length;
     m.kill('SIGHUP');
-    await until('the reload', () => m.logs().slice(seen).some((l) => l.msg === 'reload done'));
+    await until('the reload', () =>
+      m
+        .logs()
+        .slice(seen)
+        .some((l) => l.msg === 'reload done'),
+    );
 
     // In flight at TERM: two slow requests, one on a keep-alive connection.
     const slow = [get(`${m.origin}/slow?ms=1500`), get(`${m.origin}/slow?ms=1500`)];
@@ -26,7 +36,8 @@ describe('tsws-master from start to stop', () => {
     c.write(req('GET', '/slow?ms=1500'));
     await sleep(400);
     m.kill('SIGTERM');
-    for (const r of await Promise.all(slow)) expect(r).toMatchObject({ status: 200, body: expect.stringMatching(/^slow /) });
+    for (const r of await Promise.all(slow))
+      expect(r).toMatchObject({ status: 200, body: expect.stringMatching(/^slow /) });
     const kept = await c.response({ timeoutMs: 5000 });
     expect(kept.status).toBe(200);
     expect(kept.header('connection')).toBe('close');
@@ -48,7 +59,10 @@ describe('tsws-master from start to stop', () => {
   });
 
   it('cuts requests still running after --graceful-timeout, and INT stops at once', async () => {
-    const [graceful, quick] = await Promise.all([startMaster('hello.mjs', ['-w', '1', '--graceful-timeout', '1']), startMaster('hello.mjs', ['-w', '1'])]);
+    const [graceful, quick] = await Promise.all([
+      startMaster('hello.mjs', ['-w', '1', '--graceful-timeout', '1']),
+      startMaster('hello.mjs', ['-w', '1']),
+    ]);
     const stuck = [graceful, quick].map((m) => get(`${m.origin}/slow?ms=30000`).catch((err: Error) => err));
     await sleep(300);
     const t0 = Date.now();
@@ -66,7 +80,11 @@ describe('tsws-master from start to stop', () => {
     const errorLog = join(dir, 'error.log');
     const accessLog = join(dir, 'access.log');
     const port = await freePort();
-    const m = run('tsws-master', ['hello.mjs', '-w', '2', '-b', `127.0.0.1:${port}`, '--error-log', errorLog, '--access-log', accessLog], { cwd: FIXTURES });
+    const m = run(
+      'tsws-master',
+      ['hello.mjs', '-w', '2', '-b', `127.0.0.1:${port}`, '--error-log', errorLog, '--access-log', accessLog],
+      { cwd: FIXTURES },
+    );
     const read = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8') : '');
     await until('the master to be ready', () => read(errorLog).includes('"msg":"ready"'));
     for (let i = 0; i < 5; i++) expect((await get(`http://127.0.0.1:${port}/?n=${i}`)).status).toBe(200);
@@ -79,7 +97,10 @@ describe('tsws-master from start to stop', () => {
 
     m.kill('SIGTERM');
     expect((await m.exited).code).toBe(0);
-    const lines = read(accessLog).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = read(accessLog)
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.map((l) => l.target).sort()).toEqual(['/?n=0', '/?n=1', '/?n=2', '/?n=3', '/?n=4']);
     for (const line of lines) {
       expect(line).toMatchObject({ method: 'GET', status: 200, remote: '127.0.0.1' });

@@ -1,7 +1,17 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { childPids, get, load, type LogLine, type RunningMaster, sleep, startMaster, tempDir, until } from './helpers.js';
+import {
+  childPids,
+  get,
+  type LogLine,
+  load,
+  type RunningMaster,
+  sleep,
+  startMaster,
+  tempDir,
+  until,
+} from './helpers.js';
 
 /** The app's code on disk: its answer names its version. */
 const CODE = {
@@ -42,7 +52,9 @@ describe('tsws-master reload (HUP)', () => {
     expect(result.bodies.get('v1')).toBeGreaterThan(0);
     expect(result.bodies.get('v2')).toBeGreaterThan(0);
     expect((await get(`${m.origin}/`)).body).toMatch(/^v2 /);
-    const after = await until('the old workers to exit', async () => ((await childPids(m.pid)).length === 2 ? childPids(m.pid) : null));
+    const after = await until('the old workers to exit', async () =>
+      (await childPids(m.pid)).length === 2 ? childPids(m.pid) : null,
+    );
     expect(after.filter((pid) => before.includes(pid))).toEqual([]);
   });
 
@@ -50,7 +62,8 @@ describe('tsws-master reload (HUP)', () => {
     const dir = tempDir();
     writeApp(dir, CODE.good('v1'));
     // The config file is read again at each reload: a short boot timeout while the code hangs.
-    const config = (bootTimeout: number) => writeFileSync(join(dir, 'tsws.config.json'), JSON.stringify({ workers: 2, bootTimeout }));
+    const config = (bootTimeout: number) =>
+      writeFileSync(join(dir, 'tsws.config.json'), JSON.stringify({ workers: 2, bootTimeout }));
     config(2);
     const m = await startMaster('app.mjs', [], { cwd: dir });
     const before = (await childPids(m.pid)).sort();
@@ -85,7 +98,11 @@ describe('tsws-master reload (HUP)', () => {
 
   it('reads the config file again: new workers get its new settings', async () => {
     const dir = tempDir('hello.mjs');
-    const config = (workers: number, greeting: string) => writeFileSync(join(dir, 'tsws.config.mjs'), `export default { workers: ${workers}, env: { GREETING: '${greeting}' } };\n`);
+    const config = (workers: number, greeting: string) =>
+      writeFileSync(
+        join(dir, 'tsws.config.mjs'),
+        `export default { workers: ${workers}, env: { GREETING: '${greeting}' } };\n`,
+      );
     config(1, 'before');
     const m = await startMaster('hello.mjs', [], { cwd: dir });
     expect((await get(`${m.origin}/`)).body).toMatch(/^before /);

@@ -13,16 +13,21 @@ function listeners(port: number): Array<{ backlog: number; pids: number[] }> {
     .trim()
     .split('\n')
     .filter(Boolean)
-    .map((line) => ({ backlog: Number(line.trim().split(/\s+/)[2]), pids: [...line.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1])).sort() }));
+    .map((line) => ({
+      backlog: Number(line.trim().split(/\s+/)[2]),
+      pids: [...line.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1])).sort(),
+    }));
 }
 
 function getUnix(socketPath: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    http.get({ socketPath, path: '/', agent: false }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d));
-      res.on('end', () => resolve(body));
-    }).on('error', reject);
+    http
+      .get({ socketPath, path: '/', agent: false }, (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d));
+        res.on('end', () => resolve(body));
+      })
+      .on('error', reject);
   });
 }
 
@@ -45,14 +50,22 @@ describe('tsws-master listening sockets', () => {
     const dir = tempDir();
     const path = join(dir, 'app.sock');
     // A stale socket file: its process is gone.
-    spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(path)}, () => process.exit(0))`]);
+    spawnSync(process.execPath, [
+      '-e',
+      `require('net').createServer().listen(${JSON.stringify(path)}, () => process.exit(0))`,
+    ]);
     expect(statSync(path).isSocket()).toBe(true);
     const m = await startMaster('hello.mjs', ['-w', '2', '-b', `unix:${path}`, '--umask', '0o007']);
     expect(statSync(path).mode & 0o777).toBe(0o770);
     expect(await getUnix(path)).toMatch(/^hello \d+$/);
     const seen = m.logs().length;
     m.kill('SIGHUP');
-    await until('the reload', () => m.logs().slice(seen).some((l) => l.msg === 'reload done'));
+    await until('the reload', () =>
+      m
+        .logs()
+        .slice(seen)
+        .some((l) => l.msg === 'reload done'),
+    );
     await until('the old workers to exit', async () => (await childPids(m.pid)).length === 2);
     expect(await getUnix(path)).toMatch(/^hello \d+$/);
     m.kill('SIGTERM');

@@ -49,7 +49,11 @@ describe('tsws-master keeps its workers alive', () => {
   it('TTIN adds a worker, TTOU retires one, never below one', async () => {
     const m = await startMaster('hello.mjs', ['-w', '1']);
     m.kill('SIGTTIN');
-    await until('two workers', async () => (await childPids(m.pid)).length === 2 && m.logs().filter((l) => l.msg === 'worker ready').length === 2);
+    await until(
+      'two workers',
+      async () =>
+        (await childPids(m.pid)).length === 2 && m.logs().filter((l) => l.msg === 'worker ready').length === 2,
+    );
     for (let i = 0; i < 3; i++) {
       m.kill('SIGTTOU');
       await sleep(100);
@@ -57,21 +61,47 @@ describe('tsws-master keeps its workers alive', () => {
     const retired = await m.waitForLog((l) => /^retiring worker \d+ \(scale down\)$/.test(l.msg));
     await until('one worker', async () => (await childPids(m.pid)).length === 1);
     await m.waitForLog((l) => l.workerPid === retired.workerPid && l.code === 0);
-    expect(m.logs().filter((l) => /^workers: /.test(l.msg)).map((l) => l.msg)).toEqual(['workers: 1 -> 2', 'workers: 2 -> 1']);
+    expect(
+      m
+        .logs()
+        .filter((l) => /^workers: /.test(l.msg))
+        .map((l) => l.msg),
+    ).toEqual(['workers: 1 -> 2', 'workers: 2 -> 1']);
     expect((await get(`${m.origin}/`)).status).toBe(200);
   });
 
   it('recycles workers past --max-requests under load without failing a request', async () => {
-    const m = await startMaster('hello.mjs', ['-w', '2', '--max-requests', '100', '--max-requests-jitter', '20', '--timeout', '2']);
+    const m = await startMaster('hello.mjs', [
+      '-w',
+      '2',
+      '--max-requests',
+      '100',
+      '--max-requests-jitter',
+      '20',
+      '--timeout',
+      '2',
+    ]);
     // A worker past its limit retires once its replacement is ready.
-    const recycled = until('two workers recycled', () => m.logs().filter((l) => /^retiring worker \d+ \(max-requests\)$/.test(l.msg)).length >= 2, 20_000);
+    const recycled = until(
+      'two workers recycled',
+      () => m.logs().filter((l) => /^retiring worker \d+ \(max-requests\)$/.test(l.msg)).length >= 2,
+      20_000,
+    );
     const result = await load(`${m.origin}/`, recycled, { maxMs: 20_000 });
     await recycled;
     expect(result.failures).toEqual([]);
     expect(m.logs().filter((l) => /reached --max-requests; replacing it/.test(l.msg)).length).toBeGreaterThanOrEqual(2);
-    const servedBy = new Set(m.logs().filter((l) => l.msg === 'worker ready').map((l) => l.workerPid));
+    const servedBy = new Set(
+      m
+        .logs()
+        .filter((l) => l.msg === 'worker ready')
+        .map((l) => l.workerPid),
+    );
     expect(servedBy.size).toBeGreaterThanOrEqual(4);
-    await until('the retired workers to exit', () => m.logs().filter((l) => /^worker \d+ exited/.test(l.msg) && l.code === 0).length >= 2);
+    await until(
+      'the retired workers to exit',
+      () => m.logs().filter((l) => /^worker \d+ exited/.test(l.msg) && l.code === 0).length >= 2,
+    );
   });
 
   it('replaces a worker past --max-worker-lifetime or --max-worker-memory, the replacement first', async () => {
@@ -79,7 +109,10 @@ describe('tsws-master keeps its workers alive', () => {
       startMaster('hello.mjs', ['-w', '1', '--max-worker-lifetime', '1', '--timeout', '2']),
       startMaster('hello.mjs', ['-w', '1', '--max-worker-memory', '1', '--timeout', '2']),
     ]);
-    for (const [m, limit] of [[lifetime, 'max-worker-lifetime'], [memory, 'max-worker-memory']] as const) {
+    for (const [m, limit] of [
+      [lifetime, 'max-worker-lifetime'],
+      [memory, 'max-worker-memory'],
+    ] as const) {
       const first = m.logs().find((l) => l.msg === 'worker started')!.workerPid;
       const marked = await m.waitForLog((l) => l.msg === `worker 1 reached --${limit}; replacing it`);
       expect(marked.workerPid).toBe(first);

@@ -20,7 +20,9 @@ for (const runner of RUNNERS) {
       it(`${app.spec} (auto picks ${app.workerClass})`, async () => {
         const { proc, origin } = await serve(runner, app.spec);
         await expectTheApp(origin, app.name);
-        expect(proc.err()).toMatch(new RegExp(`worker class ${app.workerClass}, ${app.workerClass === 'tsws' ? 'fetch' : 'node'} app`));
+        expect(proc.err()).toMatch(
+          new RegExp(`worker class ${app.workerClass}, ${app.workerClass === 'tsws' ? 'fetch' : 'node'} app`),
+        );
       });
     }
 

@@ -38,19 +38,28 @@ describe('a mistake is one line on stderr and its exit code', () => {
       exits(['fetch.js', '--chdir', APPS, '--keep-alive', 'soon']),
     ]);
     expect(none.code).toBe(2);
-    expect(oneLine(none.err)).toBe('tsws: error: missing APP: name the app to serve as module:export, e.g. `tsws app.js:app` (see tsws --help)');
+    expect(oneLine(none.err)).toBe(
+      'tsws: error: missing APP: name the app to serve as module:export, e.g. `tsws app.js:app` (see tsws --help)',
+    );
     expect(flag.code).toBe(2);
     expect(oneLine(flag.err)).toBe("tsws: error: unknown option '--bogus'");
     expect(value.code).toBe(2);
     expect(oneLine(value.err)).toBe('tsws: error: --keep-alive: expected a number of seconds >= 0, got "soon"');
   });
 
-  it('the app cannot be loaded (4): one line, or the app\'s own stack when it threw', async () => {
-    const [missing, threw] = await Promise.all([exits(['nope.js:app', '--chdir', APPS]), exits(['throws.js', '--chdir', APPS])]);
+  it("the app cannot be loaded (4): one line, or the app's own stack when it threw", async () => {
+    const [missing, threw] = await Promise.all([
+      exits(['nope.js:app', '--chdir', APPS]),
+      exits(['throws.js', '--chdir', APPS]),
+    ]);
     expect(missing.code).toBe(4);
     expect(oneLine(missing.err)).toMatch(/^tsws: error: APP "nope\.js:app": cannot find module "nope\.js" in \S+/);
     expect(threw.code).toBe(4);
-    const line = JSON.parse(threw.err.trim().split('\n').at(-1)!) as { level: number; msg: string; err: { type: string; stack: string } };
+    const line = JSON.parse(threw.err.trim().split('\n').at(-1)!) as {
+      level: number;
+      msg: string;
+      err: { type: string; stack: string };
+    };
     expect(line.level).toBe(60);
     expect(line.msg).toMatch(/^APP "throws\.js": \S+throws\.js threw while loading: /);
     expect(line.err.type).toBe('SyntaxError');
@@ -68,11 +77,17 @@ describe('a mistake is one line on stderr and its exit code', () => {
       exits(['fetch.js', '--chdir', APPS, '-b', `127.0.0.1:${port}`]),
     ]);
     expect(unfit.code).toBe(3);
-    expect(oneLine(unfit.err)).toBe('tsws: error: worker class "tsws" serves fetch apps, and the app is an Express or connect app: use -k node or -k auto');
+    expect(oneLine(unfit.err)).toBe(
+      'tsws: error: worker class "tsws" serves fetch apps, and the app is an Express or connect app: use -k node or -k auto',
+    );
     expect(unknown.code).toBe(3);
-    expect(oneLine(unknown.err)).toBe('tsws: error: worker class "gevent": expected auto, tsws, node, or a custom class as path.js:Export');
+    expect(oneLine(unknown.err)).toBe(
+      'tsws: error: worker class "gevent": expected auto, tsws, node, or a custom class as path.js:Export',
+    );
     expect(inUse.code).toBe(3);
-    expect(oneLine(inUse.err)).toBe(`tsws: error: cannot listen on 127.0.0.1:${port}: address already in use (EADDRINUSE)`);
+    expect(oneLine(inUse.err)).toBe(
+      `tsws: error: cannot listen on 127.0.0.1:${port}: address already in use (EADDRINUSE)`,
+    );
   });
 
   it('TypeScript without type stripping or tsx says what to install; with stripping it serves', async () => {
@@ -108,7 +123,9 @@ describe('config actions', () => {
     expect(printed.code).toBe(0);
     expect(JSON.parse(printed.out)).toMatchObject({ app: 'fetch.js', workerClass: 'node', bind: ['127.0.0.1:8000'] });
     expect(good.code).toBe(0);
-    expect(good.out.trim()).toBe('tsws: config OK: APP "koa3.js" is a Koa app (serving app.callback()), served by worker class node');
+    expect(good.out.trim()).toBe(
+      'tsws: config OK: APP "koa3.js" is a Koa app (serving app.callback()), served by worker class node',
+    );
     expect(bad.code).toBe(1);
     expect(oneLine(bad.err)).toMatch(/^tsws: error: APP "fetch\.js:nope": \S+ has no export "nope"/);
   });
@@ -121,7 +138,19 @@ describe('the process', () => {
     const errorLog = join(dir, 'error.log');
     const port = await freePort();
     const origin = `http://127.0.0.1:${port}`;
-    const proc = run('tsws', ['fetch.js', '--chdir', APPS, '-b', `127.0.0.1:${port}`, '-p', pidFile, '--error-log', errorLog, '-e', 'GREETING=from -e']);
+    const proc = run('tsws', [
+      'fetch.js',
+      '--chdir',
+      APPS,
+      '-b',
+      `127.0.0.1:${port}`,
+      '-p',
+      pidFile,
+      '--error-log',
+      errorLog,
+      '-e',
+      'GREETING=from -e',
+    ]);
     await waitForHttp(`${origin}/hello`);
     expect(readFileSync(pidFile, 'utf8').trim()).toBe(String(proc.pid));
     expect(await (await fetch(`${origin}/env?name=GREETING`)).text()).toBe('from -e');
@@ -136,7 +165,8 @@ describe('the process', () => {
     await new Promise((r) => setTimeout(r, 300));
     proc.kill('SIGTERM');
     // Draining: in-flight requests finish, new connections are refused.
-    for (let i = 0; i < 50 && existsSync(errorLog) && !readFileSync(errorLog, 'utf8').includes('draining'); i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 50 && existsSync(errorLog) && !readFileSync(errorLog, 'utf8').includes('draining'); i++)
+      await new Promise((r) => setTimeout(r, 50));
     await expect(connect(port)).rejects.toThrow(/ECONNREFUSED/);
     expect(await slow).toBe('slow done');
     expect((await proc.exited).code).toBe(0);
@@ -175,7 +205,15 @@ describe('the process', () => {
       const { origin } = await serve(tsws, 'fetch.js', ['--user', 'nobody', '--group', 'nogroup']);
       expect(await (await fetch(`${origin}/whoami`)).text()).toBe('65534:65534');
     } else {
-      const { code, err } = await exits(['fetch.js', '--chdir', APPS, '-b', `127.0.0.1:${await freePort()}`, '--user', 'root']);
+      const { code, err } = await exits([
+        'fetch.js',
+        '--chdir',
+        APPS,
+        '-b',
+        `127.0.0.1:${await freePort()}`,
+        '--user',
+        'root',
+      ]);
       expect(code).toBe(3);
       expect(oneLine(err)).toMatch(/^tsws: error: cannot switch to user root: not permitted/);
     }

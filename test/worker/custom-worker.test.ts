@@ -21,7 +21,8 @@ for (const runner of RUNNERS) {
       // reach either one: ask on fresh connections until the worker serving both answers.
       type Health = { ok: boolean; requests: number; inFlight: number; oldest: { target: string } | null };
       let health: Health | undefined;
-      for (let i = 0; i < 20 && !health?.inFlight; i++) health = JSON.parse((await get(`${origin}/healthz`)).body) as Health;
+      for (let i = 0; i < 20 && !health?.inFlight; i++)
+        health = JSON.parse((await get(`${origin}/healthz`)).body) as Health;
       expect(health).toMatchObject({ ok: true, inFlight: 1, oldest: { target: '/slow?ms=800' } });
       expect(health!.requests).toBeGreaterThanOrEqual(2);
       proc.kill('SIGTERM');

@@ -45,7 +45,10 @@ describe('module:export forms that load', () => {
   it('detects the interface from the shape', async () => {
     expect(await load('hono4.js')).toMatchObject({ interface: 'fetch', kind: 'an object with a fetch method' });
     expect(await load('koa3.js')).toMatchObject({ interface: 'node', kind: 'a Koa app (serving app.callback())' });
-    expect(await load('fastify5.js')).toMatchObject({ interface: 'node', kind: 'a fastify instance (serving fastify.routing)' });
+    expect(await load('fastify5.js')).toMatchObject({
+      interface: 'node',
+      kind: 'a fastify instance (serving fastify.routing)',
+    });
     expect(await load('http-server.js')).toMatchObject({ interface: 'node' });
     expect(await load('node-listener.js')).toMatchObject({ interface: 'node' });
     // (request, info): two parameters, but named as a fetch handler's.
@@ -64,18 +67,47 @@ describe('wrong module:export forms', () => {
   const cases: Array<[string, RegExp, string?]> = [
     [':app', /^APP ":app": expected module:export, e\.g\. app\.js:app$/],
     ['nope.js', /^APP "nope\.js": cannot find module "nope\.js" in \/\S+ \(tried nope\.js and node_modules\)$/],
-    ['nope', /^APP "nope": cannot find module "nope" in \/\S+ \(tried nope, nope\.js, nope\.mjs, nope\.cjs, nope\.ts, nope\.mts, nope\.cts and node_modules\)$/],
-    ['fetch.js:nope', /^APP "fetch\.js:nope": \/\S+\/fetch\.js has no export "nope" \(its exports: create, default, handler\)$/],
-    ['bad-exports.js:api.v2.handler', /^APP "bad-exports\.js:api\.v2\.handler": "api" in \/\S+ has no "v2": it is an object with keys \[v1\]$/],
-    ['fetch.js:1abc', /^APP "fetch\.js:1abc": "1abc" is not an export: expected a name, a dotted path \(server\.handler\) or a call \(createApp\(\)\)$/],
-    ['fetch.js:create({greeting: 1})', /^APP "fetch\.js:create\(\{greeting: 1\}\)": the arguments of create\(\.\.\.\) must be JSON literals \(.+\)$/],
-    ['bad-exports.js:config()', /^APP "bad-exports\.js:config\(\)": "config" is an object with keys \[port, host\], so it cannot be called$/],
-    ['bad-exports.js:config', /^APP "bad-exports\.js:config": expected a fetch handler \(.+\) or a Node request listener \(.+\); found an object with keys \[port, host\]$/],
+    [
+      'nope',
+      /^APP "nope": cannot find module "nope" in \/\S+ \(tried nope, nope\.js, nope\.mjs, nope\.cjs, nope\.ts, nope\.mts, nope\.cts and node_modules\)$/,
+    ],
+    [
+      'fetch.js:nope',
+      /^APP "fetch\.js:nope": \/\S+\/fetch\.js has no export "nope" \(its exports: create, default, handler\)$/,
+    ],
+    [
+      'bad-exports.js:api.v2.handler',
+      /^APP "bad-exports\.js:api\.v2\.handler": "api" in \/\S+ has no "v2": it is an object with keys \[v1\]$/,
+    ],
+    [
+      'fetch.js:1abc',
+      /^APP "fetch\.js:1abc": "1abc" is not an export: expected a name, a dotted path \(server\.handler\) or a call \(createApp\(\)\)$/,
+    ],
+    [
+      'fetch.js:create({greeting: 1})',
+      /^APP "fetch\.js:create\(\{greeting: 1\}\)": the arguments of create\(\.\.\.\) must be JSON literals \(.+\)$/,
+    ],
+    [
+      'bad-exports.js:config()',
+      /^APP "bad-exports\.js:config\(\)": "config" is an object with keys \[port, host\], so it cannot be called$/,
+    ],
+    [
+      'bad-exports.js:config',
+      /^APP "bad-exports\.js:config": expected a fetch handler \(.+\) or a Node request listener \(.+\); found an object with keys \[port, host\]$/,
+    ],
     ['bad-exports.js:name', /; found a string \("not an app"\)$/],
     ['bad-exports.js:nothing', /; found undefined \(did the module export the app, or the factory return it\?\)$/],
     ['bad-exports.js:Service', /; found the class Service: export an instance, or the handler itself$/],
-    ['express5.cjs', /^APP "express5\.cjs": expected a fetch handler \(.+\) for --interface fetch; found a function \(app, taking 3 arguments\) \(it looks like an Express or connect app\)$/, 'fetch'],
-    ['hono4.js', /^APP "hono4\.js": expected a Node request listener \(a function \(req, res\)\) for --interface node; found a Hono object with keys \[fetch, get, post, .*\] \(it looks like an object with a fetch method\)$/, 'node'],
+    [
+      'express5.cjs',
+      /^APP "express5\.cjs": expected a fetch handler \(.+\) for --interface fetch; found a function \(app, taking 3 arguments\) \(it looks like an Express or connect app\)$/,
+      'fetch',
+    ],
+    [
+      'hono4.js',
+      /^APP "hono4\.js": expected a Node request listener \(a function \(req, res\)\) for --interface node; found a Hono object with keys \[fetch, get, post, .*\] \(it looks like an object with a fetch method\)$/,
+      'node',
+    ],
   ];
   for (const [spec, message, override] of cases) {
     it(`${spec}${override ? ` --interface ${override}` : ''}`, async () => {

@@ -1,8 +1,8 @@
 // The node worker class: the settings mapped onto node:http, the limits it checks itself, the
 // fetch adapter, graceful stop and the stats heartbeats carry. Real sockets, in this process.
 import type http from 'node:http';
-import { type AccessLog, createLogger, defaults, detectApp, NodeWorker, type Settings } from '@tsws/worker';
 import type { AccessRecord } from '@tsws/core';
+import { type AccessLog, createLogger, defaults, detectApp, NodeWorker, type Settings } from '@tsws/worker';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { connect, req } from '../helpers/raw.js';
 
@@ -46,7 +46,10 @@ describe('limits node:http has no option for, checked per request', () => {
 
   it('a declared body over --limit-request-body gets 413 before the app, and no 100 Continue', async () => {
     let called = 0;
-    const { port } = await startNode((_req: http.IncomingMessage, res: http.ServerResponse) => res.end(String(++called)), { limitRequestBody: 1000 });
+    const { port } = await startNode(
+      (_req: http.IncomingMessage, res: http.ServerResponse) => res.end(String(++called)),
+      { limitRequestBody: 1000 },
+    );
     const c = await connect(port);
     c.write(req('POST', '/', ['Content-Length: 5000', 'Expect: 100-continue']));
     const res = await c.response({ interim: true });
@@ -55,9 +58,19 @@ describe('limits node:http has no option for, checked per request', () => {
   });
 
   it('a chunked body over the limit gets 413 from the fetch adapter', async () => {
-    const { port } = await startNode(async (request: Request) => new Response(`read ${(await request.arrayBuffer()).byteLength}`), { limitRequestBody: 1000 });
+    const { port } = await startNode(
+      async (request: Request) => new Response(`read ${(await request.arrayBuffer()).byteLength}`),
+      { limitRequestBody: 1000 },
+    );
     const c = await connect(port);
-    c.write(req('POST', '/', ['Transfer-Encoding: chunked'], `400\r\n${'x'.repeat(1024)}\r\n400\r\n${'y'.repeat(1024)}\r\n0\r\n\r\n`));
+    c.write(
+      req(
+        'POST',
+        '/',
+        ['Transfer-Encoding: chunked'],
+        `400\r\n${'x'.repeat(1024)}\r\n400\r\n${'y'.repeat(1024)}\r\n0\r\n\r\n`,
+      ),
+    );
     expect((await c.response()).status).toBe(413);
     const ok = await connect(port);
     ok.write(req('POST', '/', ['Transfer-Encoding: chunked'], `200\r\n${'x'.repeat(512)}\r\n0\r\n\r\n`));
@@ -126,14 +139,21 @@ describe('timeouts and connections', () => {
 
 describe('graceful stop and stats', () => {
   it('finishes in-flight requests with Connection: close, closes idle connections, refuses new ones', async () => {
-    const { worker, port } = await startNode((_req: http.IncomingMessage, res: http.ServerResponse) => setTimeout(() => res.end('late'), 500));
+    const { worker, port } = await startNode((_req: http.IncomingMessage, res: http.ServerResponse) =>
+      setTimeout(() => res.end('late'), 500),
+    );
     const idle = await connect(port);
     idle.write(req('GET', '/'));
     await idle.response();
     const busy = await connect(port);
     busy.write(req('GET', '/'));
     await new Promise((r) => setTimeout(r, 100));
-    expect(worker.stats()).toMatchObject({ requests: 2, inFlight: 1, connections: 2, oldest: { method: 'GET', target: '/' } });
+    expect(worker.stats()).toMatchObject({
+      requests: 2,
+      inFlight: 1,
+      connections: 2,
+      oldest: { method: 'GET', target: '/' },
+    });
     const stopped = worker.stop(true, 5000);
     expect(await idle.closed()).toBe(true);
     const res = await busy.response();
@@ -169,7 +189,13 @@ describe('the fetch adapter', () => {
     expect(head.status).toBe(201);
     expect(head.body.length).toBe(0);
     await new Promise((r) => setTimeout(r, 50));
-    expect(records[0]).toMatchObject({ method: 'GET', target: '/x?y=1', status: 201, userAgent: 't/1', remoteAddress: '127.0.0.1' });
+    expect(records[0]).toMatchObject({
+      method: 'GET',
+      target: '/x?y=1',
+      status: 201,
+      userAgent: 't/1',
+      remoteAddress: '127.0.0.1',
+    });
     // What went out after the header block: the body and its chunked framing.
     expect(records[0]!.bytes).toBe(Buffer.byteLength(`12\r\n${res.body}\r\n0\r\n\r\n`));
   });
@@ -178,7 +204,12 @@ describe('the fetch adapter', () => {
     let aborted = false;
     const { port } = await startNode((request: Request) => {
       if (new URL(request.url).pathname === '/throw') throw new Error('app bug');
-      return new Promise<Response>((resolve) => request.signal.addEventListener('abort', () => ((aborted = true), resolve(new Response('late')))));
+      return new Promise<Response>((resolve) =>
+        request.signal.addEventListener('abort', () => {
+          aborted = true;
+          resolve(new Response('late'));
+        }),
+      );
     });
     const c = await connect(port);
     c.write(req('GET', '/wait'));

@@ -7,11 +7,14 @@ import { APPS } from './serve.js';
 it('two workers serve the app; SIGTERM to the primary drains them and everything exits 0', async () => {
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
-  const proc = run(`${ROOT}examples/node-cluster/cluster.js`, [], { env: { APP: 'fetch.js', APP_DIR: APPS, BIND: `127.0.0.1:${port}`, WORKERS: '2' } });
+  const proc = run(`${ROOT}examples/node-cluster/cluster.js`, [], {
+    env: { APP: 'fetch.js', APP_DIR: APPS, BIND: `127.0.0.1:${port}`, WORKERS: '2' },
+  });
   await proc.waitFor(/worker \d+ listening on[\s\S]*worker \d+ listening on/);
   const pids = new Set<string>();
   // Fresh connections, so the primary spreads them over both workers.
-  for (let i = 0; i < 10 && pids.size < 2; i++) pids.add(await (await fetch(`${origin}/pid`, { headers: { connection: 'close' } })).text());
+  for (let i = 0; i < 10 && pids.size < 2; i++)
+    pids.add(await (await fetch(`${origin}/pid`, { headers: { connection: 'close' } })).text());
   expect(pids.size).toBe(2);
 
   const slow = fetch(`${origin}/slow?ms=800`).then((r) => r.text());

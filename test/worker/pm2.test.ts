@@ -57,7 +57,13 @@ it('cluster mode: two instances signal ready, pm2 reload drains them and drops n
   let reloading = true;
   const outcomes: string[] = [];
   const traffic = (async () => {
-    while (reloading) outcomes.push(await get(port, '/hello').then((r) => `${r.status} ${r.body}`, (e: Error) => `failed: ${e.message}`));
+    while (reloading)
+      outcomes.push(
+        await get(port, '/hello').then(
+          (r) => `${r.status} ${r.body}`,
+          (e: Error) => `failed: ${e.message}`,
+        ),
+      );
   })();
   await new Promise((r) => setTimeout(r, 200));
   const reloaded = await pm2('reload', 'tsws-app');

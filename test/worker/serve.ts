@@ -2,7 +2,7 @@
 // app gives: routing, JSON in and out, a streamed response, an error route.
 import { existsSync } from 'node:fs';
 import { expect } from 'vitest';
-import { BINS, freePort, type Proc, ROOT, run } from '../helpers/proc.js';
+import { type BINS, freePort, type Proc, ROOT, run } from '../helpers/proc.js';
 
 export const APPS = `${ROOT}test/fixtures/apps`;
 
@@ -16,7 +16,9 @@ export interface Runner {
 /** Every way we run an app; `tsws-master -w 2` joins when packages/master has its CLI. */
 export const RUNNERS: Runner[] = [
   { name: 'tsws', bin: 'tsws', args: [] },
-  ...(existsSync(`${ROOT}packages/master/dist/cli.js`) ? [{ name: 'tsws-master -w 2', bin: 'tsws-master' as const, args: ['-w', '2'] }] : []),
+  ...(existsSync(`${ROOT}packages/master/dist/cli.js`)
+    ? [{ name: 'tsws-master -w 2', bin: 'tsws-master' as const, args: ['-w', '2'] }]
+    : []),
 ];
 
 export interface Served {
@@ -26,7 +28,12 @@ export interface Served {
 }
 
 /** Runs `runner` on `app` with `args`, on a free loopback port; resolves once it answers. */
-export async function serve(runner: Runner, app: string, args: string[] = [], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Served> {
+export async function serve(
+  runner: Runner,
+  app: string,
+  args: string[] = [],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<Served> {
   const port = await freePort();
   const proc = run(runner.bin, [...runner.args, app, '--chdir', APPS, '-b', `127.0.0.1:${port}`, ...args], opts);
   await proc.waitFor(/listening on/);
@@ -45,7 +52,11 @@ export async function expectTheApp(origin: string, name: string, greeting = 'hel
   expect(await user.json()).toEqual({ id: '42', framework: name });
 
   const payload = { text: 'héllo', list: [1, 2, 3], nested: { ok: true } };
-  const echo = await fetch(`${origin}/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload) });
+  const echo = await fetch(`${origin}/echo`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(payload),
+  });
   expect(echo.status).toBe(200);
   expect(await echo.json()).toEqual({ got: payload });
 

@@ -10,7 +10,13 @@ import { APPS, RUNNERS } from './serve.js';
 function activate(ports: number[], names: string[], bin: keyof typeof BINS, args: string[]) {
   const child = spawn(
     'systemd-socket-activate',
-    [...ports.map((p) => `--listen=127.0.0.1:${p}`), `--fdname=${names.join(':')}`, process.execPath, BINS[bin], ...args],
+    [
+      ...ports.map((p) => `--listen=127.0.0.1:${p}`),
+      `--fdname=${names.join(':')}`,
+      process.execPath,
+      BINS[bin],
+      ...args,
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
   let output = '';
@@ -37,12 +43,22 @@ for (const runner of RUNNERS) {
   describe(`${runner.name} under systemd socket activation`, () => {
     it('is started by the first connection and serves every passed socket instead of the default bind', async () => {
       const ports = [await freePort(), await freePort()];
-      const sd = activate(ports, ['web', 'admin'], runner.bin, [...runner.args, 'fetch.js', '--chdir', APPS, '--log-level', 'info']);
+      const sd = activate(ports, ['web', 'admin'], runner.bin, [
+        ...runner.args,
+        'fetch.js',
+        '--chdir',
+        APPS,
+        '--log-level',
+        'info',
+      ]);
       await sd.listening;
       // This connection waits in the kernel's queue while tsws boots, then is answered.
       const first = await fetch(`http://127.0.0.1:${ports[0]}/hello`);
       expect(await first.text()).toBe('hello from fetch');
-      expect(await (await fetch(`http://127.0.0.1:${ports[1]}/users/7`)).json()).toEqual({ id: '7', framework: 'fetch' });
+      expect(await (await fetch(`http://127.0.0.1:${ports[1]}/users/7`)).json()).toEqual({
+        id: '7',
+        framework: 'fetch',
+      });
       // tsws logs the names from LISTEN_FDNAMES.
       if (runner.bin === 'tsws') expect(sd.output()).toMatch(/"names":\["web","admin"\]/);
       expect(sd.output()).toMatch(new RegExp(`listening on 127\\.0\\.0\\.1:${ports[0]}, 127\\.0\\.0\\.1:${ports[1]}`));

@@ -18,12 +18,14 @@ const FORMS = 'host:port, [ipv6]:port, unix:/path, unix:@name or fd://N';
 export function parseBind(spec: string): BindAddress {
   if (spec.startsWith('unix:')) {
     const path = spec.slice(5);
-    if (!path || path === '@') throw new BindError(`bind "${spec}": a Unix socket needs a path (unix:/path) or a name (unix:@name)`);
+    if (!path || path === '@')
+      throw new BindError(`bind "${spec}": a Unix socket needs a path (unix:/path) or a name (unix:@name)`);
     return { kind: 'unix', path: path.startsWith('@') ? `\0${path.slice(1)}` : path };
   }
   if (spec.startsWith('fd://')) {
     const fd = Number(spec.slice(5));
-    if (!/^\d+$/.test(spec.slice(5)) || !Number.isSafeInteger(fd)) throw new BindError(`bind "${spec}": fd://N needs a file descriptor number`);
+    if (!/^\d+$/.test(spec.slice(5)) || !Number.isSafeInteger(fd))
+      throw new BindError(`bind "${spec}": fd://N needs a file descriptor number`);
     return { kind: 'fd', fd };
   }
   let host: string;
@@ -40,10 +42,12 @@ export function parseBind(spec: string): BindAddress {
     if (colon < 0) throw new BindError(`bind "${spec}": expected ${FORMS}`);
     host = spec.slice(0, colon) || '0.0.0.0';
     port = spec.slice(colon + 1);
-    if (host.includes(':')) throw new BindError(`bind "${spec}": put an IPv6 address in brackets, e.g. [${host}]:${port}`);
+    if (host.includes(':'))
+      throw new BindError(`bind "${spec}": put an IPv6 address in brackets, e.g. [${host}]:${port}`);
   }
   const n = Number(port);
-  if (!/^\d+$/.test(port) || n > 65535) throw new BindError(`bind "${spec}": the port must be a number from 0 to 65535`);
+  if (!/^\d+$/.test(port) || n > 65535)
+    throw new BindError(`bind "${spec}": the port must be a number from 0 to 65535`);
   return { kind: 'tcp', host, port: n };
 }
 
@@ -98,7 +102,8 @@ export async function listenOn(server: net.Server, address: BindAddress, setting
   if (address.kind === 'tcp') {
     options = { host: address.host, port: address.port, backlog };
     if (settings.reusePort) {
-      if (!hasReusePort()) throw new BindError(`reusePort needs Node >= 22.12 or >= 23.1; this is Node ${process.versions.node}`);
+      if (!hasReusePort())
+        throw new BindError(`reusePort needs Node >= 22.12 or >= 23.1; this is Node ${process.versions.node}`);
       options.reusePort = true;
     }
   } else if (address.kind === 'unix') {
@@ -112,8 +117,18 @@ export async function listenOn(server: net.Server, address: BindAddress, setting
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
       server.off('listening', onListening);
-      const where = address.kind === 'tcp' ? `${address.host}:${address.port}` : address.kind === 'unix' ? formatAddress(address.path) : `fd://${address.fd}`;
-      const why = err.code === 'EADDRINUSE' ? 'address already in use' : err.code === 'EACCES' ? 'permission denied' : err.message;
+      const where =
+        address.kind === 'tcp'
+          ? `${address.host}:${address.port}`
+          : address.kind === 'unix'
+            ? formatAddress(address.path)
+            : `fd://${address.fd}`;
+      const why =
+        err.code === 'EADDRINUSE'
+          ? 'address already in use'
+          : err.code === 'EACCES'
+            ? 'permission denied'
+            : err.message;
       reject(new BindError(`cannot listen on ${where}: ${why}${err.code ? ` (${err.code})` : ''}`, { cause: err }));
     };
     const onListening = () => {
@@ -123,7 +138,8 @@ export async function listenOn(server: net.Server, address: BindAddress, setting
     server.once('error', onError);
     server.once('listening', onListening);
     // The socket file is created inside listen(), so the umask is set around that call only.
-    const previous = address.kind === 'unix' && settings.umask !== undefined ? process.umask(settings.umask) : undefined;
+    const previous =
+      address.kind === 'unix' && settings.umask !== undefined ? process.umask(settings.umask) : undefined;
     try {
       server.listen(options);
     } finally {

@@ -11,7 +11,14 @@ import * as llhttp from './llhttp.js';
 import type { AccessRecord, ResolvedOptions } from './options.js';
 import { forwardedClient, forwardedProto, type TrustCheck } from './proxy.js';
 import { type BodySource, RequestBody } from './request.js';
-import { bodyStreamOf, isResponse, LightResponse, ResponseError, type ResponseParts, responseParts } from './response.js';
+import {
+  bodyStreamOf,
+  isResponse,
+  LightResponse,
+  ResponseError,
+  type ResponseParts,
+  responseParts,
+} from './response.js';
 import { CONTINUE_100, errorResponse, isBodyless, statusLine } from './status.js';
 
 /** What a connection needs from its server. */
@@ -198,7 +205,8 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
     // plus 16 bytes per body byte: room for 1-byte chunks with short extensions, and a bound.
     const limit = this.server.opts.limitRequestFieldSize;
     const ex = this.reading;
-    if (limit && ex !== null && this.framing > limit + 16 * ex.body!.received) this.fail(413, 'chunk framing over its budget');
+    if (limit && ex !== null && this.framing > limit + 16 * ex.body!.received)
+      this.fail(413, 'chunk framing over its budget');
   }
 
   private run(chunk: Buffer): void {
@@ -357,7 +365,8 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
     // RFC 9112 §6.3: any Transfer-Encoding without chunked last is a 400; llhttp misses an empty
     // one (and then frames by a Content-Length after it). §6.1: codings before chunked would
     // reach the app still applied, as we decode none of them: 501.
-    if (this.te !== null && (bodyLength !== -1 || !onlyChunked(this.te))) return this.refuse(bodyLength === -1 ? 501 : 400);
+    if (this.te !== null && (bodyLength !== -1 || !onlyChunked(this.te)))
+      return this.refuse(bodyLength === -1 ? 501 : 400);
     if (opts.limitRequestBody && bodyLength > opts.limitRequestBody) return this.refuse(413);
     const expectContinue = this.expect !== '' && this.expect.toLowerCase() === '100-continue';
     if (this.expect !== '' && !expectContinue) return this.refuse(417);
@@ -426,7 +435,10 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
   }
 
   private forwardedInfo(): ConnInfo {
-    return { remoteAddress: forwardedClient(this.xff, this.server.trusted) ?? this.peer.remoteAddress, remotePort: this.peer.remotePort };
+    return {
+      remoteAddress: forwardedClient(this.xff, this.server.trusted) ?? this.peer.remoteAddress,
+      remotePort: this.peer.remotePort,
+    };
   }
 
   onBody(start: number, end: number): number {
@@ -465,7 +477,8 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
     }
     this.rearm();
     if (this.out.length >= OUT_HIGH_WATER) this.flush();
-    if (this.closeAfter || this.writeBlocked || this.queued >= this.server.opts.maxPipelinedRequests) return llhttp.ERROR.PAUSED;
+    if (this.closeAfter || this.writeBlocked || this.queued >= this.server.opts.maxPipelinedRequests)
+      return llhttp.ERROR.PAUSED;
     return 0;
   }
 
@@ -559,7 +572,8 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
     if (ex.state === S_APP && !this.closed) {
       // An app that fails because the client left (its body read or signal aborted) did no wrong.
       const log = this.server.opts.logger;
-      if (err instanceof ClientGone) log.debug({ err: err.message, method: ex.method, target: ex.target }, 'the client left before the answer');
+      if (err instanceof ClientGone)
+        log.debug({ err: err.message, method: ex.method, target: ex.target }, 'the client left before the answer');
       else log.error({ err, method: ex.method, target: ex.target }, 'the app failed to answer');
     }
     this.settle(ex, SERVER_ERROR);
@@ -599,12 +613,16 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
     }
     let p: ResponseParts;
     try {
-      if (!isResponse(ex.result)) throw new TypeError(`the fetch handler returned ${describe(ex.result)} instead of a Response`);
+      if (!isResponse(ex.result))
+        throw new TypeError(`the fetch handler returned ${describe(ex.result)} instead of a Response`);
       p = responseParts(ex.result);
       if (p.status === 0) throw new TypeError('the fetch handler returned Response.error()');
     } catch (err) {
       const log = this.server.opts.logger;
-      log.error({ err, method: ex.method, target: ex.target }, err instanceof ResponseError ? 'refused to write the response' : 'the app failed to answer');
+      log.error(
+        { err, method: ex.method, target: ex.target },
+        err instanceof ResponseError ? 'refused to write the response' : 'the app failed to answer',
+      );
       cancelBody(ex.result);
       p = responseParts(SERVER_ERROR);
     }
@@ -618,7 +636,11 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
     let stream: ReadableStream<Uint8Array> | null = null;
     let length = 0;
     if (body === null) {
-      framing = bodyless ? (ex.method === 'HEAD' && p.contentLength !== undefined && /^\d+$/.test(p.contentLength) ? `Content-Length: ${p.contentLength}\r\n` : '') : 'Content-Length: 0\r\n';
+      framing = bodyless
+        ? ex.method === 'HEAD' && p.contentLength !== undefined && /^\d+$/.test(p.contentLength)
+          ? `Content-Length: ${p.contentLength}\r\n`
+          : ''
+        : 'Content-Length: 0\r\n';
     } else if (typeof body === 'string') {
       length = Buffer.byteLength(body);
       framing = status === 204 || status === 304 ? '' : `Content-Length: ${length}\r\n`;
@@ -686,7 +708,8 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
         }
         if (done) break;
         const chunk: Uint8Array = typeof value === 'string' ? Buffer.from(value) : value;
-        if (!(chunk instanceof Uint8Array)) throw new TypeError(`a response body stream gave ${describe(chunk)}, not bytes`);
+        if (!(chunk instanceof Uint8Array))
+          throw new TypeError(`a response body stream gave ${describe(chunk)}, not bytes`);
         const size = chunk.byteLength;
         if (size === 0) continue;
         ex.bytes += size;
@@ -709,7 +732,8 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
       if (chunked) socket.write('0\r\n\r\n');
     } catch (err) {
       // The head is out: a failed body can only end the connection, so the client sees it was cut.
-      if (!this.closed) this.server.opts.logger.error({ err, method: ex.method, target: ex.target }, 'the response body stream failed');
+      if (!this.closed)
+        this.server.opts.logger.error({ err, method: ex.method, target: ex.target }, 'the response body stream failed');
       reader?.cancel(err).catch(noop);
       this.destroy();
       return;
@@ -893,7 +917,9 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
     this.timer = timer;
     this.pending = queuedOutput(this.socket);
     this.movedAt = clock.now;
-    this.deadline = this.server.opts.bodyTimeout ? clock.now + Math.min(this.server.opts.bodyTimeout, WRITE_CHECK_MS) : Infinity;
+    this.deadline = this.server.opts.bodyTimeout
+      ? clock.now + Math.min(this.server.opts.bodyTimeout, WRITE_CHECK_MS)
+      : Infinity;
   }
 
   private checkWrites(): void {
@@ -1051,7 +1077,8 @@ function queuedOutput(socket: Socket): number {
   const queue = (socket as Socket & { _handle?: { writeQueueSize?: number } | null })._handle?.writeQueueSize;
   if (queue === undefined) return socket.writableLength;
   let buffered = 0;
-  for (const { chunk } of (socket as Socket & { writableBuffer?: Array<{ chunk: string | Uint8Array }> }).writableBuffer ?? []) {
+  for (const { chunk } of (socket as Socket & { writableBuffer?: Array<{ chunk: string | Uint8Array }> })
+    .writableBuffer ?? []) {
     buffered += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
   }
   return queue + buffered;

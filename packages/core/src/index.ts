@@ -1,4 +1,13 @@
-export { type BindAddress, BindError, clearStaleSocket, formatAddress, hasReusePort, type ListenSettings, listenOn, parseBind } from './bind.js';
+export {
+  type BindAddress,
+  BindError,
+  clearStaleSocket,
+  formatAddress,
+  hasReusePort,
+  type ListenSettings,
+  listenOn,
+  parseBind,
+} from './bind.js';
 export type { ConnInfo } from './exchange.js';
 export {
   type AccessRecord,

@@ -115,14 +115,17 @@ export class OptionError extends TypeError {
 function count(options: ServeOptions, name: keyof typeof DEFAULTS & keyof ServeOptions): number {
   const value = options[name] ?? DEFAULTS[name];
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new OptionError(`tsws: option "${name}" must be a whole number >= 0 (0 turns it off), got ${JSON.stringify(value)}`);
+    throw new OptionError(
+      `tsws: option "${name}" must be a whole number >= 0 (0 turns it off), got ${JSON.stringify(value)}`,
+    );
   }
   return value;
 }
 
 function flag(options: ServeOptions, name: keyof ServeOptions, fallback: boolean): boolean {
   const value = options[name] ?? fallback;
-  if (typeof value !== 'boolean') throw new OptionError(`tsws: option "${name}" must be true or false, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'boolean')
+    throw new OptionError(`tsws: option "${name}" must be true or false, got ${JSON.stringify(value)}`);
   return value;
 }
 
@@ -136,7 +139,8 @@ const stderrLogger: Logger = {
 export function resolveOptions(options: ServeOptions = {}): ResolvedOptions {
   const sockets = options.sockets ?? [];
   const bind = options.bind === undefined ? (sockets.length ? [] : ['127.0.0.1:8000']) : [options.bind].flat();
-  if (!bind.every((b) => typeof b === 'string')) throw new OptionError(`tsws: option "bind" must be a string or an array of strings`);
+  if (!bind.every((b) => typeof b === 'string'))
+    throw new OptionError(`tsws: option "bind" must be a string or an array of strings`);
   const umask = options.umask;
   if (umask !== undefined && (!Number.isInteger(umask) || umask < 0 || umask > 0o777)) {
     throw new OptionError(`tsws: option "umask" must be an integer from 0 to 0o777, got ${JSON.stringify(umask)}`);

@@ -13,7 +13,8 @@ export function trustCheck(allow: string[] | '*'): TrustCheck {
     const [address = '', prefix] = entry.trim().split('/');
     const family = net.isIPv6(address) ? 'ipv6' : net.isIPv4(address) ? 'ipv4' : undefined;
     // An OptionError like every other bad option, so callers (the CLI) report it the same way.
-    if (family === undefined) throw new OptionError(`tsws: forwardedAllowIps: "${entry}" is not an IP address or CIDR range`);
+    if (family === undefined)
+      throw new OptionError(`tsws: forwardedAllowIps: "${entry}" is not an IP address or CIDR range`);
     if (prefix === undefined) list.addAddress(address, family);
     else list.addSubnet(address, Number(prefix), family);
   }

@@ -311,7 +311,20 @@ function realOf(req: LightRequest): Request {
 delegate(
   LightRequest.prototype,
   realOf,
-  ['destination', 'referrer', 'referrerPolicy', 'mode', 'credentials', 'cache', 'redirect', 'integrity', 'keepalive', 'isReloadNavigation', 'isHistoryNavigation', 'duplex'],
+  [
+    'destination',
+    'referrer',
+    'referrerPolicy',
+    'mode',
+    'credentials',
+    'cache',
+    'redirect',
+    'integrity',
+    'keepalive',
+    'isReloadNavigation',
+    'isHistoryNavigation',
+    'duplex',
+  ],
   ['clone', 'formData'],
 );
 Object.defineProperty(LightRequest.prototype, Symbol.toStringTag, { value: 'Request', configurable: true });
@@ -323,7 +336,8 @@ Object.defineProperty(LightRequest.prototype, Symbol.toStringTag, { value: 'Requ
 export function linkRequestOnFirstUse(): void {
   Object.defineProperty(globalThis, 'Request', {
     get: () => RealRequest(),
-    set: (value: unknown) => Object.defineProperty(globalThis, 'Request', { value, writable: true, configurable: true }),
+    set: (value: unknown) =>
+      Object.defineProperty(globalThis, 'Request', { value, writable: true, configurable: true }),
     configurable: true,
     enumerable: false,
   });

@@ -64,7 +64,10 @@ export class LightResponse {
     // JSON.stringify throws for what the real Response.json() rejects too (cycles, BigInt).
     if (init?.headers !== undefined) return RealResponse().json(data, init);
     const text = JSON.stringify(data);
-    return new LightResponse(text, init ? { status: init.status, statusText: init.statusText, headers: JSON_INIT.headers } : JSON_INIT) as unknown as Response;
+    return new LightResponse(
+      text,
+      init ? { status: init.status, statusText: init.statusText, headers: JSON_INIT.headers } : JSON_INIT,
+    ) as unknown as Response;
   }
 
   static redirect(url: string | URL, status?: Parameters<typeof Response.redirect>[1]): Response {
@@ -105,12 +108,22 @@ function realOf(res: LightResponse): Response {
 }
 
 // The rest of the Fetch standard's Response interface builds the real Response and defers to it.
-delegate(LightResponse.prototype, realOf, ['type', 'url', 'redirected', 'statusText', 'headers', 'body', 'bodyUsed'], ['clone', 'arrayBuffer', 'blob', 'bytes', 'formData', 'json', 'text']);
+delegate(
+  LightResponse.prototype,
+  realOf,
+  ['type', 'url', 'redirected', 'statusText', 'headers', 'body', 'bodyUsed'],
+  ['clone', 'arrayBuffer', 'blob', 'bytes', 'formData', 'json', 'text'],
+);
 Object.defineProperty(LightResponse, 'name', { value: 'Response' });
 Object.defineProperty(LightResponse.prototype, Symbol.toStringTag, { value: 'Response', configurable: true });
 
 /** Defines getters and methods on `proto` that forward to the real object `realOf` builds. */
-export function delegate<L extends object>(proto: L, realOf: (light: L) => object, getters: string[], methods: string[]): void {
+export function delegate<L extends object>(
+  proto: L,
+  realOf: (light: L) => object,
+  getters: string[],
+  methods: string[],
+): void {
   for (const name of getters) {
     Object.defineProperty(proto, name, {
       get(this: L) {
@@ -147,6 +160,7 @@ export function installGlobals(): void {
 /** True for light and real Responses alike (the real class is loaded only for non-light values). */
 export function isResponse(value: unknown): value is Response {
   if (typeof value !== 'object' || value === null) return false;
+  // biome-ignore lint/suspicious/noPrototypeBuiltins: both prototypes inherit isPrototypeOf; no indirection on the hot path.
   return LightResponse.prototype.isPrototypeOf(value) || RealResponse().prototype.isPrototypeOf(value);
 }
 
@@ -198,7 +212,8 @@ function headerLine(name: string, value: unknown): string {
   const v = typeof value === 'string' ? value : String(value);
   if (!TOKEN.test(name)) throw new ResponseError(`invalid response header name ${JSON.stringify(name)}`);
   if (!ASCII_VALUE.test(v)) {
-    if (INVALID_VALUE.test(v)) throw new ResponseError(`invalid character in response header ${name}: ${JSON.stringify(v)}`);
+    if (INVALID_VALUE.test(v))
+      throw new ResponseError(`invalid character in response header ${name}: ${JSON.stringify(v)}`);
     sawLatin1 = true;
   }
   // Framing and connection headers are the server's to write; a few names are noted on the way.
@@ -240,13 +255,14 @@ function serializeHeaders(init: HeadersInit | undefined): string {
   // Set-Cookie on its own. No `instanceof Headers`: that would load undici for nothing.
   if (Array.isArray(init)) {
     for (const pair of init) {
-      if (!Array.isArray(pair) || pair.length !== 2) throw new ResponseError('response headers: each entry must be a [name, value] pair');
-      out += headerLine(pair[0], pair[1]);
+      if (!Array.isArray(pair) || pair.length !== 2)
+        throw new ResponseError('response headers: each entry must be a [name, value] pair');
+      out += headerLine(pair[0]!, pair[1]);
     }
   } else if (typeof init === 'object') {
     const any = init as unknown as Record<string, unknown> & Partial<Iterable<[string, string]>>;
     const proto = Object.getPrototypeOf(any) as object | null;
-    if ((proto === Object.prototype || proto === null) || typeof any[Symbol.iterator] !== 'function') {
+    if (proto === Object.prototype || proto === null || typeof any[Symbol.iterator] !== 'function') {
       for (const name in any) out += headerLine(name, any[name]);
     } else {
       for (const [name, value] of any as Iterable<[string, string]>) out += headerLine(name, value);
@@ -257,9 +273,24 @@ function serializeHeaders(init: HeadersInit | undefined): string {
   return out;
 }
 
-function parts(status: number, statusText: string | undefined, headers: string, body: ResponseParts['body'], isString: boolean): ResponseParts {
+function parts(
+  status: number,
+  statusText: string | undefined,
+  headers: string,
+  body: ResponseParts['body'],
+  isString: boolean,
+): ResponseParts {
   if (isString && !sawContentType) headers += 'content-type: text/plain;charset=UTF-8\r\n';
-  return { status, statusText, headers, body, close: sawClose, hasDate: sawDate, contentLength: userLength, latin1: sawLatin1 };
+  return {
+    status,
+    statusText,
+    headers,
+    body,
+    close: sawClose,
+    hasDate: sawDate,
+    contentLength: userLength,
+    latin1: sawLatin1,
+  };
 }
 
 /** Takes any Response (light or real) apart; throws ResponseError for headers that must not be written. */
@@ -278,7 +309,13 @@ export function responseParts(res: Response): ResponseParts {
   // A real Response made from a light one still has the original body, unless someone read it.
   if (simple && !target.bodyUsed && !(target.body?.locked ?? false)) {
     const raw = light[kBody];
-    return parts(target.status, target.statusText, headers, raw instanceof ArrayBuffer ? new Uint8Array(raw) : (raw ?? null), false);
+    return parts(
+      target.status,
+      target.statusText,
+      headers,
+      raw instanceof ArrayBuffer ? new Uint8Array(raw) : (raw ?? null),
+      false,
+    );
   }
   if (target.bodyUsed) throw new ResponseError('the response body was already read');
   return parts(target.status, target.statusText, headers, target.body, false);

@@ -37,8 +37,15 @@ export interface ServerStats {
 export function toHandler(app: FetchApp): FetchHandler {
   if (typeof app === 'function') return app;
   if (app !== null && typeof app === 'object' && typeof app.fetch === 'function') return app.fetch.bind(app);
-  const found = app === null ? 'null' : typeof app === 'object' ? `an object with keys [${Object.keys(app).join(', ')}]` : typeof app;
-  throw new TypeError(`tsws: expected a fetch handler, a function (request) => Response or an object with a fetch method; got ${found}`);
+  const found =
+    app === null
+      ? 'null'
+      : typeof app === 'object'
+        ? `an object with keys [${Object.keys(app).join(', ')}]`
+        : typeof app;
+  throw new TypeError(
+    `tsws: expected a fetch handler, a function (request) => Response or an object with a fetch method; got ${found}`,
+  );
 }
 
 export class Server implements ServerCore {
@@ -105,7 +112,8 @@ export class Server implements ServerCore {
    */
   private takeOver(listener: net.Server): void {
     const handle = (listener as net.Server & { _handle?: { onconnection?: unknown } })._handle;
-    if (handle && typeof handle.onconnection === 'function' && handle.onconnection.length === 2) handle.onconnection = this.acceptHandle;
+    if (handle && typeof handle.onconnection === 'function' && handle.onconnection.length === 2)
+      handle.onconnection = this.acceptHandle;
   }
 
   constructor(app: FetchApp, options: ServeOptions = {}) {
@@ -128,7 +136,8 @@ export class Server implements ServerCore {
         await listenOn(server, address, opts);
         this.takeOver(server);
         // We remove the socket files we made; in a cluster worker the primary made them for all.
-        if (address.kind === 'unix' && !address.path.startsWith('\0') && !cluster.isWorker) this.unixPaths.push(address.path);
+        if (address.kind === 'unix' && !address.path.startsWith('\0') && !cluster.isWorker)
+          this.unixPaths.push(address.path);
       }
       for (const input of opts.sockets) {
         if (input instanceof net.Server) {
@@ -194,7 +203,9 @@ export class Server implements ServerCore {
   }
 
   private stopListening(): Promise<void> {
-    const closing = this.listeners.map((l) => new Promise<void>((resolve) => (l.listening ? l.close(() => resolve()) : resolve())));
+    const closing = this.listeners.map(
+      (l) => new Promise<void>((resolve) => (l.listening ? l.close(() => resolve()) : resolve())),
+    );
     for (const path of this.unixPaths.splice(0)) {
       try {
         unlinkSync(path);
@@ -249,7 +260,8 @@ export function serve(app: FetchApp, options: ServeOptions = {}): Promise<Server
 
 /** bjoern's shape: `listen(app, host, port)` or `listen(app, 'unix:/path')`. */
 export function listen(app: FetchApp, bind: string, port?: number, options: ServeOptions = {}): Promise<Server> {
-  const spec = port === undefined ? bind : bind.includes(':') && !bind.startsWith('[') ? `[${bind}]:${port}` : `${bind}:${port}`;
+  const spec =
+    port === undefined ? bind : bind.includes(':') && !bind.startsWith('[') ? `[${bind}]:${port}` : `${bind}:${port}`;
   return serve(app, { ...options, bind: spec });
 }
 

@@ -6,7 +6,8 @@ import { EXIT, loadApp, printable, type Resolved, resolveSettings, SettingError,
 import { Master } from './master.js';
 import { plan } from './plan.js';
 
-const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
+  .version;
 
 function fail(message: string, code: number): never {
   process.stderr.write(`tsws-master: ${message}\n`);
@@ -17,8 +18,13 @@ function fail(message: string, code: number): never {
 async function check(settings: Settings): Promise<void> {
   plan(settings);
   const app = await loadApp(settings.app!, settings.chdir);
-  const isApp = typeof app === 'function' || (typeof app === 'object' && app !== null && typeof (app as { fetch?: unknown }).fetch === 'function');
-  if (!isApp) throw new Error(`APP "${settings.app}": expected a fetch handler, an object with a fetch method, or a (req, res) listener; got ${app === null ? 'null' : typeof app}`);
+  const isApp =
+    typeof app === 'function' ||
+    (typeof app === 'object' && app !== null && typeof (app as { fetch?: unknown }).fetch === 'function');
+  if (!isApp)
+    throw new Error(
+      `APP "${settings.app}": expected a fetch handler, an object with a fetch method, or a (req, res) listener; got ${app === null ? 'null' : typeof app}`,
+    );
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -30,7 +36,8 @@ async function main(argv: string[]): Promise<void> {
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     // --help and --version: commander has printed them.
-    if (code === 'commander.helpDisplayed' || code === 'commander.help' || code === 'commander.version') process.exit(EXIT.OK);
+    if (code === 'commander.helpDisplayed' || code === 'commander.help' || code === 'commander.version')
+      process.exit(EXIT.OK);
     if (err instanceof SettingError) fail(err.message, checking ? EXIT.ERROR : EXIT.USAGE);
     throw err;
   }

@@ -2,9 +2,17 @@
 import { resolveSettings, type Settings } from '@tsws/worker';
 import { Master } from './master.js';
 
-export { HaltError, Master, type MasterEvents, type MasterSignal, type MasterState, SIGNALS, type WorkerExit } from './master.js';
-export type { ReplaceReason, WorkerInfo, WorkerState } from './workers.js';
 export { EXIT, SettingError, type Settings, type WorkerStatus } from '@tsws/worker';
+export {
+  HaltError,
+  Master,
+  type MasterEvents,
+  type MasterSignal,
+  type MasterState,
+  SIGNALS,
+  type WorkerExit,
+} from './master.js';
+export type { ReplaceReason, WorkerInfo, WorkerState } from './workers.js';
 
 /** Any setting of `tsws-master`, by its config-file name; `app` (`module:export`) is required. */
 export type MasterOptions = Partial<Settings>;

@@ -8,8 +8,8 @@ import { resolve as resolvePath } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
   createLogger,
-  encodeBoot,
   EXIT,
+  encodeBoot,
   isWorkerMessage,
   type Logger,
   type Logging,
@@ -17,16 +17,26 @@ import {
   type Settings,
   takePassedSockets,
   WORKER_ENV,
-  workerEntry,
   type WorkerMessage,
   type WorkerSettings,
+  workerEntry,
 } from '@tsws/worker';
 import { callHook } from './hooks.js';
 import { removePidFile, writePidFile } from './pidfile.js';
 import { type Plan, plan } from './plan.js';
 import { watchSources } from './reload-watch.js';
 import { clearStaleSockets } from './sockets.js';
-import { doing, freeId, info, isLive, type ReplaceReason, retireOrder, type WorkerInfo, type WorkerRecord, withJitter } from './workers.js';
+import {
+  doing,
+  freeId,
+  info,
+  isLive,
+  type ReplaceReason,
+  retireOrder,
+  type WorkerInfo,
+  type WorkerRecord,
+  withJitter,
+} from './workers.js';
 
 /** idle → starting → running → stopping → stopped; a reload happens within running. */
 export type MasterState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
@@ -192,8 +202,12 @@ export class Master extends EventEmitter<MasterEvents> {
       throw err;
     }
     const s = this.current;
-    this.log.info({ app: s.app, workers: s.workers, scheduling: s.scheduling, bind: s.bind, node: process.versions.node }, 'starting');
-    if (this.passed.length) this.log.info({ sockets: this.passed }, 'using the sockets systemd passed (LISTEN_FDS) instead of --bind');
+    this.log.info(
+      { app: s.app, workers: s.workers, scheduling: s.scheduling, bind: s.bind, node: process.versions.node },
+      'starting',
+    );
+    if (this.passed.length)
+      this.log.info({ sockets: this.passed }, 'using the sockets systemd passed (LISTEN_FDS) instead of --bind');
     await callHook(this.log, s, 'onStarting', this);
     // Frozen by node:cluster at the first setupPrimary: a reload cannot change it.
     cluster.schedulingPolicy = this.planNow.policy;
@@ -204,7 +218,10 @@ export class Master extends EventEmitter<MasterEvents> {
     }
     // Ref'd: between a worker's death and its (backed-off) replacement, nothing else keeps the master alive.
     this.tick = setInterval(() => this.wake(), TICK_MS);
-    if (s.reload) this.unwatch = watchSources(resolvePath(s.chdir), (path) => this.push({ kind: 'reload', why: `${path} changed` }));
+    if (s.reload)
+      this.unwatch = watchSources(resolvePath(s.chdir), (path) =>
+        this.push({ kind: 'reload', why: `${path} changed` }),
+      );
     this.target = s.workers;
     this.wake();
     return this.started.promise;
@@ -220,7 +237,8 @@ export class Master extends EventEmitter<MasterEvents> {
 
   /** Sets how many workers serve. */
   scale(workers: number): void {
-    if (!Number.isSafeInteger(workers) || workers < 1) throw new RangeError(`scale(): expected a whole number >= 1, got ${workers}`);
+    if (!Number.isSafeInteger(workers) || workers < 1)
+      throw new RangeError(`scale(): expected a whole number >= 1, got ${workers}`);
     this.push({ kind: 'scale', workers });
   }
 
@@ -296,12 +314,20 @@ export class Master extends EventEmitter<MasterEvents> {
   };
 
   /** Worker messages by tag; unknown tags are ignored (a newer worker may say more). */
-  private readonly messages: { [K in WorkerMessage['tsws']]: (w: WorkerRecord, m: Extract<WorkerMessage, { tsws: K }>) => void } = {
+  private readonly messages: {
+    [K in WorkerMessage['tsws']]: (w: WorkerRecord, m: Extract<WorkerMessage, { tsws: K }>) => void;
+  } = {
     ready: (w, m) => this.push({ kind: 'ready', worker: w, listening: m.listening }),
     // Only data: the loop reads it on its next turn.
     heartbeat: (w, m) => {
       w.lastBeat = performance.now();
-      w.status = { requests: m.requests, inFlight: m.inFlight, connections: m.connections, oldest: m.oldest, rss: m.rss };
+      w.status = {
+        requests: m.requests,
+        inFlight: m.inFlight,
+        connections: m.connections,
+        oldest: m.oldest,
+        rss: m.rss,
+      };
     },
   };
 
@@ -317,7 +343,10 @@ export class Master extends EventEmitter<MasterEvents> {
     if (previous) {
       for (const name of ['scheduling', 'reusePort', 'pid', 'errorLog', 'logFormat', 'reload'] as const) {
         if (JSON.stringify(settings[name]) !== JSON.stringify(previous[name])) {
-          this.log.warn({ setting: name, kept: previous[name] }, `${name} changes take a restart; keeping the old value`);
+          this.log.warn(
+            { setting: name, kept: previous[name] },
+            `${name} changes take a restart; keeping the old value`,
+          );
           (settings as Record<string, unknown>)[name] = previous[name];
         }
       }
@@ -368,10 +397,14 @@ export class Master extends EventEmitter<MasterEvents> {
     this.records.set(record.pid, record);
     worker.on('message', (message: unknown) => {
       if (!isWorkerMessage(message)) return;
-      const handle = (this.messages as Record<string, ((w: WorkerRecord, m: unknown) => void) | undefined>)[message.tsws];
+      const handle = (this.messages as Record<string, ((w: WorkerRecord, m: unknown) => void) | undefined>)[
+        message.tsws
+      ];
       handle?.(record, message);
     });
-    worker.on('exit', (code: number | null, signal: NodeJS.Signals | null) => this.push({ kind: 'exit', worker: record, code, signal }));
+    worker.on('exit', (code: number | null, signal: NodeJS.Signals | null) =>
+      this.push({ kind: 'exit', worker: record, code, signal }),
+    );
     // A send to a worker that just died: its exit event says what matters.
     worker.on('error', (err: Error) => this.log.debug({ err, worker: id }, 'worker channel error'));
     this.log.info({ worker: id, workerPid: record.pid, generation: record.generation }, 'worker started');
@@ -440,16 +473,20 @@ export class Master extends EventEmitter<MasterEvents> {
     }
     this.emit('worker-exit', { worker: info(w), code, signal, reason });
     void callHook(this.log, this.current, 'workerExit', this, info(w));
-    if (expected || this.stateNow !== 'starting' && this.stateNow !== 'running') return;
+    if (expected || (this.stateNow !== 'starting' && this.stateNow !== 'running')) return;
     if (was === 'booting') {
       // Gunicorn's rule: a worker that cannot boot at start halts the master rather than fork forever.
       if (this.stateNow === 'starting') {
         const exitCode = code === EXIT.APP_LOAD_ERROR ? EXIT.APP_LOAD_ERROR : EXIT.BOOT_ERROR;
         const what = exitCode === EXIT.APP_LOAD_ERROR ? 'could not load the app' : 'could not boot';
-        return this.halt(exitCode, `worker ${w.id} ${what} (${cause}); halting (see the worker's log line above)`);
+        this.halt(exitCode, `worker ${w.id} ${what} (${cause}); halting (see the worker's log line above)`);
+        return;
       }
       // A reload onto code that does not boot is abandoned; the old workers keep serving.
-      if (this.reloading && w.generation === this.reloading.generation) return this.abandonReload(`a new worker ${reason}`);
+      if (this.reloading && w.generation === this.reloading.generation) {
+        this.abandonReload(`a new worker ${reason}`);
+        return;
+      }
     }
     this.noteCrash(performance.now());
   }
@@ -461,7 +498,11 @@ export class Master extends EventEmitter<MasterEvents> {
     const n = this.crashes.length;
     const delay = n <= 1 ? 0 : Math.min(MAX_BACKOFF_MS, 500 * 2 ** (n - 2));
     this.spawnAfter = now + delay;
-    if (delay > 0) this.log.warn({ crashes: n, delayMs: delay }, `${n} workers died in the last minute; waiting ${delay / 1000} s before starting a replacement`);
+    if (delay > 0)
+      this.log.warn(
+        { crashes: n, delayMs: delay },
+        `${n} workers died in the last minute; waiting ${delay / 1000} s before starting a replacement`,
+      );
   }
 
   /** Kills what overstayed: a worker silent past --timeout, one not booted within --boot-timeout, one past its stop deadline. */
@@ -474,7 +515,6 @@ export class Master extends EventEmitter<MasterEvents> {
         this.log.warn({ worker: w.id, workerPid: w.pid }, `worker ${w.id} did not stop in time; killing it`);
         this.kill(w, 'SIGKILL');
       } else if (w.endedFor) {
-        continue;
       } else if (w.state === 'booting' && bootTimeout > 0 && now - w.forkedAt > bootTimeout * 1000) {
         w.endedFor = `not ready within --boot-timeout ${bootTimeout} s`;
         this.log.error({ worker: w.id, workerPid: w.pid }, `worker ${w.id} was ${w.endedFor}; killing it`);
@@ -484,7 +524,10 @@ export class Master extends EventEmitter<MasterEvents> {
         // A blocked event loop runs no JS handler, so SIGTERM would wait forever: SIGKILL.
         const silent = ((now - w.lastBeat) / 1000).toFixed(1);
         w.endedFor = `timed out: silent for ${silent} s`;
-        this.log.error({ worker: w.id, workerPid: w.pid, ...doing(w.status) }, `worker ${w.id} (pid ${w.pid}) timed out: silent for ${silent} s (its event loop is blocked?); killing it`);
+        this.log.error(
+          { worker: w.id, workerPid: w.pid, ...doing(w.status) },
+          `worker ${w.id} (pid ${w.pid}) timed out: silent for ${silent} s (its event loop is blocked?); killing it`,
+        );
         this.kill(w, 'SIGKILL');
         this.emit('worker-timeout', info(w));
       }
@@ -503,7 +546,10 @@ export class Master extends EventEmitter<MasterEvents> {
       else if (now - w.readyAt >= w.maxLifetimeMs) why = 'max-worker-lifetime';
       if (why) {
         w.replace = why;
-        this.log.info({ worker: w.id, workerPid: w.pid, requests: w.status?.requests, rss: w.status?.rss }, `worker ${w.id} reached --${why}; replacing it`);
+        this.log.info(
+          { worker: w.id, workerPid: w.pid, requests: w.status?.requests, rss: w.status?.rss },
+          `worker ${w.id} reached --${why}; replacing it`,
+        );
       }
     }
   }
@@ -649,7 +695,8 @@ export class Master extends EventEmitter<MasterEvents> {
     }
     for (const w of this.reloadWaiting.splice(0)) w.reject(new Error('reload abandoned: the master is stopping'));
     for (const w of this.records.values()) this.end(w, 'stopping', graceful);
-    if (wasStarting) this.started.reject(this.halted ?? new Error('tsws-master: stopped before every worker was ready'));
+    if (wasStarting)
+      this.started.reject(this.halted ?? new Error('tsws-master: stopped before every worker was ready'));
   }
 
   private reopenLogs(): void {

@@ -18,7 +18,12 @@ export interface Plan {
 function lookup(kind: 'user' | 'group', value: string): number {
   if (/^\d+$/.test(value)) return Number(value);
   try {
-    const out = kind === 'user' ? execFileSync('id', ['-u', value], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }) : execFileSync('getent', ['group', value], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split(':')[2];
+    const out =
+      kind === 'user'
+        ? execFileSync('id', ['-u', value], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+        : execFileSync('getent', ['group', value], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split(
+            ':',
+          )[2];
     const id = Number.parseInt(String(out), 10);
     if (Number.isInteger(id)) return id;
   } catch {
@@ -28,7 +33,8 @@ function lookup(kind: 'user' | 'group', value: string): number {
 }
 
 export function plan(settings: Settings): Plan {
-  if (!settings.app) throw new SettingError('APP: missing: name the app as module:export, e.g. `tsws-master app.js:app`');
+  if (!settings.app)
+    throw new SettingError('APP: missing: name the app as module:export, e.g. `tsws-master app.js:app`');
   for (const bind of settings.bind) {
     try {
       parseBind(bind);
@@ -41,17 +47,26 @@ export function plan(settings: Settings): Plan {
   const reusePort = settings.scheduling === 'reuseport' || settings.reusePort;
   if (reusePort) {
     const why = settings.scheduling === 'reuseport' ? '--scheduling reuseport' : '--reuse-port';
-    if (!hasReusePort()) throw new SettingError(`${why}: SO_REUSEPORT needs Node >= 22.12 or >= 23.1; this is Node ${process.versions.node} (use --scheduling shared or rr)`);
+    if (!hasReusePort())
+      throw new SettingError(
+        `${why}: SO_REUSEPORT needs Node >= 22.12 or >= 23.1; this is Node ${process.versions.node} (use --scheduling shared or rr)`,
+      );
     for (const bind of settings.bind) {
       const address = parseBind(bind);
-      if (address.kind === 'tcp' && address.port === 0) throw new SettingError(`${why}: bind "${bind}" needs a fixed port (with port 0 each worker would get its own)`);
+      if (address.kind === 'tcp' && address.port === 0)
+        throw new SettingError(`${why}: bind "${bind}" needs a fixed port (with port 0 each worker would get its own)`);
     }
   }
   const uid = settings.user === undefined ? undefined : lookup('user', settings.user);
   const gid = settings.group === undefined ? undefined : lookup('group', settings.group);
   const root = process.getuid?.() === 0;
-  if (!root && ((uid !== undefined && uid !== process.getuid?.()) || (gid !== undefined && gid !== process.getgid?.()))) {
-    throw new SettingError(`--${uid !== undefined ? 'user' : 'group'}: switching the workers' ${uid !== undefined ? 'user' : 'group'} needs the master to run as root`);
+  if (
+    !root &&
+    ((uid !== undefined && uid !== process.getuid?.()) || (gid !== undefined && gid !== process.getgid?.()))
+  ) {
+    throw new SettingError(
+      `--${uid !== undefined ? 'user' : 'group'}: switching the workers' ${uid !== undefined ? 'user' : 'group'} needs the master to run as root`,
+    );
   }
   return { policy: settings.scheduling === 'rr' ? cluster.SCHED_RR : cluster.SCHED_NONE, reusePort, uid, gid };
 }

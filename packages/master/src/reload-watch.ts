@@ -1,7 +1,7 @@
 // --reload (development): watch the source files under --chdir and ask for a reload when one
 // changes. One non-recursive fs.watch per directory, skipping node_modules and dot-directories:
 // Node's recursive mode on Linux walks node_modules too, thousands of inotify watches.
-import { type FSWatcher, readdirSync, statSync, watch } from 'node:fs';
+import { type Dirent, type FSWatcher, readdirSync, statSync, watch } from 'node:fs';
 import { extname, join } from 'node:path';
 
 const SOURCE = new Set(['.js', '.mjs', '.cjs', '.ts', '.mts', '.cts', '.jsx', '.tsx', '.json']);
@@ -21,7 +21,7 @@ export function watchSources(root: string, onChange: (path: string) => void): ()
 
   const add = (dir: string): void => {
     if (watchers.has(dir) || watchers.size >= MAX_DIRS) return;
-    let entries;
+    let entries: Dirent[];
     try {
       entries = readdirSync(dir, { withFileTypes: true });
       const watcher = watch(dir, (_event, name) => {

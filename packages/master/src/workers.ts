@@ -69,7 +69,9 @@ export function freeId(workers: Iterable<WorkerRecord>): number {
 
 /** Which to let go first: workers not yet serving, then the oldest (as Gunicorn's manage_workers). */
 export function retireOrder(workers: WorkerRecord[]): WorkerRecord[] {
-  return [...workers].sort((a, b) => Number(a.state === 'ready') - Number(b.state === 'ready') || a.forkedAt - b.forkedAt);
+  return [...workers].sort(
+    (a, b) => Number(a.state === 'ready') - Number(b.state === 'ready') || a.forkedAt - b.forkedAt,
+  );
 }
 
 /** A limit plus up to `jitter` more, at random, so workers started together do not all retire together; 0 is off. */
@@ -81,7 +83,12 @@ export function withJitter(limit: number, jitter: number): number {
 /** For the timeout line: what the worker was doing, as last reported. */
 export function doing(status: WorkerStatus | null): Record<string, unknown> {
   if (!status) return { inFlight: 'unknown (no heartbeat yet)' };
-  const out: Record<string, unknown> = { inFlight: status.inFlight, connections: status.connections, requests: status.requests };
-  if (status.oldest) out.oldest = `${status.oldest.method} ${status.oldest.target} (${(status.oldest.ageMs / 1000).toFixed(1)} s old)`;
+  const out: Record<string, unknown> = {
+    inFlight: status.inFlight,
+    connections: status.connections,
+    requests: status.requests,
+  };
+  if (status.oldest)
+    out.oldest = `${status.oldest.method} ${status.oldest.target} (${(status.oldest.ageMs / 1000).toFixed(1)} s old)`;
   return out;
 }

@@ -30,7 +30,10 @@ function parameterNames(fn: (...args: never[]) => unknown): string[] {
   if (arrow) return [arrow[1]!];
   const list = /^[^(]*\(([^)]*)\)/.exec(src);
   if (!list) return [];
-  return list[1]!.split(',').map((p) => p.replace(/[=:].*$/s, '').trim()).filter(Boolean);
+  return list[1]!
+    .split(',')
+    .map((p) => p.replace(/[=:].*$/s, '').trim())
+    .filter(Boolean);
 }
 
 const RESPONSE_PARAM = /^(res|resp|response|reply|out|serverResponse)$/i;
@@ -86,16 +89,21 @@ export async function detectApp(value: unknown, interfaceSetting: string, spec: 
   // An http.Server that was never told to listen: serve its 'request' listener.
   if (value instanceof http.Server) {
     const listeners = value.listeners('request') as NodeListener[];
-    if (listeners.length !== 1) throw new AppLoadError(`APP "${spec}": an http.Server with ${listeners.length} 'request' listeners; expected exactly one`);
+    if (listeners.length !== 1)
+      throw new AppLoadError(
+        `APP "${spec}": an http.Server with ${listeners.length} 'request' listeners; expected exactly one`,
+      );
     return node(listeners[0]!, "an http.Server (serving its 'request' listener)");
   }
   if (typeof value !== 'function') {
-    if (typeof value.fetch === 'function') return fetchApp((value.fetch as FetchHandler).bind(value), 'an object with a fetch method');
+    if (typeof value.fetch === 'function')
+      return fetchApp((value.fetch as FetchHandler).bind(value), 'an object with a fetch method');
     throw wrong(spec, override === 'auto' ? 'any' : override, value);
   }
   const fn = value as unknown as ((...args: never[]) => unknown) & Obj;
   // A class cannot be called without `new`: it may be a worker class given as the APP by mistake.
-  if (/^class\b/.test(Function.prototype.toString.call(fn))) throw wrong(spec, override === 'auto' ? 'any' : override, value, `: export an instance, or the handler itself`);
+  if (/^class\b/.test(Function.prototype.toString.call(fn)))
+    throw wrong(spec, override === 'auto' ? 'any' : override, value, `: export an instance, or the handler itself`);
   const asNode = fn as unknown as NodeListener;
   const asFetch = fn as unknown as FetchHandler;
   // Express and connect apps are functions with use() and handle().

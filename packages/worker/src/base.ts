@@ -117,7 +117,9 @@ export abstract class Worker {
   protected nodeListener(): NodeListener {
     const app = this.app;
     const inner: NodeListener =
-      app.interface === 'node' ? app.listener : fetchListener(app.fetch, { log: this.log, limitRequestBody: this.settings.limitRequestBody });
+      app.interface === 'node'
+        ? app.listener
+        : fetchListener(app.fetch, { log: this.log, limitRequestBody: this.settings.limitRequestBody });
     const access = this.options.accessLog;
     return (req, res) => {
       const done = this.requests.begin(req.method ?? '', req.url ?? '');
@@ -216,7 +218,10 @@ export abstract class Worker {
     };
 
     const { interface: kind } = this.app;
-    log.info({ listening: urls, workerClass: this.workerName, interface: kind, app: this.app.kind }, `listening on ${urls.join(', ')} (worker class ${this.workerName}, ${kind} app)`);
+    log.info(
+      { listening: urls, workerClass: this.workerName, interface: kind, app: this.app.kind },
+      `listening on ${urls.join(', ')} (worker class ${this.workerName}, ${kind} app)`,
+    );
     if (master) {
       send({ tsws: 'ready', workerClass: this.workerName, listening: urls });
       if (options.heartbeatMs) {
@@ -266,7 +271,13 @@ function leaveCluster(timeoutMs = 2000): Promise<void> {
 }
 
 /** One access record; body bytes are what the socket wrote for this response less its header block. */
-function writeAccess(access: AccessLog, req: http.IncomingMessage, res: http.ServerResponse, started: number, writtenBefore: number): void {
+function writeAccess(
+  access: AccessLog,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  started: number,
+  writtenBefore: number,
+): void {
   const socket = req.socket;
   const header = (res as { _header?: unknown })._header;
   access.write({
@@ -274,7 +285,12 @@ function writeAccess(access: AccessLog, req: http.IncomingMessage, res: http.Ser
     target: req.url ?? '',
     httpVersion: req.httpVersion === '1.0' ? '1.0' : '1.1',
     status: res.statusCode,
-    bytes: Math.max(0, (socket?.bytesWritten ?? 0) - writtenBefore - (typeof header === 'string' ? Buffer.byteLength(header, 'latin1') : 0)),
+    bytes: Math.max(
+      0,
+      (socket?.bytesWritten ?? 0) -
+        writtenBefore -
+        (typeof header === 'string' ? Buffer.byteLength(header, 'latin1') : 0),
+    ),
     durationMs: performance.now() - started,
     remoteAddress: socket?.remoteAddress ?? '',
     userAgent: String(req.headers['user-agent'] ?? ''),

@@ -8,7 +8,12 @@ import type { WorkerSettings } from './protocol.js';
 import { NodeWorker } from './workers/node.js';
 import { TswsWorker } from './workers/tsws.js';
 
-export type WorkerClass = (new (app: LoadedApp, settings: WorkerSettings, log: Logger, options?: WorkerOptions) => Worker) & {
+export type WorkerClass = (new (
+  app: LoadedApp,
+  settings: WorkerSettings,
+  log: Logger,
+  options?: WorkerOptions,
+) => Worker) & {
   workerName?: string;
   serves?: readonly LoadedApp['interface'][];
 };
@@ -25,7 +30,10 @@ export class WorkerClassError extends Error {
 function isWorkerClass(value: unknown): value is WorkerClass {
   if (typeof value !== 'function') return false;
   const proto = (value as { prototype?: Record<string, unknown> }).prototype;
-  return value.prototype instanceof Worker || (typeof proto?.start === 'function' && typeof proto?.stop === 'function' && typeof proto?.run === 'function');
+  return (
+    value.prototype instanceof Worker ||
+    (typeof proto?.start === 'function' && typeof proto?.stop === 'function' && typeof proto?.run === 'function')
+  );
 }
 
 /** The class `name` asks for; `auto` picks tsws for fetch apps and node for Node listeners. */
@@ -37,11 +45,15 @@ export async function resolveWorkerClass(name: string, app: LoadedApp, chdir: st
     // Errors loading it (with the module's own exception as the cause) go up as they are.
     const value = await loadExport(name, chdir, 'worker class');
     if (!isWorkerClass(value)) {
-      throw new WorkerClassError(`worker class "${name}": expected a class extending Worker from @tsws/worker (with start() and stop()), got ${typeof value === 'function' ? `the function ${value.name || '(anonymous)'}` : typeof value}`);
+      throw new WorkerClassError(
+        `worker class "${name}": expected a class extending Worker from @tsws/worker (with start() and stop()), got ${typeof value === 'function' ? `the function ${value.name || '(anonymous)'}` : typeof value}`,
+      );
     }
     cls = value;
   } else {
-    throw new WorkerClassError(`worker class "${name}": expected auto, tsws, node, or a custom class as path.js:Export`);
+    throw new WorkerClassError(
+      `worker class "${name}": expected auto, tsws, node, or a custom class as path.js:Export`,
+    );
   }
   const serves = cls.serves ?? ['fetch', 'node'];
   if (!serves.includes(app.interface)) {

@@ -4,14 +4,15 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { CommanderError } from 'commander';
+import { resolveWorkerClass } from './classes.js';
 import { printable, resolveSettings, SettingError } from './config.js';
 import { createLogger } from './logging.js';
 import { EXIT } from './protocol.js';
 import { BootError, loadSettingsApp } from './runtime.js';
-import { resolveWorkerClass } from './classes.js';
 import { runStandalone } from './standalone.js';
 
-const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
+  .version;
 
 function fail(message: string, code: number): never {
   process.stderr.write(`tsws: error: ${message}\n`);
@@ -25,7 +26,9 @@ async function checkConfig(settings: Awaited<ReturnType<typeof resolveSettings>>
     process.chdir(settings.chdir);
     const app = await loadSettingsApp(settings);
     const Class = await resolveWorkerClass(settings.workerClass, app, settings.chdir);
-    process.stdout.write(`tsws: config OK: APP "${settings.app}" is ${app.kind}, served by worker class ${Class.workerName ?? Class.name}\n`);
+    process.stdout.write(
+      `tsws: config OK: APP "${settings.app}" is ${app.kind}, served by worker class ${Class.workerName ?? Class.name}\n`,
+    );
     process.exit(EXIT.OK);
   } catch (err) {
     const cause = (err as Error).cause;
@@ -36,7 +39,7 @@ async function checkConfig(settings: Awaited<ReturnType<typeof resolveSettings>>
 }
 
 async function main(argv: string[]): Promise<void> {
-  let resolved;
+  let resolved: Awaited<ReturnType<typeof resolveSettings>>;
   try {
     resolved = await resolveSettings('tsws', { argv, env: process.env, version: VERSION });
   } catch (err) {
@@ -53,7 +56,8 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(`${JSON.stringify(printable(settings), null, 2)}\n`);
     process.exit(EXIT.OK);
   }
-  if (!settings.app) fail('missing APP: name the app to serve as module:export, e.g. `tsws app.js:app` (see tsws --help)', EXIT.USAGE);
+  if (!settings.app)
+    fail('missing APP: name the app to serve as module:export, e.g. `tsws app.js:app` (see tsws --help)', EXIT.USAGE);
   if (settings.checkConfig) await checkConfig(settings);
   const code = await runStandalone(settings, { bindGiven: sources.bind !== 'default', plainErrors: true });
   process.exit(code);

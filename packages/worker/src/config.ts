@@ -5,8 +5,18 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Command as Program, CommanderError, Option } from 'commander';
-import { type Command, defaults, describe, envName, flagName, type Setting, type SettingName, SETTINGS, type Settings } from './settings.js';
+import { CommanderError, Option, Command as Program } from 'commander';
+import {
+  type Command,
+  defaults,
+  describe,
+  envName,
+  flagName,
+  SETTINGS,
+  type Setting,
+  type SettingName,
+  type Settings,
+} from './settings.js';
 
 /** A bad setting, or a bad command line: the message names the option, where it came from and why. */
 export class SettingError extends Error {
@@ -60,7 +70,12 @@ export function buildProgram(command: Command, version: string): Program {
   for (const name of settingsFor(command)) {
     const s = spec(name);
     if (!s.flags) continue;
-    const option = new Option(s.flags, s.action ? firstSentence(s.desc) : `${firstSentence(s.desc)} (default: ${defaultText(name)}; env ${envName(name)})`);
+    const option = new Option(
+      s.flags,
+      s.action
+        ? firstSentence(s.desc)
+        : `${firstSentence(s.desc)} (default: ${defaultText(name)}; env ${envName(name)})`,
+    );
     option.helpGroup(`${s.section}:`);
     if (s.repeatable) option.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
     program.addOption(option);
@@ -88,7 +103,8 @@ function parseArgs(command: Command, argv: string[], version: string): Partial<R
     program.parse(argv, { from: 'user' });
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') throw err;
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help')
+        throw err;
       throw new SettingError(err.message.replace(/^error: /, ''));
     }
     throw err;
@@ -167,7 +183,9 @@ async function readConfigFile(path: string): Promise<Record<string, unknown>> {
     throw new SettingError(`config file ${path}: ${(err as Error).message}`, { cause: err });
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new SettingError(`config file ${path}: expected an object of settings${path.endsWith('.json') ? '' : ' as the default export'}, got ${describe(value)}`);
+    throw new SettingError(
+      `config file ${path}: expected an object of settings${path.endsWith('.json') ? '' : ' as the default export'}, got ${describe(value)}`,
+    );
   }
   return value as Record<string, unknown>;
 }
@@ -180,7 +198,11 @@ function closest(word: string, candidates: string[]): string | undefined {
       row[0] = i;
       for (let j = 1; j <= b.length; j++) {
         const next = row[j]!;
-        row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1));
+        row[j] = Math.min(
+          row[j]! + 1,
+          row[j - 1]! + 1,
+          prev + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1),
+        );
         prev = next;
       }
     }
@@ -236,8 +258,13 @@ export async function resolveSettings(command: Command, options: ResolveOptions 
     const raw = await readConfigFile(configFile);
     for (const [key, value] of Object.entries(raw)) {
       if (!(key in SETTINGS) || spec(key as SettingName).action || key === 'config') {
-        const hint = closest(key, NAMES.filter((n) => !spec(n).action));
-        throw new SettingError(`config file ${configFile}: unknown setting "${key}"${hint ? ` (did you mean "${hint}"?)` : ''}`);
+        const hint = closest(
+          key,
+          NAMES.filter((n) => !spec(n).action),
+        );
+        throw new SettingError(
+          `config file ${configFile}: unknown setting "${key}"${hint ? ` (did you mean "${hint}"?)` : ''}`,
+        );
       }
       // A config file may serve both commands: settings for the other one are ignored here.
       if (spec(key as SettingName).commands.includes(command)) fileValues[key as SettingName] = value;
@@ -304,7 +331,11 @@ export function settingsMarkdown(): string {
     for (const name of names) {
       const s = spec(name);
       const flags = s.flags ? `\`${s.flags.replace(/\|/g, '\\|')}\`` : '(config file only)';
-      const key = s.action ? '(command line only)' : s.section === 'Hooks' ? `\`${name}\`` : `\`${name}\` / \`${envName(name)}\``;
+      const key = s.action
+        ? '(command line only)'
+        : s.section === 'Hooks'
+          ? `\`${name}\``
+          : `\`${name}\` / \`${envName(name)}\``;
       const commands = s.commands.length === 2 ? 'both' : s.commands[0]!;
       md += `| ${flags} | ${key} | ${s.action ? '' : defaultText(name).replace(/\|/g, '\\|')} | ${commands} | ${s.desc.replace(/\|/g, '\\|')} |\n`;
     }

@@ -106,7 +106,11 @@ function plain(res: http.ServerResponse, status: number, text: string): void {
     res.destroy();
     return;
   }
-  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text), Connection: 'close' });
+  res.writeHead(status, {
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+    Connection: 'close',
+  });
   res.end(text);
 }
 
@@ -150,7 +154,14 @@ async function writeResponse(res: http.ServerResponse, response: Response, head:
 
 /** A Response, from this realm's fetch or another copy of undici (duck-typed, as the core does). */
 function isResponse(value: unknown): value is Response {
-  return value instanceof Response || (typeof value === 'object' && value !== null && typeof (value as Response).status === 'number' && typeof (value as Response).headers?.get === 'function' && 'body' in value);
+  return (
+    value instanceof Response ||
+    (typeof value === 'object' &&
+      value !== null &&
+      typeof (value as Response).status === 'number' &&
+      typeof (value as Response).headers?.get === 'function' &&
+      'body' in value)
+  );
 }
 
 /** A node:http listener serving the fetch handler. */
@@ -172,11 +183,15 @@ export function fetchListener(handler: FetchHandler, opts: { log: Logger; limitR
       (response) => {
         if (overLimit) return plain(res, 413, 'Payload Too Large');
         if (!isResponse(response)) {
-          log.error({ method: req.method, target: req.url, got: typeof response }, 'the app returned something other than a Response');
+          log.error(
+            { method: req.method, target: req.url, got: typeof response },
+            'the app returned something other than a Response',
+          );
           return plain(res, 500, 'Internal Server Error');
         }
         writeResponse(res, response, req.method === 'HEAD').catch((err: unknown) => {
-          if (!res.destroyed) log.error({ err, method: req.method, target: req.url }, 'the response body stream failed');
+          if (!res.destroyed)
+            log.error({ err, method: req.method, target: req.url }, 'the response body stream failed');
           res.destroy();
         });
       },

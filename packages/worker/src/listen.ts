@@ -2,7 +2,7 @@
 // class's server) on a bind string, with the core's forms and rules (its listenOn).
 import cluster from 'node:cluster';
 import type net from 'node:net';
-import { formatAddress, listenOn as coreListenOn, parseBind } from '@tsws/core';
+import { listenOn as coreListenOn, formatAddress, parseBind } from '@tsws/core';
 import type { WorkerSettings } from './protocol.js';
 
 export type ListenSettings = Pick<WorkerSettings, 'backlog' | 'reusePort' | 'umask'>;
@@ -12,9 +12,14 @@ export type ListenSettings = Pick<WorkerSettings, 'backlog' | 'reusePort' | 'uma
  * Resolves with the printable address, and the Unix socket file to remove on stop (none in a
  * cluster worker: the primary made it, for every worker).
  */
-export async function listenOn(server: net.Server, bind: string, settings: ListenSettings): Promise<{ url: string; unixPath?: string }> {
+export async function listenOn(
+  server: net.Server,
+  bind: string,
+  settings: ListenSettings,
+): Promise<{ url: string; unixPath?: string }> {
   const address = parseBind(bind);
   await coreListenOn(server, address, settings);
-  const unixPath = address.kind === 'unix' && !address.path.startsWith('\0') && !cluster.isWorker ? address.path : undefined;
+  const unixPath =
+    address.kind === 'unix' && !address.path.startsWith('\0') && !cluster.isWorker ? address.path : undefined;
   return { url: formatAddress(server.address()), ...(unixPath ? { unixPath } : {}) };
 }

@@ -43,14 +43,18 @@ export function parseAppSpec(spec: string): AppSpec {
   const path = exportPath.split('.');
   const bad = path.find((key) => !IDENTIFIER.test(key));
   if (bad !== undefined) {
-    throw new AppLoadError(`APP "${spec}": "${rest}" is not an export: expected a name, a dotted path (server.handler) or a call (createApp())`);
+    throw new AppLoadError(
+      `APP "${spec}": "${rest}" is not an export: expected a name, a dotted path (server.handler) or a call (createApp())`,
+    );
   }
   let args: unknown[] | undefined;
   if (m[2] !== undefined) {
     try {
       args = JSON.parse(`[${m[2]}]`) as unknown[];
     } catch (err) {
-      throw new AppLoadError(`APP "${spec}": the arguments of ${exportPath}(...) must be JSON literals (${(err as Error).message})`);
+      throw new AppLoadError(
+        `APP "${spec}": the arguments of ${exportPath}(...) must be JSON literals (${(err as Error).message})`,
+      );
     }
   }
   return { module, exportPath, path, args };
@@ -79,7 +83,9 @@ export function resolveModule(module: string, dir: string, what = 'module'): str
     return createRequire(join(chdir, 'noop.js')).resolve(bare ? module : base);
   } catch {
     const names = tried.map((f) => relative(chdir, f));
-    throw new AppLoadError(`cannot find ${what} "${module}" in ${chdir} (tried ${names.join(', ')}${bare ? ' and node_modules' : ''})`);
+    throw new AppLoadError(
+      `cannot find ${what} "${module}" in ${chdir} (tried ${names.join(', ')}${bare ? ' and node_modules' : ''})`,
+    );
   }
 }
 
@@ -100,7 +106,11 @@ export function describeValue(value: unknown): string {
   if (Array.isArray(value)) return `an array of ${value.length}`;
   const keys = new Set(Object.keys(value));
   // Class instances carry their methods on the prototype: show those too.
-  for (let proto = Object.getPrototypeOf(value); proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+  for (
+    let proto = Object.getPrototypeOf(value);
+    proto && proto !== Object.prototype;
+    proto = Object.getPrototypeOf(proto)
+  ) {
     for (const k of Object.getOwnPropertyNames(proto)) if (k !== 'constructor') keys.add(k);
   }
   // What app detection looks at comes first, so it survives the cut below.
@@ -132,17 +142,24 @@ export async function loadExport(spec: string, chdir: string, what = 'APP'): Pro
     namespace = await importFile(file, chdir);
   } catch (err) {
     if (err instanceof TypeScriptUnavailable) throw new AppLoadError(`${what} "${spec}": ${err.message}`);
-    throw new AppLoadError(`${what} "${spec}": ${file} threw while loading: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    throw new AppLoadError(
+      `${what} "${spec}": ${file} threw while loading: ${(err as Error)?.message ?? String(err)}`,
+      { cause: err },
+    );
   }
 
   let value: unknown = namespace;
-  let parent: unknown = undefined;
+  let parent: unknown;
   for (const [i, key] of parsed.path.entries()) {
     let holder = value;
     // CommonJS: `module.exports = { app }` arrives as the default export; look there too.
-    if (i === 0 && !(key in namespace) && isObjectLike(namespace.default) && key in namespace.default) holder = namespace.default;
+    if (i === 0 && !(key in namespace) && isObjectLike(namespace.default) && key in namespace.default)
+      holder = namespace.default;
     if (!isObjectLike(holder) || !(key in holder)) {
-      const where = i === 0 ? `${file} has no export "${key}" (its exports: ${exportNames(namespace)})` : `"${parsed.path.slice(0, i).join('.')}" in ${file} has no "${key}": it is ${describeValue(holder)}`;
+      const where =
+        i === 0
+          ? `${file} has no export "${key}" (its exports: ${exportNames(namespace)})`
+          : `"${parsed.path.slice(0, i).join('.')}" in ${file} has no "${key}": it is ${describeValue(holder)}`;
       throw new AppLoadError(`${what} "${spec}": ${where}`);
     }
     parent = holder;
@@ -150,12 +167,20 @@ export async function loadExport(spec: string, chdir: string, what = 'APP'): Pro
   }
   if (parsed.args !== undefined) {
     if (typeof value !== 'function') {
-      throw new AppLoadError(`${what} "${spec}": "${parsed.exportPath}" is ${describeValue(value)}, so it cannot be called`);
+      throw new AppLoadError(
+        `${what} "${spec}": "${parsed.exportPath}" is ${describeValue(value)}, so it cannot be called`,
+      );
     }
     try {
-      value = await (value as (...args: unknown[]) => unknown).apply(parsed.path.length > 1 ? parent : undefined, parsed.args);
+      value = await (value as (...args: unknown[]) => unknown).apply(
+        parsed.path.length > 1 ? parent : undefined,
+        parsed.args,
+      );
     } catch (err) {
-      throw new AppLoadError(`${what} "${spec}": ${parsed.exportPath}() threw: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+      throw new AppLoadError(
+        `${what} "${spec}": ${parsed.exportPath}() threw: ${(err as Error)?.message ?? String(err)}`,
+        { cause: err },
+      );
     }
   }
   return value;

@@ -1,7 +1,8 @@
 // Logs for masters and workers: pino for the error log (JSON lines, or pretty for people), and a
 // hand-built access log line per request, buffered and written off the request path.
-import type { AccessRecord } from '@tsws/core';
+
 import { createRequire } from 'node:module';
+import type { AccessRecord } from '@tsws/core';
 import pino from 'pino';
 import type { Settings } from './settings.js';
 
@@ -23,7 +24,10 @@ export function createLogger(settings: LogSettings, bindings: Record<string, unk
   // Sync writes: error logs are rare, and a line must not be lost when the process exits right after.
   const dest = pino.destination({ dest: toStderr ? 2 : settings.errorLog, sync: true, mkdir: !toStderr });
   // pino-pretty costs ~100-300 ms to import: only the pretty format pays for it.
-  const pretty = settings.logFormat === 'pretty' ? (createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty')) : undefined;
+  const pretty =
+    settings.logFormat === 'pretty'
+      ? (createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty'))
+      : undefined;
   const stream =
     pretty !== undefined
       ? pretty({ destination: dest, colorize: toStderr && process.stderr.isTTY, sync: true, ignore: 'hostname' })
@@ -65,7 +69,13 @@ const BATCH = 64 * 1024;
  */
 export function createAccessLog(path: string, format: Settings['logFormat']): AccessLog {
   const toStdout = path === '-';
-  const dest = pino.destination({ dest: toStdout ? 1 : path, sync: false, contentMode: 'buffer', maxWrite: 4 * BATCH, mkdir: !toStdout });
+  const dest = pino.destination({
+    dest: toStdout ? 1 : path,
+    sync: false,
+    contentMode: 'buffer',
+    maxWrite: 4 * BATCH,
+    mkdir: !toStdout,
+  });
   // In contentMode 'buffer' the destination takes Buffers; pino's types only know strings.
   const writeBuffer = dest.write.bind(dest) as unknown as (chunk: Buffer) => boolean;
   let batch = '';

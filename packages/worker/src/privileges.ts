@@ -34,7 +34,8 @@ function userName(user: string): string {
 /** Switches to `user`/`group` when given and different from now; throws PrivilegeError with the reason. */
 export function dropPrivileges(user: string | undefined, group: string | undefined, log: Logger): void {
   if (user === undefined && group === undefined) return;
-  if (!process.setuid || !process.setgid || !process.getuid) throw new PrivilegeError('--user/--group: not supported on this platform');
+  if (!process.setuid || !process.setgid || !process.getuid)
+    throw new PrivilegeError('--user/--group: not supported on this platform');
   try {
     if (group !== undefined) {
       const gid = numeric(group) ?? group;
@@ -53,7 +54,10 @@ export function dropPrivileges(user: string | undefined, group: string | undefin
     if (err instanceof PrivilegeError) throw err;
     const e = err as NodeJS.ErrnoException;
     const why = e.code === 'EPERM' ? 'not permitted (only root can switch users)' : e.message;
-    throw new PrivilegeError(`cannot switch to ${user !== undefined ? `user ${user}` : ''}${user !== undefined && group !== undefined ? ' and ' : ''}${group !== undefined ? `group ${group}` : ''}: ${why}`, { cause: err });
+    throw new PrivilegeError(
+      `cannot switch to ${user !== undefined ? `user ${user}` : ''}${user !== undefined && group !== undefined ? ' and ' : ''}${group !== undefined ? `group ${group}` : ''}: ${why}`,
+      { cause: err },
+    );
   }
   log.info({ uid: process.getuid(), gid: process.getgid!() }, 'switched user and group');
 }

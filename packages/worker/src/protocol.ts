@@ -58,7 +58,10 @@ export function isMasterMessage(value: unknown): value is MasterMessage {
  */
 export const WORKER_ENV = 'TSWS_WORKER';
 
-export type WorkerSettings = Omit<Settings, 'onStarting' | 'whenReady' | 'onReload' | 'postFork' | 'workerExit' | 'onExit'>;
+export type WorkerSettings = Omit<
+  Settings,
+  'onStarting' | 'whenReady' | 'onReload' | 'postFork' | 'workerExit' | 'onExit'
+>;
 
 export interface WorkerBoot {
   settings: WorkerSettings;

@@ -2,9 +2,9 @@
 // construct it. And a tsws-master's worker's life: its settings arrive in TSWS_WORKER, the base
 // class speaks the protocol (ready, heartbeats, stop, reopen-logs, the master going away).
 import { resolve } from 'node:path';
-import { type LoadedApp, detectApp } from './app-kind.js';
+import { detectApp, type LoadedApp } from './app-kind.js';
 import type { Worker } from './base.js';
-import { resolveWorkerClass, WorkerClassError } from './classes.js';
+import { resolveWorkerClass, type WorkerClass, WorkerClassError } from './classes.js';
 import { AppLoadError, loadApp } from './load.js';
 import { type AccessLog, createAccessLog, createLogger, type Logger } from './logging.js';
 import { decodeBoot, EXIT, WORKER_ENV, type WorkerSettings } from './protocol.js';
@@ -29,21 +29,39 @@ export class BootError extends Error {
 export function logBootError(log: Logger, err: unknown): void {
   if (err instanceof BootError || err instanceof AppLoadError) {
     if (err.cause !== undefined) log.fatal({ err: err.cause }, err.message);
-    else log.fatal({ err: { type: err.name, message: err.message, exitCode: err instanceof BootError ? err.exitCode : EXIT.APP_LOAD_ERROR } }, err.message);
+    else
+      log.fatal(
+        {
+          err: {
+            type: err.name,
+            message: err.message,
+            exitCode: err instanceof BootError ? err.exitCode : EXIT.APP_LOAD_ERROR,
+          },
+        },
+        err.message,
+      );
   } else {
     log.fatal({ err }, (err as Error)?.message ?? String(err));
   }
 }
 
 /** Loads and detects the app named by the settings; throws BootError(APP_LOAD_ERROR). */
-export async function loadSettingsApp(settings: Pick<WorkerSettings, 'app' | 'chdir' | 'interface'>): Promise<LoadedApp> {
-  if (!settings.app) throw new BootError('no APP given: name the app to serve as module:export, e.g. app.js:app', EXIT.USAGE);
+export async function loadSettingsApp(
+  settings: Pick<WorkerSettings, 'app' | 'chdir' | 'interface'>,
+): Promise<LoadedApp> {
+  if (!settings.app)
+    throw new BootError('no APP given: name the app to serve as module:export, e.g. app.js:app', EXIT.USAGE);
   try {
     return await detectApp(await loadApp(settings.app, settings.chdir), settings.interface, settings.app);
   } catch (err) {
-    if (err instanceof AppLoadError) throw new BootError(err.message, EXIT.APP_LOAD_ERROR, err.cause !== undefined ? { cause: err.cause } : undefined);
+    if (err instanceof AppLoadError)
+      throw new BootError(err.message, EXIT.APP_LOAD_ERROR, err.cause !== undefined ? { cause: err.cause } : undefined);
     // The app's own start-up (a fastify plugin, say) failed.
-    throw new BootError(`APP "${settings.app}": the app failed to start: ${(err as Error)?.message ?? String(err)}`, EXIT.APP_LOAD_ERROR, { cause: err });
+    throw new BootError(
+      `APP "${settings.app}": the app failed to start: ${(err as Error)?.message ?? String(err)}`,
+      EXIT.APP_LOAD_ERROR,
+      { cause: err },
+    );
   }
 }
 
@@ -57,23 +75,35 @@ export async function prepareWorker(settings: WorkerSettings, log: Logger, acces
   try {
     process.chdir(settings.chdir);
   } catch (err) {
-    throw new BootError(`--chdir ${settings.chdir}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (err as Error).message}`, EXIT.BOOT_ERROR);
+    throw new BootError(
+      `--chdir ${settings.chdir}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (err as Error).message}`,
+      EXIT.BOOT_ERROR,
+    );
   }
   const app = await loadSettingsApp(settings);
-  let Class;
+  let Class: WorkerClass;
   try {
     Class = await resolveWorkerClass(settings.workerClass, app, settings.chdir);
   } catch (err) {
     if (err instanceof WorkerClassError) throw new BootError(err.message, EXIT.BOOT_ERROR);
-    if (err instanceof AppLoadError) throw new BootError(err.message, EXIT.BOOT_ERROR, err.cause !== undefined ? { cause: err.cause } : undefined);
+    if (err instanceof AppLoadError)
+      throw new BootError(err.message, EXIT.BOOT_ERROR, err.cause !== undefined ? { cause: err.cause } : undefined);
     throw err;
   }
   try {
     const worker = new Class(app, settings, log, accessLog ? { accessLog } : {});
-    if (settings.workerClass === 'auto') log.debug({ workerClass: worker.workerName, app: app.kind }, `worker class auto: ${worker.workerName} for ${app.kind}`);
+    if (settings.workerClass === 'auto')
+      log.debug(
+        { workerClass: worker.workerName, app: app.kind },
+        `worker class auto: ${worker.workerName} for ${app.kind}`,
+      );
     return worker;
   } catch (err) {
-    throw new BootError(`worker class "${settings.workerClass}" failed to construct: ${(err as Error)?.message ?? String(err)}`, EXIT.BOOT_ERROR, { cause: err });
+    throw new BootError(
+      `worker class "${settings.workerClass}" failed to construct: ${(err as Error)?.message ?? String(err)}`,
+      EXIT.BOOT_ERROR,
+      { cause: err },
+    );
   }
 }
 

@@ -43,14 +43,16 @@ function text(value: unknown): string {
 function whole(min: number): (value: unknown) => number {
   return (value) => {
     const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < min) throw new Error(`expected a whole number >= ${min}, got ${describe(value)}`);
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < min)
+      throw new Error(`expected a whole number >= ${min}, got ${describe(value)}`);
     return n;
   };
 }
 
 function seconds(value: unknown): number {
   const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-  if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) throw new Error(`expected a number of seconds >= 0, got ${describe(value)}`);
+  if (typeof n !== 'number' || !Number.isFinite(n) || n < 0)
+    throw new Error(`expected a number of seconds >= 0, got ${describe(value)}`);
   return n;
 }
 
@@ -75,7 +77,10 @@ function listOf<T>(item: (value: unknown) => T): (value: unknown) => T[] {
   return (value) => {
     const items = Array.isArray(value) ? value : typeof value === 'string' ? value.split(',') : undefined;
     if (items === undefined) throw new Error(`expected a list, got ${describe(value)}`);
-    return items.map((v) => (typeof v === 'string' ? v.trim() : v)).filter((v) => v !== '').map(item);
+    return items
+      .map((v) => (typeof v === 'string' ? v.trim() : v))
+      .filter((v) => v !== '')
+      .map(item);
   };
 }
 
@@ -97,8 +102,14 @@ function envPairs(value: unknown): Record<string, string> {
 
 /** A file mode such as 0o022, "022" or "0o022". */
 function mode(value: unknown): number {
-  const n = typeof value === 'number' ? value : typeof value === 'string' && /^(0o?)?[0-7]{1,4}$/i.test(value) ? Number.parseInt(value.replace(/^0o/i, ''), 8) : NaN;
-  if (!Number.isInteger(n) || n < 0 || n > 0o777) throw new Error(`expected an octal mode such as 0o022, got ${describe(value)}`);
+  const n =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string' && /^(0o?)?[0-7]{1,4}$/i.test(value)
+        ? Number.parseInt(value.replace(/^0o/i, ''), 8)
+        : NaN;
+  if (!Number.isInteger(n) || n < 0 || n > 0o777)
+    throw new Error(`expected an octal mode such as 0o022, got ${describe(value)}`);
   return n;
 }
 
@@ -156,7 +167,7 @@ export const SETTINGS = {
     commands: BOTH,
     parse: text,
     default: 'auto',
-    desc: 'The worker that serves the app: `tsws` (the tsws core, for fetch apps), `node` (node:http, for Node listeners), `auto` (by the app\'s interface), or a custom class as `path.js:Export`.',
+    desc: "The worker that serves the app: `tsws` (the tsws core, for fetch apps), `node` (node:http, for Node listeners), `auto` (by the app's interface), or a custom class as `path.js:Export`.",
   }),
   env: setting({
     section: 'App',
@@ -238,7 +249,7 @@ export const SETTINGS = {
     commands: MASTER,
     parse: oneOf('rr', 'shared', 'reuseport'),
     default: 'shared',
-    desc: 'How connections reach workers: `shared` (one listening socket the kernel hands out), `rr` (the master accepts and passes them round-robin, node:cluster\'s default), or `reuseport` (one SO_REUSEPORT socket per worker; Node >= 22.12).',
+    desc: "How connections reach workers: `shared` (one listening socket the kernel hands out), `rr` (the master accepts and passes them round-robin, node:cluster's default), or `reuseport` (one SO_REUSEPORT socket per worker; Node >= 22.12).",
   }),
   timeout: setting({
     section: 'Workers',
@@ -362,7 +373,7 @@ export const SETTINGS = {
     commands: BOTH,
     parse: seconds,
     default: 10,
-    desc: 'A request\'s line and headers must arrive within this many seconds of its first byte, or it gets 408 (against slowloris). 0 turns it off.',
+    desc: "A request's line and headers must arrive within this many seconds of its first byte, or it gets 408 (against slowloris). 0 turns it off.",
   }),
   bodyTimeout: setting({
     section: 'Timeouts',
@@ -417,7 +428,7 @@ export const SETTINGS = {
     parse: optional(text),
     default: undefined,
     defaultText: 'none',
-    desc: 'Write the master\'s (or the single process\'s) PID to this file, and remove it on exit.',
+    desc: "Write the master's (or the single process's) PID to this file, and remove it on exit.",
   }),
   user: setting({
     section: 'Process',
@@ -448,12 +459,54 @@ export const SETTINGS = {
   }),
 
   // Hooks (config file only)
-  onStarting: setting({ section: 'Hooks', commands: MASTER, parse: optional(hook), default: undefined, defaultText: 'none', desc: '`onStarting(master)`: called before the master starts any worker.' }),
-  whenReady: setting({ section: 'Hooks', commands: MASTER, parse: optional(hook), default: undefined, defaultText: 'none', desc: '`whenReady(master)`: called once every first worker is listening.' }),
-  onReload: setting({ section: 'Hooks', commands: MASTER, parse: optional(hook), default: undefined, defaultText: 'none', desc: '`onReload(master)`: called when a reload begins (HUP or `reload()`).' }),
-  postFork: setting({ section: 'Hooks', commands: MASTER, parse: optional(hook), default: undefined, defaultText: 'none', desc: '`postFork(master, worker)`: called in the master just after a worker process is started.' }),
-  workerExit: setting({ section: 'Hooks', commands: MASTER, parse: optional(hook), default: undefined, defaultText: 'none', desc: '`workerExit(master, worker)`: called in the master after a worker process has exited.' }),
-  onExit: setting({ section: 'Hooks', commands: MASTER, parse: optional(hook), default: undefined, defaultText: 'none', desc: '`onExit(master)`: called just before the master exits.' }),
+  onStarting: setting({
+    section: 'Hooks',
+    commands: MASTER,
+    parse: optional(hook),
+    default: undefined,
+    defaultText: 'none',
+    desc: '`onStarting(master)`: called before the master starts any worker.',
+  }),
+  whenReady: setting({
+    section: 'Hooks',
+    commands: MASTER,
+    parse: optional(hook),
+    default: undefined,
+    defaultText: 'none',
+    desc: '`whenReady(master)`: called once every first worker is listening.',
+  }),
+  onReload: setting({
+    section: 'Hooks',
+    commands: MASTER,
+    parse: optional(hook),
+    default: undefined,
+    defaultText: 'none',
+    desc: '`onReload(master)`: called when a reload begins (HUP or `reload()`).',
+  }),
+  postFork: setting({
+    section: 'Hooks',
+    commands: MASTER,
+    parse: optional(hook),
+    default: undefined,
+    defaultText: 'none',
+    desc: '`postFork(master, worker)`: called in the master just after a worker process is started.',
+  }),
+  workerExit: setting({
+    section: 'Hooks',
+    commands: MASTER,
+    parse: optional(hook),
+    default: undefined,
+    defaultText: 'none',
+    desc: '`workerExit(master, worker)`: called in the master after a worker process has exited.',
+  }),
+  onExit: setting({
+    section: 'Hooks',
+    commands: MASTER,
+    parse: optional(hook),
+    default: undefined,
+    defaultText: 'none',
+    desc: '`onExit(master)`: called just before the master exits.',
+  }),
 
   // Config
   config: setting({

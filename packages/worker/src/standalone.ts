@@ -52,7 +52,9 @@ export async function runStandalone(settings: Settings, options: StandaloneOptio
 
   const logging = createLogger(settings);
   const { log } = logging;
-  const accessLog: AccessLog | undefined = settings.accessLog ? createAccessLog(settings.accessLog, settings.logFormat) : undefined;
+  const accessLog: AccessLog | undefined = settings.accessLog
+    ? createAccessLog(settings.accessLog, settings.logFormat)
+    : undefined;
   const finish = (code: number) => {
     logging.flush();
     accessLog?.flush();
@@ -79,7 +81,12 @@ export async function runStandalone(settings: Settings, options: StandaloneOptio
   try {
     if (settings.pid) pidFile = writePidFile(settings.pid);
   } catch (err) {
-    report(new BootError(`--pid ${settings.pid}: ${(err as Error).message}`, EXIT.BOOT_ERROR), logging, settings, options.plainErrors ?? false);
+    report(
+      new BootError(`--pid ${settings.pid}: ${(err as Error).message}`, EXIT.BOOT_ERROR),
+      logging,
+      settings,
+      options.plainErrors ?? false,
+    );
     process.off('uncaughtException', onFatal);
     return finish(EXIT.BOOT_ERROR);
   }
@@ -90,7 +97,12 @@ export async function runStandalone(settings: Settings, options: StandaloneOptio
   } catch (err) {
     await worker.stop(false, 0).catch(() => {});
     // Binding or switching user failed: the reason is the whole message.
-    report(new BootError((err as Error)?.message ?? String(err), EXIT.BOOT_ERROR), logging, settings, options.plainErrors ?? false);
+    report(
+      new BootError((err as Error)?.message ?? String(err), EXIT.BOOT_ERROR),
+      logging,
+      settings,
+      options.plainErrors ?? false,
+    );
     code = EXIT.BOOT_ERROR;
   }
   removePidFile(pidFile);

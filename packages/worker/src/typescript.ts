@@ -1,8 +1,9 @@
 // TypeScript apps: Node's own type stripping where the running Node has it (on by default from
 // 22.18 and 23.6, behind --experimental-strip-types from 22.6), else tsx when the project has it
 // installed (resolved from --chdir, never from tsws's own dependencies), else a clear error.
-import { createRequire } from 'node:module';
+
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -53,7 +54,11 @@ async function registerTsx(apis: string[]): Promise<void> {
 
 // Node refuses, before running anything, syntax that stripping cannot erase (enums, parameter
 // properties, namespaces) and .ts files under node_modules: tsx can still load those.
-const NATIVE_REFUSALS = new Set(['ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX', 'ERR_UNSUPPORTED_NODE_MODULES_TYPE_STRIPPING', 'ERR_INVALID_TYPESCRIPT_SYNTAX']);
+const NATIVE_REFUSALS = new Set([
+  'ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX',
+  'ERR_UNSUPPORTED_NODE_MODULES_TYPE_STRIPPING',
+  'ERR_INVALID_TYPESCRIPT_SYNTAX',
+]);
 
 export async function importTypeScript(file: string, chdir: string): Promise<Record<string, unknown>> {
   const url = pathToFileURL(file).href;

@@ -29,7 +29,11 @@ function maxHeaderSize(s: WorkerSettings): number {
 const SWEEP_MS = 1000;
 
 function refuse(res: http.ServerResponse, status: number, text: string): void {
-  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text), Connection: 'close' });
+  res.writeHead(status, {
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+    Connection: 'close',
+  });
   res.end(text);
 }
 
@@ -135,7 +139,10 @@ export class NodeWorker extends Worker {
     // --keep-alive 0, or a drain under way: this response is the connection's last.
     if (this.draining || this.settings.keepAlive === 0) res.setHeader('Connection', 'close');
     const bodyTimeout = Math.round(this.settings.bodyTimeout * 1000);
-    if (bodyTimeout > 0 && (req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0)) {
+    if (
+      bodyTimeout > 0 &&
+      (req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0)
+    ) {
       // A stalled request body: the socket's idle timer runs while the body arrives (node:http
       // destroys the socket when it fires and nobody listens), and stops once it is all in.
       req.socket.setTimeout(bodyTimeout);
@@ -212,7 +219,10 @@ export class NodeWorker extends Worker {
     if (timeoutMs <= 0) this.cut();
     else {
       let grace: NodeJS.Timeout | undefined;
-      await Promise.race([emptied, new Promise((resolve) => (grace = setTimeout(resolve, Math.min(IDLE_GRACE_MS, timeoutMs))))]);
+      await Promise.race([
+        emptied,
+        new Promise((resolve) => (grace = setTimeout(resolve, Math.min(IDLE_GRACE_MS, timeoutMs)))),
+      ]);
       clearTimeout(grace);
     }
     this.idleGraceOver = true;
