@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+// Before and after for a hot-path change: two (or more) builds of @tsws/core, each serving
+// bench/app.mjs in turn, pinned to core 0 while wrk (one thread) loads it from core 1, in
+// alternating order each round. Prints each build's median CPU time per request (from /proc, the
+// steadier figure on a shared machine) and req/s, with every round's figures.
+//
+//   node bench/ab.mjs before=/tmp/old/packages/core after=packages/core
+//   node bench/ab.mjs --scenario pipelined --rounds 7 --duration 4 a=... b=...
+//
+// A build is a package directory with dist/ (make the old one with `git worktree add /tmp/old
+// HEAD~1 && cd /tmp/old && pnpm install && pnpm build`). Scenarios: keepalive (50 connections),
+// pipelined (16 deep), close (Connection: close).
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { cpuMicros, startPinned, stop, waitForPort } from './proc.mjs';
+
+const args = process.argv.slice(2);
+const opts = { scenario: 'keepalive', rounds: 5, duration: 4, connections: 50 };
+const builds = [];
+for (let i = 0; i < args.length; i++) {
+  const a = args[i];
+  if (a.startsWith('--')) opts[a.slice(2)] = Number.isNaN(Number(args[i + 1])) ? args[++i] : Number(args[++i]);
+  else {
+    const [name, dir] = a.split('=');
+    builds.push({ name, entry: pathToFileURL(join(resolve(dir), 'dist/index.js')).href });
+  }
+}
+if (builds.length < 2) {
+  console.error('usage: node bench/ab.mjs [--scenario keepalive|pipelined|close] [--rounds N] name=dir name=dir');
+  process.exit(2);
+}
+
+const lua = {
+  pipelined: `init = function() local r = {} for i = 1, 16 do r[i] = wrk.format(nil, "/") end req = table.concat(r) end\nrequest = function() return req end\n`,
+  close: `wrk.headers["Connection"] = "close"\n`,
+  keepalive: '',
+}[opts.scenario];
+if (lua === undefined) throw new Error(`unknown scenario ${opts.scenario}`);
+const script = join(tmpdir(), `tsws-ab-${process.pid}.lua`);
+writeFileSync(script, lua);
+
+// The server: serve(app) from the build given, as bench/servers/tsws-core.mjs does.
+const SERVER = `const [entry, port] = process.argv.slice(1);
+const { serve } = await import(entry);
+const { default: app } = await import(${JSON.stringify(new URL('./app.mjs', import.meta.url).href)});
+await serve(app, { bind: '127.0.0.1:' + port });`;
+
+function wrk(port, seconds) {
+  const out = execFileSync(
+    'taskset',
+    ['-c', '1', 'wrk', '-t1', `-c${opts.connections}`, `-d${seconds}s`, '-s', script, `http://127.0.0.1:${port}/`],
+    { encoding: 'utf8' },
+  );
+  return { requests: Number(/(\d+) requests in/.exec(out)[1]), rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]) };
+}
+
+const samples = new Map(builds.map((b) => [b.name, []]));
+let port = 20_000 + (process.pid % 20_000);
+for (let round = 0; round < opts.rounds; round++) {
+  for (const build of round % 2 ? [...builds].reverse() : builds) {
+    port++;
+    const proc = startPinned([process.execPath, '--input-type=module', '-e', SERVER, build.entry, String(port)], 0);
+    await waitForPort(proc, port);
+    wrk(port, 1); // warm-up
+    const before = cpuMicros(proc.pid);
+    const run = wrk(port, opts.duration);
+    const cpu = cpuMicros(proc.pid) - before;
+    await stop(proc);
+    samples.get(build.name).push({ rps: run.rps, us: cpu / run.requests });
+  }
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+console.log(`${opts.scenario}, ${opts.rounds} rounds of ${opts.duration} s, wrk -t1 -c${opts.connections}`);
+for (const [name, s] of samples) {
+  console.log(
+    `${name}: ${median(s.map((x) => x.us)).toFixed(2)} us/request (rounds ${s.map((x) => x.us.toFixed(1)).join(' ')}), ` +
+      `${Math.round(median(s.map((x) => x.rps)))} req/s (rounds ${s.map((x) => Math.round(x.rps)).join(' ')})`,
+  );
+}
