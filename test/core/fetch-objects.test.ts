@@ -149,6 +149,7 @@ describe('the fetch interface', () => {
     c.close();
     const reason = await Promise.race([abortSeen, new Promise((r) => setTimeout(() => r('not aborted'), 3000))]);
     expect(reason).toBeInstanceOf(Error);
+    expect(reason).toMatchObject({ code: 'ERR_TSWS_CLIENT_GONE' });
   });
 
   it('still answers a client that half-closes after its request', async () => {

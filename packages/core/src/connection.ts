@@ -11,14 +11,7 @@ import * as llhttp from './llhttp.js';
 import type { AccessRecord, ResolvedOptions } from './options.js';
 import { forwardedClient, forwardedProto, type TrustCheck } from './proxy.js';
 import { type BodySource, RequestBody } from './request.js';
-import {
-  bodyStreamOf,
-  isResponse,
-  LightResponse,
-  ResponseError,
-  type ResponseParts,
-  responseParts,
-} from './response.js';
+import { cancelBody, describe, LightResponse, ResponseError, type ResponseParts, responseParts } from './response.js';
 import { CONTINUE_100, errorResponse, isBodyless, statusLine } from './status.js';
 
 /** What a connection needs from its server. */
@@ -74,7 +67,7 @@ type Latin1Buffer = Buffer & { latin1Slice(start: number, end: number): string }
 const kConnection = Symbol('tsws.connection');
 
 class ClientGone extends Error {
-  readonly code = 'TSWS_CLIENT_GONE';
+  readonly code = 'ERR_TSWS_CLIENT_GONE';
 }
 
 /** Lazily read peer address, shared by every request of the connection. */
@@ -613,16 +606,10 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
     }
     let p: ResponseParts;
     try {
-      if (!isResponse(ex.result))
-        throw new TypeError(`the fetch handler returned ${describe(ex.result)} instead of a Response`);
       p = responseParts(ex.result);
-      if (p.status === 0) throw new TypeError('the fetch handler returned Response.error()');
     } catch (err) {
-      const log = this.server.opts.logger;
-      log.error(
-        { err, method: ex.method, target: ex.target },
-        err instanceof ResponseError ? 'refused to write the response' : 'the app failed to answer',
-      );
+      const why = err instanceof ResponseError ? 'refused to write the response' : 'the app failed to answer';
+      this.server.opts.logger.error({ err, method: ex.method, target: ex.target }, why);
       cancelBody(ex.result);
       p = responseParts(SERVER_ERROR);
     }
@@ -649,7 +636,7 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
       framing = status === 204 || status === 304 ? '' : `Content-Length: ${length}\r\n`;
     } else if (bodyless) {
       framing = '';
-      cancelStream(body);
+      cancelBody(ex.result);
     } else if (ex.http10) {
       framing = ''; // HTTP/1.0 has no chunked coding: the body ends where the connection does
       close = true;
@@ -1082,23 +1069,6 @@ function queuedOutput(socket: Socket): number {
     buffered += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
   }
   return queue + buffered;
-}
-
-function cancelStream(stream: ReadableStream): void {
-  if (!stream.locked) stream.cancel().catch(noop);
-}
-
-/** A response that will not be written: release its body stream, if it has one. */
-function cancelBody(result: unknown): void {
-  const stream = bodyStreamOf(result);
-  if (stream !== null) cancelStream(stream);
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value !== 'object') return typeof value;
-  const name = (value as object).constructor?.name;
-  return name ? `a ${name}` : 'an object';
 }
 
 // Shared socket listeners: one function each for every connection, no closures per socket.
