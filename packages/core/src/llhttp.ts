@@ -16,14 +16,17 @@ interface WasmApi {
 }
 const Wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
-/** What a connection implements to receive llhttp's callbacks; offsets index the chunk being executed. */
+/**
+ * What a connection implements to receive llhttp's callbacks: text as latin1 strings, body bytes
+ * as views of the chunk being executed (borrowed: copy what is kept).
+ */
 export interface ParserCallbacks {
   onMessageBegin(): number;
-  onUrl(start: number, end: number): number;
-  onHeaderField(start: number, end: number): number;
-  onHeaderValue(start: number, end: number): number;
+  onUrl(part: string): number;
+  onHeaderField(part: string): number;
+  onHeaderValue(part: string): number;
   onHeadersComplete(keepAlive: boolean, upgrade: boolean): number;
-  onBody(start: number, end: number): number;
+  onBody(bytes: Buffer): number;
   onMessageComplete(): number;
 }
 
@@ -74,6 +77,19 @@ const OFF_MAJOR = 42; // uint8_t
 const OFF_MINOR = 43; // uint8_t
 const OFF_FLAGS = 50; // uint16_t
 
+/** Buffer#latin1Slice: what toString('latin1', ...) calls, minus its dispatch (present on every Node we support). */
+type Latin1Buffer = Buffer & { latin1Slice(start: number, end: number): string };
+const NO_INPUT = Buffer.alloc(0) as Latin1Buffer;
+
+let wasm: LlhttpExports | undefined;
+let current: ParserCallbacks | null = null;
+/** The chunk being executed, and where its copy sits in the instance's memory. */
+let input = NO_INPUT;
+let inputPtr = 0;
+let inputSize = 0;
+let mem = new Uint8Array(0);
+let view = new DataView(new ArrayBuffer(0));
+
 function loadInstance(): LlhttpExports {
   // SIMD first, as undici does; UNDICI_NO_WASM_SIMD=1 forces the plain build.
   let mod: WasmModule | undefined;
@@ -88,27 +104,22 @@ function loadInstance(): LlhttpExports {
   const instance = new Wasm.Instance(mod, {
     env: {
       wasm_on_message_begin: () => current!.onMessageBegin(),
-      wasm_on_url: (_p: number, at: number, len: number) => current!.onUrl(at - inputPtr, at - inputPtr + len),
+      wasm_on_url: (_p: number, at: number, len: number) =>
+        current!.onUrl(input.latin1Slice(at - inputPtr, at - inputPtr + len)),
       wasm_on_status: () => 0,
       wasm_on_header_field: (_p: number, at: number, len: number) =>
-        current!.onHeaderField(at - inputPtr, at - inputPtr + len),
+        current!.onHeaderField(input.latin1Slice(at - inputPtr, at - inputPtr + len)),
       wasm_on_header_value: (_p: number, at: number, len: number) =>
-        current!.onHeaderValue(at - inputPtr, at - inputPtr + len),
+        current!.onHeaderValue(input.latin1Slice(at - inputPtr, at - inputPtr + len)),
       wasm_on_headers_complete: (_p: number, _status: number, upgrade: number, keepAlive: number) =>
         current!.onHeadersComplete(keepAlive === 1, upgrade === 1),
-      wasm_on_body: (_p: number, at: number, len: number) => current!.onBody(at - inputPtr, at - inputPtr + len),
+      wasm_on_body: (_p: number, at: number, len: number) =>
+        current!.onBody(input.subarray(at - inputPtr, at - inputPtr + len)),
       wasm_on_message_complete: () => current!.onMessageComplete(),
     },
   });
   return instance.exports as unknown as LlhttpExports;
 }
-
-let wasm: LlhttpExports | undefined;
-let current: ParserCallbacks | null = null;
-let inputPtr = 0;
-let inputSize = 0;
-let mem = new Uint8Array(0);
-let view = new DataView(new ArrayBuffer(0));
 
 function refreshViews(): void {
   const buffer = wasm!.memory.buffer;
@@ -131,7 +142,7 @@ export function freeParser(ptr: number): void {
 }
 
 /** Runs the parser over `chunk`, calling back into `callbacks`. Returns llhttp's error code. */
-export function execute(ptr: number, chunk: Uint8Array, callbacks: ParserCallbacks): number {
+export function execute(ptr: number, chunk: Buffer, callbacks: ParserCallbacks): number {
   const w = wasm!;
   if (chunk.length > inputSize) {
     if (inputPtr) w.free(inputPtr);
@@ -141,10 +152,12 @@ export function execute(ptr: number, chunk: Uint8Array, callbacks: ParserCallbac
   }
   mem.set(chunk, inputPtr);
   current = callbacks;
+  input = chunk as Latin1Buffer;
   try {
     return w.llhttp_execute(ptr, inputPtr, chunk.length);
   } finally {
     current = null;
+    input = NO_INPUT;
   }
 }
 
@@ -169,16 +182,23 @@ export function methodOf(ptr: number): string {
   return METHOD_NAMES[mem[ptr + OFF_METHOD]!] ?? 'GET';
 }
 
-export function majorVersionOf(ptr: number): number {
-  return mem[ptr + OFF_MAJOR]!;
+/** A parsed head's method, version and declared body length: a byte count, -1 for chunked, 0 for none, or UNFRAMED. */
+export interface HeadLine {
+  method: string;
+  major: number;
+  minor: number;
+  bodyLength: number;
 }
 
-export function minorVersionOf(ptr: number): number {
-  return mem[ptr + OFF_MINOR]!;
+/** Reads the method, version and framing of the head just parsed (from onHeadersComplete on) into `into`. */
+export function readHead(ptr: number, into: HeadLine): void {
+  into.method = methodOf(ptr);
+  into.major = mem[ptr + OFF_MAJOR]!;
+  into.minor = mem[ptr + OFF_MINOR]!;
+  into.bodyLength = bodyLengthOf(ptr);
 }
 
-/** The declared body length: a byte count, -1 for chunked, 0 for none, or UNFRAMED. */
-export function bodyLengthOf(ptr: number): number {
+function bodyLengthOf(ptr: number): number {
   const flags = view.getUint16(ptr + OFF_FLAGS, true);
   if (flags & F_CHUNKED) return -1;
   if (flags & F_TRANSFER_ENCODING) return UNFRAMED;

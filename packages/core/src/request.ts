@@ -43,10 +43,10 @@ export class RequestBody {
   private whole: ((err: Error | null) => void) | null = null;
   private stream: ReadableStream<Uint8Array> | null = null;
 
-  /** `length`: the declared body length, -1 when chunked. */
   constructor(
     private readonly source: BodySource,
-    private readonly length: number,
+    /** The declared body length, -1 when chunked. */
+    readonly length: number,
   ) {}
 
   /** True when the buffer is over its high-water mark and reading should pause. */
