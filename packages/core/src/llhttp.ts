@@ -42,6 +42,9 @@ interface LlhttpExports {
   llhttp_get_error_pos(ptr: number): number;
 }
 
+/** The undici found, and the one @tsws/core depends on: the build the offsets below were read from. */
+const UNDICI_FOUND = (require('undici/package.json') as { version: string }).version;
+const UNDICI_WANTED = (require('../package.json') as { dependencies: { undici: string } }).dependencies.undici;
 const constants = require('undici/lib/llhttp/constants.js') as {
   ERROR: Record<string, number>;
   METHODS: Record<string, number>;
@@ -69,8 +72,8 @@ const F_TRANSFER_ENCODING = constants.FLAGS.TRANSFER_ENCODING!;
 /** bodyLengthOf(): Transfer-Encoding without chunked last; RFC 9112 §6.3 makes the length unknowable. */
 export const UNFRAMED = -2;
 
-// Offsets into llhttp's `llhttp__internal_s` on wasm32 (llhttp 9): checked by the core's tests,
-// which parse real requests through these reads.
+// Offsets into llhttp's private `llhttp__internal_s` on wasm32, read from llhttp 9's llhttp.h and
+// checked on undici 7.30.2's build (package.json keeps to 7.30.x); load() checks them on every start.
 const OFF_CONTENT_LENGTH = 32; // uint64_t
 const OFF_METHOD = 41; // uint8_t
 const OFF_MAJOR = 42; // uint8_t
@@ -129,10 +132,41 @@ function refreshViews(): void {
   }
 }
 
-/** Allocates a request parser; the WASM instance is built on first use. */
+export class LlhttpError extends Error {
+  readonly code = 'ERR_TSWS_LLHTTP';
+}
+
+/** Callbacks that all answer 0: the probe reads the struct once the parser is done. */
+const IGNORE = new Proxy({}, { get: () => () => 0 }) as ParserCallbacks;
+/** A request that sets every field read below; its length needs both 32-bit words. */
+const PROBE = Buffer.from('PATCH /probe HTTP/1.1\r\nContent-Length: 4328719365\r\n\r\n', 'latin1');
+const PROBE_READ = 'PATCH 1.1 4328719365';
+
+/**
+ * Builds the instance (once: every server calls this as it starts) and reads a known request back
+ * through the offsets, so a build with another layout stops the server instead of misreading requests.
+ */
+export function load(): void {
+  if (wasm !== undefined) return;
+  wasm = loadInstance();
+  const ptr = allocParser();
+  const ret = execute(ptr, PROBE, IGNORE);
+  const h: HeadLine = { method: '', major: 0, minor: 0, bodyLength: 0 };
+  readHead(ptr, h);
+  freeParser(ptr);
+  const read = `${h.method} ${h.major}.${h.minor} ${h.bodyLength}`;
+  if (ret === ERROR.OK && read === PROBE_READ) return;
+  wasm = undefined;
+  inputPtr = inputSize = 0;
+  throw new LlhttpError(
+    `tsws: the llhttp build in undici ${UNDICI_FOUND} does not match what @tsws/core reads from it ` +
+      `(a known request read back as "${read}", not "${PROBE_READ}"): @tsws/core needs undici ${UNDICI_WANTED}`,
+  );
+}
+
+/** Allocates a request parser (after load()). */
 export function allocParser(): number {
-  wasm ??= loadInstance();
-  const ptr = wasm.llhttp_alloc(constants.TYPE.REQUEST);
+  const ptr = wasm!.llhttp_alloc(constants.TYPE.REQUEST);
   refreshViews();
   return ptr;
 }

@@ -7,6 +7,7 @@ import { addSweeper, removeSweeper } from './clock.js';
 import { Connection, type ServerCore } from './connection.js';
 import { type ConnInfo, S_DONE } from './exchange.js';
 import { readOptions } from './listeners.js';
+import * as llhttp from './llhttp.js';
 import { type ResolvedOptions, resolveOptions, type ServeOptions } from './options.js';
 import { type TrustCheck, trustCheck } from './proxy.js';
 import { RealRequest } from './request.js';
@@ -120,6 +121,7 @@ export class Server implements ServerCore {
   constructor(app: FetchApp, options: ServeOptions = {}) {
     this.handler = toHandler(app);
     this.opts = resolveOptions(options);
+    llhttp.load();
     this.trusted = trustCheck(this.opts.forwardedAllowIps);
     // Without the global override, link the light Request now so `instanceof Request` holds.
     if (this.opts.overrideGlobals) installGlobals();
