@@ -4,7 +4,14 @@
 // case's: refused with its status, or let through as the request the app sees, with a URL that
 // `new URL()` parses (apps parse request.url). The socket test (corpus.test.ts) runs the same cases.
 import { describe, expect, it } from 'vitest';
-import { ABSOLUTE_FORM, ASTERISK_FORM, CONNECT_FORM, HeadReader, judgeHead } from '../../packages/core/src/head.js';
+import {
+  ABSOLUTE_FORM,
+  ASTERISK_FORM,
+  CONNECT_FORM,
+  expectsContinue,
+  HeadReader,
+  judgeHead,
+} from '../../packages/core/src/head.js';
 import * as llhttp from '../../packages/core/src/llhttp.js';
 import { type Case, CORPUS_LIMITS, loadCases } from '../helpers/corpus.js';
 
@@ -92,6 +99,8 @@ describe(`head rules over the corpus, no sockets (${cases.length} cases)`, () =>
       expect(url.replace(/^[a-z]+:\/\/[^/?#]*/i, '')).toBe(expected.target);
       if (form !== ABSOLUTE_FORM && expected.url !== undefined) expect(url).toBe(expected.url);
       expect(headersOf(head)).toEqual(expected.headers);
+      // A 100 Continue is sent only to a client that waits for one, and only one HTTP/1.1 has.
+      if (expected.interim !== undefined) expect(expectsContinue(head)).toBe(expected.interim.length > 0);
     });
   }
 });

@@ -19,7 +19,7 @@ import {
   S_WRITING,
 } from './exchange.js';
 import { CHUNKED, DROPPED, FIXED, framing, UNTIL_CLOSE } from './framing.js';
-import { ABSOLUTE_FORM, ASTERISK_FORM, HeadReader, judgeHead, ORIGIN_FORM } from './head.js';
+import { ABSOLUTE_FORM, ASTERISK_FORM, expectsContinue, HeadReader, judgeHead, ORIGIN_FORM } from './head.js';
 import { attach, onFinish } from './listeners.js';
 import * as llhttp from './llhttp.js';
 import type { ResolvedOptions } from './options.js';
@@ -205,7 +205,7 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
       rawHeaders: head.raw,
       http10: head.minor === 0,
       keepAlive: keep,
-      expectContinue: head.expect !== '', // 100-continue: judgeHead() refused any other
+      expectContinue: expectsContinue(head),
       body,
       origin: form === ORIGIN_FORM || form === ASTERISK_FORM ? head.origin(this.scheme, forwarded, this.socket) : '',
       info: forwarded && head.xff !== '' ? forwardedInfo(head.xff, this.peer, this.server.trusted) : this.peer,

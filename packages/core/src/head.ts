@@ -56,6 +56,15 @@ export function judgeHead(h: ParsedHead, limitRequestBody: number): number {
   return target === '*' && h.method === 'OPTIONS' ? ASTERISK_FORM : 400;
 }
 
+/**
+ * The client waits for `100 Continue` before it sends the body (judgeHead() refused any other
+ * expectation). Never in HTTP/1.0: it has no 1xx responses (RFC 9110 §15.2), so the expectation
+ * is ignored (§10.1.1).
+ */
+export function expectsContinue(h: ParsedHead): boolean {
+  return h.expect !== '' && h.minor !== 0;
+}
+
 /** A Transfer-Encoding list naming chunked and nothing else (empty list elements allowed, RFC 9110 §5.6.1). */
 function onlyChunked(te: string): boolean {
   for (const coding of te.split(',')) {
