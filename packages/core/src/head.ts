@@ -36,7 +36,9 @@ export function judgeHead(h: ParsedHead, limitRequestBody: number): number {
   // speaks HTTP/1.x only (RFC 9110 §6.2, §15.6.6), and 2.0 would pass for 1.0 below.
   if (h.major !== 1) return 505;
   const http10 = h.minor === 0;
-  // RFC 9112 §3.2: exactly one Host in HTTP/1.1, and it must be a valid authority.
+  // RFC 9112 §3.2: exactly one Host in HTTP/1.1, and it must be a valid authority. An empty one
+  // is valid but names no host, which an http(s) URL must have (RFC 9110 §4.2.1, RFC 9112 §3.3):
+  // it does for an absolute-form target only, which names its own.
   if (h.hosts > 1 || (h.hosts === 0 && !http10) || (h.host !== '' && !validHost(h.host))) return 400;
   const length = h.bodyLength;
   if (length === UNFRAMED) return 400;
@@ -48,12 +50,13 @@ export function judgeHead(h: ParsedHead, limitRequestBody: number): number {
   if (h.expect !== '' && h.expect.toLowerCase() !== '100-continue') return 417;
   if (h.method === 'CONNECT') return CONNECT_FORM;
   const target = h.target;
-  if (target.charCodeAt(0) === 47 /* / */) return ORIGIN_FORM;
+  const named = h.hosts === 0 || h.host !== '';
+  if (target.charCodeAt(0) === 47 /* / */) return named ? ORIGIN_FORM : 400;
   // RFC 9112 §3.2.2: the target's authority wins over Host, so it must pass as a Host would
   // (no userinfo either, RFC 9110 §4.2.4): the app gets it as request.url.
   const absolute = ABSOLUTE.exec(target);
   if (absolute !== null) return validHost(absolute[1]!) ? ABSOLUTE_FORM : 400;
-  return target === '*' && h.method === 'OPTIONS' ? ASTERISK_FORM : 400;
+  return target === '*' && h.method === 'OPTIONS' && named ? ASTERISK_FORM : 400;
 }
 
 /**
