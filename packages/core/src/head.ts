@@ -77,21 +77,34 @@ function onlyChunked(te: string): boolean {
   return true;
 }
 
-// A Host the WHATWG URL parser will accept too: a name, an IPv4 address or a bracketed IPv6
-// address, and a port up to 65535 (RFC 9110 §7.2, and what `new URL(request.url)` needs).
-const HOST = /^(?:([A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?)|\[([0-9A-Fa-f:.]+)\])(?::(\d{1,5}))?$/;
+// A Host (RFC 9110 §7.2): a reg-name (RFC 3986 §3.2.2: unreserved, sub-delims and percent-encoded
+// octets; no empty label here), an IPv4 address or a bracketed IPv6 address, and a port up to 65535.
+const LABEL = "(?:[\\w~!$&'()*+,;=-]|%[\\dA-Fa-f]{2})+";
+const NAME = new RegExp(`^${LABEL}(?:\\.${LABEL})*\\.?$`);
+const HOST = new RegExp(`^(?:(${LABEL}(?:\\.${LABEL})*\\.?)|\\[([\\dA-Fa-f:.]+)\\])(?::(\\d{1,5}))?$`);
 const NUMERIC_LABEL = /(?:^|\.)(?:\d+|0x[0-9a-f]*)\.?$/i;
 /** The last host that passed: clients repeat theirs on every request. */
 let lastValid = '';
 
+/** A valid Host, which `new URL()` reads as the host it names: request.url must stay safe to parse. */
 export function validHost(host: string): boolean {
   if (host === lastValid) return true;
   const m = HOST.exec(host);
   if (m === null || (m[3] !== undefined && Number(m[3]) > 65535)) return false;
-  // A name ending in a number is parsed as an IPv4 address: it must be one.
-  const name = m[1];
-  if (name === undefined ? !net.isIPv6(m[2]!) : NUMERIC_LABEL.test(name) && !net.isIPv4(name.replace(/\.$/, '')))
-    return false;
+  let name = m[1];
+  if (name === undefined) {
+    if (!net.isIPv6(m[2]!)) return false;
+  } else {
+    // Percent-encoded octets stand for what they encode (RFC 3986 §6.2.2.2), which must spell a name too.
+    if (name.includes('%')) {
+      name = name.replace(/%(..)/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+      if (name.includes('%') || !NAME.test(name)) return false;
+    }
+    // A name ending in a number is read as an IPv4 address: it must be one. And the URL parser
+    // refuses some names the grammar allows (an xn-- label that is not punycode).
+    if (NUMERIC_LABEL.test(name) && !net.isIPv4(name.replace(/\.$/, ''))) return false;
+    if (!URL.canParse(`http://${host}/`)) return false;
+  }
   lastValid = host;
   return true;
 }
