@@ -44,8 +44,9 @@ export function judgeHead(h: ParsedHead, limitRequestBody: number): number {
   if (length === UNFRAMED) return 400;
   // RFC 9112 §6.3: any Transfer-Encoding without chunked last is a 400; llhttp misses an empty
   // one (and then frames by a Content-Length after it). §6.1: codings before chunked would
-  // reach the app still applied, as we decode none of them: 501.
-  if (h.te !== null && (length !== -1 || !onlyChunked(h.te))) return length === -1 ? 501 : 400;
+  // reach the app still applied, as we decode none of them: 501. And HTTP/1.0 has no
+  // Transfer-Encoding: its framing is faulty (§6.1), a 400 and a close.
+  if (h.te !== null && (http10 || length !== -1 || !onlyChunked(h.te))) return length === -1 && !http10 ? 501 : 400;
   if (limitRequestBody && length > limitRequestBody) return 413;
   if (h.expect !== '' && h.expect.toLowerCase() !== '100-continue') return 417;
   if (h.method === 'CONNECT') return CONNECT_FORM;
