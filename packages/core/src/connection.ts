@@ -67,7 +67,7 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
   /** The request whose body is arriving. */
   private reading: Exchange | null = null;
   /** Bytes read for that body that were not body bytes (chunk framing); see onData(). */
-  private framing = 0;
+  private framingBytes = 0;
 
   // Requests waiting for (or being sent) their responses, oldest first.
   first: Exchange | null = null;
@@ -112,7 +112,7 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
   onData(chunk: Buffer): void {
     // Closing: what the client still sends is read and dropped (a lingering close).
     if (this.ending) return;
-    if (this.reading !== null) this.framing += chunk.length;
+    if (this.reading !== null) this.framingBytes += chunk.length;
     if (this.paused) {
       // Data already on its way when reading paused: keep it for when the parser resumes.
       if (!this.closeAfter) this.rest = this.rest ? Buffer.concat([this.rest, chunk]) : copy(chunk);
@@ -126,7 +126,7 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
     // plus 16 bytes per body byte: room for 1-byte chunks with short extensions, and a bound.
     const limit = this.server.opts.limitRequestFieldSize;
     const ex = this.reading;
-    if (limit && ex !== null && this.framing - this.head.trailerBytes > limit + 16 * ex.body!.received)
+    if (limit && ex !== null && this.framingBytes - this.head.trailerBytes > limit + 16 * ex.body!.received)
       this.fail(413, 'chunk framing over its budget');
   }
 
@@ -218,7 +218,7 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
     this.server.requests++;
     if (body !== null) {
       this.reading = ex;
-      this.framing = 0;
+      this.framingBytes = 0;
     }
     this.rearm();
     if (form === ORIGIN_FORM || form === ABSOLUTE_FORM) this.dispatch(ex);
@@ -237,7 +237,7 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
     if (limit && body.received + bytes.length > limit) return this.check(413);
     // The bytes live in the shared read buffer: the body keeps its own copy.
     body.push(bytes);
-    this.framing -= bytes.length;
+    this.framingBytes -= bytes.length;
     if (this.timer === T_BODY) this.deadline = this.after(this.server.opts.bodyTimeout);
     if (body.full && !this.bodyBlocked) {
       this.bodyBlocked = true;

@@ -102,7 +102,7 @@ export function validHost(host: string): boolean {
       if (name.includes('%') || !NAME.test(name)) return false;
     }
     // A name ending in a number is read as an IPv4 address: it must be one. And the URL parser
-    // refuses some names the grammar allows (an xn-- label that is not punycode).
+    // may refuse names the grammar allows (Node 20's, an xn-- label that is not punycode).
     if (NUMERIC_LABEL.test(name) && !net.isIPv4(name.replace(/\.$/, ''))) return false;
     if (!URL.canParse(`http://${host}/`)) return false;
   }
