@@ -44,6 +44,8 @@ const CLIENT_CPU = 1;
 const PASSES = {
   quick: { rounds: 3, warmS: 1, durationS: 2, memoryRounds: 0, pick: (x) => x.quick === true },
   full: { rounds: 5, warmS: 2, durationS: 5, memoryRounds: 3, pick: () => true },
+  // Memory alone, no load scenario: idle RSS and RSS per idle connection for every server.
+  memory: { rounds: 0, warmS: 0, durationS: 0, memoryRounds: 3, pick: (x) => x.memory !== undefined },
 };
 
 /** Scenario order in reports: the targets first. Files not listed here follow in name order. */
@@ -63,6 +65,7 @@ const ORDER = [
 const { values: args } = parseArgs({
   options: {
     full: { type: 'boolean', default: false },
+    memory: { type: 'boolean', default: false },
     rounds: { type: 'string' },
     duration: { type: 'string' },
     scenarios: { type: 'string' },
@@ -82,7 +85,7 @@ if (args.node && realpathSync(args.node) !== realpathSync(process.execPath)) {
   if (r.error) throw new Error(`--node ${args.node}: ${r.error.message}`);
   process.exit(r.status ?? 1);
 }
-const passName = args.full ? 'full' : 'quick';
+const passName = args.full ? 'full' : args.memory ? 'memory' : 'quick';
 const pass = { ...PASSES[passName] };
 if (args.rounds) pass.rounds = Number(args.rounds);
 if (args.duration) pass.durationS = Number(args.duration);
@@ -456,6 +459,7 @@ async function runMemory() {
       idleWorker: [],
       perConnection: [],
       heapPerConnection: [],
+      perConnectionNoGc: [],
       errors: [],
     };
   }
@@ -488,10 +492,13 @@ async function runMemory() {
       const m = memory.servers[s.name];
       try {
         const { perConnection, heapPerConnection } = await measureMemory(s, opts);
+        // As users run it: no preload, no forced GC, V8's own young-generation sizing.
+        const noGc = (await measureMemory(s, opts, { gc: false })).perConnection;
         m.perConnection.push(perConnection);
         m.heapPerConnection.push(heapPerConnection);
+        m.perConnectionNoGc.push(noGc);
         log(
-          `  round ${round + 1} ${s.name.padEnd(18)} per connection ${(perConnection / 1000).toFixed(2)} kB RSS, ${(heapPerConnection / 1000).toFixed(2)} kB JS heap`,
+          `  round ${round + 1} ${s.name.padEnd(18)} per connection ${(perConnection / 1000).toFixed(2)} kB RSS after a GC (${(heapPerConnection / 1000).toFixed(2)} kB JS heap), ${(noGc / 1000).toFixed(2)} kB RSS without`,
         );
       } catch (err) {
         m.errors.push(err.message.split('\n')[0]);
