@@ -536,7 +536,10 @@ function targetTable(results) {
 
 function header(results) {
   const { machine, tool, settings } = results;
-  return `Node ${machine.node} · ${machine.cpu}, ${machine.cores} cores · load average ${machine.loadAverage.join(', ')} at the start · ${tool.version} (${tool.why}) · server on core ${settings.serverCpu}, load on core ${settings.clientCpu} · ${results.pass} pass: ${settings.rounds} rounds of ${settings.durationS} s after ${settings.warmS} s warm-up · ${results.startedAt.slice(0, 10)}`;
+  const load = results.scenarios.length
+    ? `${tool.version} (${tool.why}) · server on core ${settings.serverCpu}, load on core ${settings.clientCpu} · ${results.pass} pass: ${settings.rounds} rounds of ${settings.durationS} s after ${settings.warmS} s warm-up`
+    : `server on core ${settings.serverCpu}, clients on core ${settings.clientCpu} · ${results.pass} pass`;
+  return `Node ${machine.node} · ${machine.cpu}, ${machine.cores} cores · load average ${machine.loadAverage.join(', ')} at the start · ${load} · ${results.startedAt.slice(0, 10)}`;
 }
 
 export function markdown(results) {
@@ -732,8 +735,8 @@ export function svg(results) {
   return `${out.join('\n')}\n`;
 }
 
-/** A pass's files are kept apart by the Node it ran on: `quick-node20`, `full-node24`. */
-const fileName = (results) => `${results.pass}-node${/^v?(\d+)/.exec(results.machine.node)?.[1]}`;
+/** A pass's files are kept apart by the Node it ran on: `quick-node20`, `full-node24` (`--name` replaces the pass). */
+const fileName = (results) => `${results.name ?? results.pass}-node${/^v?(\d+)/.exec(results.machine.node)?.[1]}`;
 
 /**
  * Results written before the two ceilings had one server named 'ceiling' (Node's socket
@@ -758,8 +761,12 @@ export function writeReport(results) {
   const base = `${RESULTS}${fileName(results)}`;
   writeFileSync(`${base}.json`, `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(`${base}.md`, markdown(results));
-  writeFileSync(`${base}.svg`, svg(results));
-  const files = [`${base}.json`, `${base}.md`, `${base}.svg`];
+  const files = [`${base}.json`, `${base}.md`];
+  // A chart of ratios needs load scenarios (the memory pass has none).
+  if (results.scenarios.length) {
+    writeFileSync(`${base}.svg`, svg(results));
+    files.push(`${base}.svg`);
+  }
   if (results.pass === 'full') {
     writeFileSync(SNIPPET, snippet(results));
     files.push(SNIPPET);

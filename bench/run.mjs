@@ -4,7 +4,8 @@
 // `pnpm bench --full` runs every scenario on every server, the access log on and off, reloads
 // under load, and memory per connection.
 // Options: --rounds N, --duration S, --scenarios a,b, --servers a,b, --tool wrk|autocannon,
-// --node PATH (every server, and the runner, on that Node), --no-memory, --check (answers only,
+// --node PATH (every server, and the runner, on that Node), --name N (results/<N>-node<major>
+// instead of the pass's name), --no-memory, --check (answers only,
 // no load), --profile (servers under --cpu-prof, profiles in results/profiles/<scenario>/<server>/).
 // See bench/README.md for what the figures mean.
 //
@@ -75,6 +76,7 @@ const { values: args } = parseArgs({
     check: { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
     node: { type: 'string' },
+    name: { type: 'string' },
   },
 });
 
@@ -151,6 +153,8 @@ const machine = {
 
 const results = {
   pass: passName,
+  // A pass narrowed to some servers or scenarios can be written apart from the pass itself.
+  ...(args.name ? { name: args.name } : {}),
   startedAt: new Date().toISOString(),
   machine,
   tool: { name: tool.name, version: tool.version(), why: toolWhy },
