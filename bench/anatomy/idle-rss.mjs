@@ -5,8 +5,10 @@
 // steady; under V8's default WASM tiering (Liftoff first, TurboFan for hot functions) and with
 // --liftoff-only, --no-wasm-tier-up and --no-liftoff. Beside it: a bare node holding a listening
 // socket, and a bare node that only compiles and instantiates llhttp (the WASM's own cost).
-//   node bench/anatomy/idle-rss.mjs      (on the Node that runs it; pinned like the bench)
+//   node bench/anatomy/idle-rss.mjs  (on the Node that runs it, pinned like the bench; prints the
+//   table and writes it to bench/results/idle-rss-node<major>.md)
 import { once } from 'node:events';
+import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -82,25 +84,32 @@ async function bare(code, args, flags = []) {
     await sleep(300);
     const before = rss(proc);
     if (code !== WASM_ONLY) return { before };
-    await waitForLog(proc, /built/, 15_000);
+    await waitForLog(proc, /built/, 60_000);
     return { before, after: await steady(proc) };
   } finally {
     await stop(proc);
   }
 }
 
+const out = [];
+const say = (line) => {
+  console.log(line);
+  out.push(line);
+};
 const port = await freePort();
 const bareNode = (await bare(BARE, [String(port)])).before;
-console.log(`Node ${process.version}; RSS of one process (1 MB = 10^6 bytes)\n`);
-console.log(`bare node, one listening socket: ${mb(bareNode)}\n`);
-console.log(
+say(`Node ${process.version}, ${new Date().toISOString().slice(0, 10)}; RSS of one process (1 MB = 10^6 bytes)\n`);
+say(`bare node, one listening socket: ${mb(bareNode)}\n`);
+say(
   '| V8 flags | tsws core listening | after one connection | after 2 s of load, steady | llhttp alone: compiled + instantiated |',
 );
-console.log('|---|---:|---:|---:|---:|');
+say('|---|---:|---:|---:|---:|');
 for (const flags of VARIANTS) {
   const s = await server(flags);
   const w = await bare(WASM_ONLY, [SIMD], flags);
-  console.log(
+  say(
     `| ${flags.join(' ') || '(default)'} | ${mb(s.listening)} (+${mb(s.listening - bareNode)}) | +${mb(s.connected - s.listening)} | +${mb(s.loaded - s.listening)} | +${mb(w.after - w.before)} |`,
   );
 }
+const major = process.versions.node.split('.')[0];
+writeFileSync(new URL(`../results/idle-rss-node${major}.md`, import.meta.url), `${out.join('\n')}\n`);

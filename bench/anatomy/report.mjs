@@ -33,7 +33,7 @@ function summary(names, cells) {
       'CPU µs/req [min–max]',
       'JS heap allocated, B/req',
       'scavenges / 10k req',
-      'GC ms / 10k req',
+      'GC ms / 10k req (wall time)',
       'syscalls/req',
     ],
     names.map((n, i) => {
