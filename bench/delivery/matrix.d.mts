@@ -21,6 +21,8 @@ export interface Case {
   reader: Reader;
   size: number;
   bodyTimeout: number;
+  /** A slow reader's bytes a second (SLOW_RATE unless given). */
+  rate?: number;
 }
 export interface Verdict {
   ok: boolean;
@@ -35,6 +37,7 @@ export const CUT_MESSAGE: string;
 export const SLOW_RATE: number;
 export const SLOW_BODY_TIMEOUT: number;
 export const STALL_BODY_TIMEOUT: number;
+export const FAST_BODY_TIMEOUT: number;
 export const SLOW_KEEP_ALIVE: number;
 export function startServer(
   name: string,

@@ -4,7 +4,7 @@
 // 100 MiB stream to a reader at 1 MiB/s with each server's RSS sampled twice a second. The
 // servers of one phase run side by side. Writes results/delivery.md and results/delivery.json.
 //
-//   pnpm delivery                       # everything (~6 min)
+//   pnpm delivery                       # everything (~12 min)
 //   pnpm delivery --readers fast --no-rss --sizes 1048576
 // Options: --servers a,b (names as in servers.mjs), --kinds a,b, --readers fast,slow,stalled,
 // --sizes (bytes, multiples of 8; stalled readers only use those of 16 MiB and more: a smaller
@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { rssKiB } from '../proc.mjs';
 import { download } from './client.mjs';
 import {
+  FAST_BODY_TIMEOUT,
   FRAMING_NAMES,
   KIND_NAMES,
   MIB,
@@ -42,8 +43,12 @@ const serverNames = list(args.servers, Object.keys(SERVERS));
 const kinds = list(args.kinds, KIND_NAMES);
 const readers = list(args.readers);
 const sizes = list(args.sizes).map(Number);
-/** Fast readers run this many cases at once per server; slow and stalled ones all at once. */
+/**
+ * Cases at once per server: fast readers a few (each hashes at full speed); slow ones a dozen
+ * (the client must stay steady for all of them); stalled ones all.
+ */
 const FAST_AT_ONCE = 4;
+const SLOW_AT_ONCE = 12;
 const RSS_SIZE = 100 * MIB;
 const RSS_RATE = MIB;
 
@@ -82,12 +87,12 @@ async function runAll(server, cases, bodyTimeout, limit) {
 }
 
 const PHASES = {
-  fast: { bodyTimeout: STALL_BODY_TIMEOUT, extra: [], sizes: () => sizes, limit: FAST_AT_ONCE },
+  fast: { bodyTimeout: FAST_BODY_TIMEOUT, extra: [], sizes: () => sizes, limit: FAST_AT_ONCE },
   slow: {
     bodyTimeout: SLOW_BODY_TIMEOUT,
     extra: ['--keep-alive', String(SLOW_KEEP_ALIVE)],
     sizes: () => sizes,
-    limit: Number.POSITIVE_INFINITY,
+    limit: SLOW_AT_ONCE,
   },
   stalled: {
     bodyTimeout: STALL_BODY_TIMEOUT,
