@@ -21,7 +21,7 @@ export interface RunningMaster extends Proc {
   origin: string;
   /** The master's and workers' JSON log lines so far (stderr). */
   logs(): LogLine[];
-  /** Resolves with the first log line matching `match`, after `from` lines (default: any). */
+  /** Resolves with the first log line so far or to come that matches `match`. */
   waitForLog(match: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
 }
 

@@ -7,6 +7,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CommanderError, Option, Command as Program } from 'commander';
 import {
+  CONFIG_FILES,
   type Command,
   defaults,
   describe,
@@ -34,7 +35,6 @@ export interface Resolved {
 }
 
 const NAMES = Object.keys(SETTINGS) as SettingName[];
-const CONFIG_FILES = ['tsws.config.js', 'tsws.config.mjs', 'tsws.config.cjs', 'tsws.config.json'];
 
 function spec(name: SettingName): Setting<unknown> {
   return SETTINGS[name] as Setting<unknown>;
@@ -317,7 +317,7 @@ export function printable(settings: Settings): Record<string, unknown> {
   return out;
 }
 
-/** The README's option reference, generated from the table (see scripts/docs.mjs). */
+/** The README's option reference, generated from the table (scripts/settings-docs.mjs writes it there). */
 export function settingsMarkdown(): string {
   const sections = new Map<string, SettingName[]>();
   for (const name of NAMES) {

@@ -8,6 +8,9 @@ export type Command = 'tsws' | 'tsws-master';
 export type Section = 'App' | 'Server' | 'Workers' | 'Limits' | 'Timeouts' | 'Logging' | 'Process' | 'Hooks' | 'Config';
 
 const BOTH: readonly Command[] = ['tsws', 'tsws-master'];
+
+/** The config files looked for in --chdir when no --config is given; the first found is read. */
+export const CONFIG_FILES = ['tsws.config.js', 'tsws.config.mjs', 'tsws.config.cjs', 'tsws.config.json'] as const;
 const MASTER: readonly Command[] = ['tsws-master'];
 
 /** A hook from the config file; the master documents each one's arguments. */
@@ -515,8 +518,8 @@ export const SETTINGS = {
     commands: BOTH,
     parse: optional(text),
     default: undefined,
-    defaultText: 'tsws.config.js, .mjs or .json in --chdir, if present',
-    desc: 'Read settings from this file: a `.json` object, or a `.js`/`.mjs` module whose default export is an object (or a function returning one).',
+    defaultText: `the first of ${CONFIG_FILES.join(', ')} in --chdir, if any`,
+    desc: 'Read settings from this file: a `.json` object, or a `.js`, `.mjs` or `.cjs` module whose default export is an object (or a function returning one).',
   }),
   checkConfig: setting({
     section: 'Config',
