@@ -157,7 +157,7 @@ function fromEnv(command: Command, env: NodeJS.ProcessEnv): Partial<Record<Setti
   const given: Partial<Record<SettingName, unknown>> = {};
   for (const name of settingsFor(command)) {
     const s = spec(name);
-    if (s.action || s.section === 'Hooks') continue;
+    if (s.action || s.hook) continue;
     const value = env[envName(name)];
     if (value !== undefined && value !== '') given[name] = value;
   }
@@ -331,11 +331,7 @@ export function settingsMarkdown(): string {
     for (const name of names) {
       const s = spec(name);
       const flags = s.flags ? `\`${s.flags.replace(/\|/g, '\\|')}\`` : '(config file only)';
-      const key = s.action
-        ? '(command line only)'
-        : s.section === 'Hooks'
-          ? `\`${name}\``
-          : `\`${name}\` / \`${envName(name)}\``;
+      const key = s.action ? '(command line only)' : s.hook ? `\`${name}\`` : `\`${name}\` / \`${envName(name)}\``;
       const commands = s.commands.length === 2 ? 'both' : s.commands[0]!;
       md += `| ${flags} | ${key} | ${s.action ? '' : defaultText(name).replace(/\|/g, '\\|')} | ${commands} | ${s.desc.replace(/\|/g, '\\|')} |\n`;
     }
