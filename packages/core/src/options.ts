@@ -151,7 +151,7 @@ type Counted = { [K in Defaulted]: (typeof DEFAULTS)[K] extends number ? K : nev
 type Flagged = { [K in Defaulted]: (typeof DEFAULTS)[K] extends boolean ? K : never }[Defaulted];
 
 export class OptionError extends TypeError {
-  readonly code = 'TSWS_INVALID_OPTION';
+  readonly code = 'ERR_TSWS_INVALID_OPTION';
 }
 
 function count(options: ServeOptions, name: Counted): number {

@@ -65,7 +65,7 @@ export interface MasterEvents {
 
 /** The master stopped itself: a worker could not boot at start (exitCode 3) or load the app (4). */
 export class HaltError extends Error {
-  readonly code = 'TSWS_HALT';
+  readonly code = 'ERR_TSWS_HALT';
   constructor(
     message: string,
     readonly exitCode: number,

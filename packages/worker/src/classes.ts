@@ -23,7 +23,7 @@ export const BUILT_IN: Record<string, WorkerClass> = { tsws: TswsWorker, node: N
 /** A bad --worker-class: unknown, not loadable, not a worker, or unfit for the app. */
 export class WorkerClassError extends Error {
   override readonly name = 'WorkerClassError';
-  readonly code = 'TSWS_WORKER_CLASS';
+  readonly code = 'ERR_TSWS_WORKER_CLASS';
 }
 
 /** A constructor whose prototype has start() and stop(): a Worker (even from another copy of this package). */

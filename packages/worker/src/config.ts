@@ -21,7 +21,7 @@ import {
 
 /** A bad setting, or a bad command line: the message names the option, where it came from and why. */
 export class SettingError extends Error {
-  readonly code = 'TSWS_BAD_SETTING';
+  readonly code = 'ERR_TSWS_BAD_SETTING';
 }
 
 export type Source = 'default' | 'config' | 'env' | 'TSWS_CMD_ARGS' | 'cli';

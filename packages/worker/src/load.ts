@@ -13,7 +13,7 @@ import { importTypeScript, isTypeScript, TypeScriptUnavailable } from './typescr
  */
 export class AppLoadError extends Error {
   override readonly name = 'AppLoadError';
-  readonly code = 'TSWS_APP_LOAD';
+  readonly code = 'ERR_TSWS_APP_LOAD';
 }
 
 export interface AppSpec {

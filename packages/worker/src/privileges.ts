@@ -6,7 +6,7 @@ import type { Logger } from './logging.js';
 
 export class PrivilegeError extends Error {
   override readonly name = 'PrivilegeError';
-  readonly code = 'TSWS_PRIVILEGES';
+  readonly code = 'ERR_TSWS_PRIVILEGES';
 }
 
 function numeric(id: string): number | undefined {

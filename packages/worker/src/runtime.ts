@@ -12,7 +12,7 @@ import { decodeBoot, EXIT, WORKER_ENV, type WorkerSettings } from './protocol.js
 /** The worker cannot start; `exitCode` is the protocol's answer (APP_LOAD_ERROR or BOOT_ERROR). */
 export class BootError extends Error {
   override readonly name = 'BootError';
-  readonly code = 'TSWS_BOOT';
+  readonly code = 'ERR_TSWS_BOOT';
   constructor(
     message: string,
     readonly exitCode: number,

@@ -7,10 +7,12 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-/** A TypeScript module the running Node cannot load; the message says what to install. */
+/**
+ * A TypeScript module the running Node cannot load; the message says what to install. Internal:
+ * loadExport() passes the message on in an AppLoadError (ERR_TSWS_APP_LOAD), so it has no code.
+ */
 export class TypeScriptUnavailable extends Error {
   override readonly name = 'TypeScriptUnavailable';
-  readonly code = 'TSWS_NO_TYPESCRIPT';
 }
 
 export function isTypeScript(file: string): boolean {
