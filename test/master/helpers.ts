@@ -174,3 +174,11 @@ export async function until<T>(what: string, check: () => T | Promise<T>, timeou
     await sleep(50);
   }
 }
+
+/** Sends HUP and resolves with the line that says how the reload ended. */
+export function hup(m: RunningMaster): Promise<LogLine> {
+  const seen = m.logs().length;
+  m.kill('SIGHUP');
+  const ended = (l: LogLine) => l.msg === 'reload done' || l.msg.startsWith('reload abandoned');
+  return until('the reload to end', () => m.logs().slice(seen).find(ended), 20_000);
+}

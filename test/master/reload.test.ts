@@ -1,17 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  childPids,
-  get,
-  type LogLine,
-  load,
-  type RunningMaster,
-  sleep,
-  startMaster,
-  tempDir,
-  until,
-} from './helpers.js';
+import { childPids, get, hup, load, sleep, startMaster, tempDir, until } from './helpers.js';
 
 /** The app's code on disk: its answer names its version. */
 const CODE = {
@@ -22,14 +12,6 @@ const CODE = {
 
 function writeApp(dir: string, code: string): void {
   writeFileSync(join(dir, 'app.mjs'), code);
-}
-
-/** Sends HUP and resolves with the line that says how the reload ended. */
-function hup(m: RunningMaster) {
-  const seen = m.logs().length;
-  m.kill('SIGHUP');
-  const ended = (l: LogLine) => l.msg === 'reload done' || l.msg.startsWith('reload abandoned');
-  return until('the reload to end', () => m.logs().slice(seen).find(ended), 20_000);
 }
 
 describe('tsws-master reload (HUP)', () => {

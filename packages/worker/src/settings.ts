@@ -481,7 +481,15 @@ export const SETTINGS = {
     desc: 'The umask for files tsws creates, such as Unix socket files (e.g. 0o007 for group access).',
   }),
 
-  // Hooks (config file or createMaster() only)
+  // Hooks (config file or createMaster() only), and how long the master waits for one
+  hookTimeout: setting({
+    section: 'Hooks',
+    flags: '--hook-timeout <seconds>',
+    commands: MASTER,
+    parse: seconds,
+    default: 30,
+    desc: 'How long the master waits for a hook, or for the config file to load again on a reload, before it logs what it gave up on and carries on (a reload whose settings were not read is abandoned). Signals and workers are handled meanwhile. 0 means no limit.',
+  }),
   onStarting: hookSetting('`onStarting(master)`: called before the master starts any worker.'),
   whenReady: hookSetting('`whenReady(master)`: called once every first worker is listening.'),
   onReload: hookSetting('`onReload(master)`: called when a reload begins (HUP or `reload()`).'),
