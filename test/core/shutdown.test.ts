@@ -7,8 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { start } from '../helpers/core.js';
 import { freePort, ROOT, run, waitForHttp } from '../helpers/proc.js';
 import { connect, req } from '../helpers/raw.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '../helpers/wait.mjs';
 
 /** Resolves with the error code of a new connection attempt ('connected' if it got in). */
 function tryConnect(port: number): Promise<string> {

@@ -4,8 +4,8 @@
 // the master's process group behind. The load stops sending at the signal; requests sent before
 // it must all be answered.
 import { describe, expect, it } from 'vitest';
-import { describeFate, startLoad } from '../../bench/soak/loadgen.mjs';
-import { childPids, processGroup } from '../../bench/soak/procfs.mjs';
+import { describeFate, startLoad } from '../helpers/loadgen.mjs';
+import { childPids, processGroup } from '../helpers/procfs.mjs';
 import { until } from '../master/helpers.js';
 import { figures, startFaultMaster } from './helpers.js';
 

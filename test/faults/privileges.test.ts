@@ -9,8 +9,8 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { hasReusePort } from '@tsws/core';
 import { describe, expect, it } from 'vitest';
-import { childPids, identity } from '../../bench/soak/procfs.mjs';
 import { run } from '../helpers/proc.js';
+import { childPids, identity } from '../helpers/procfs.mjs';
 import { get, startMaster, tempDir } from '../master/helpers.js';
 import { SOAK } from './helpers.js';
 

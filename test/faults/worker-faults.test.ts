@@ -5,8 +5,8 @@
 // blocked, and from the app's own 'exit' handler as the process ends.
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { startLoad } from '../../bench/soak/loadgen.mjs';
-import { childPids, heldConnections } from '../../bench/soak/procfs.mjs';
+import { startLoad } from '../helpers/loadgen.mjs';
+import { childPids, heldConnections } from '../helpers/procfs.mjs';
 import { connect, req } from '../helpers/raw.js';
 import { until } from '../master/helpers.js';
 import { account, figures, fileOf, newWorkerReady, servedBy, startFaultMaster } from './helpers.js';

@@ -13,7 +13,7 @@ const FORWARDED = [
   'X-Forwarded-Host: public.example',
 ];
 
-/** What the app (bench/soak/app.mjs) says it was told about a request that carries FORWARDED. */
+/** What the app (test/fixtures/faults/app.mjs) says it was told about a request that carries FORWARDED. */
 async function seen(port: number): Promise<{ url: string; remoteAddress: string }> {
   const c = await connect(port);
   c.write(req('GET', '/forwarded?q', FORWARDED));

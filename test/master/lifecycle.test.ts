@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort, run } from '../helpers/proc.js';
 import { connect, req } from '../helpers/raw.js';
-import { childPids, FIXTURES, get, sleep, startMaster, tempDir, until } from './helpers.js';
+import { childPids, FIXTURES, get, hup, sleep, startMaster, tempDir, until } from './helpers.js';
 
 describe('tsws-master from start to stop', () => {
   it('writes its pid file, runs the hooks in order, and on TERM finishes in-flight requests, closing keep-alive connections, then exits 0', async () => {
@@ -21,14 +21,7 @@ describe('tsws-master from start to stop', () => {
       async () => pids.add((await get(`${m.origin}/`)).body.split(' ')[1]!).size === 2,
     );
 
-    const seen = m.logs().length;
-    m.kill('SIGHUP');
-    await until('the reload', () =>
-      m
-        .logs()
-        .slice(seen)
-        .some((l) => l.msg === 'reload done'),
-    );
+    expect((await hup(m)).msg).toBe('reload done');
 
     // In flight at TERM: two slow requests, one on a keep-alive connection.
     const slow = [get(`${m.origin}/slow?ms=1500`), get(`${m.origin}/slow?ms=1500`)];

@@ -4,7 +4,7 @@ import http from 'node:http';
 import { join } from 'node:path';
 import { hasReusePort } from '@tsws/core';
 import { describe, expect, it } from 'vitest';
-import { childPids, startMaster, tempDir, until } from './helpers.js';
+import { childPids, hup, startMaster, tempDir, until } from './helpers.js';
 
 /** The listening TCP sockets on `port`, from the kernel (ss): backlog and owning pids of each. */
 function listeners(port: number): Array<{ backlog: number; pids: number[] }> {
@@ -58,14 +58,7 @@ describe('tsws-master listening sockets', () => {
     const m = await startMaster('hello.mjs', ['-w', '2', '-b', `unix:${path}`, '--umask', '0o007']);
     expect(statSync(path).mode & 0o777).toBe(0o770);
     expect(await getUnix(path)).toMatch(/^hello \d+$/);
-    const seen = m.logs().length;
-    m.kill('SIGHUP');
-    await until('the reload', () =>
-      m
-        .logs()
-        .slice(seen)
-        .some((l) => l.msg === 'reload done'),
-    );
+    expect((await hup(m)).msg).toBe('reload done');
     await until('the old workers to exit', async () => (await childPids(m.pid)).length === 2);
     expect(await getUnix(path)).toMatch(/^hello \d+$/);
     m.kill('SIGTERM');

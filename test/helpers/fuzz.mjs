@@ -19,9 +19,12 @@ import { fork } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { echoOf } from './echo-app.mjs';
+import { echoOf } from '../fixtures/fuzz/echo-app.mjs';
+import { mulberry32 } from './random.mjs';
+import { sleep } from './wait.mjs';
+import { parseResponse } from './wire.mjs';
 
-const SERVER = fileURLToPath(new URL('./server.mjs', import.meta.url));
+const SERVER = fileURLToPath(new URL('../fixtures/fuzz/server.mjs', import.meta.url));
 
 // The tsws server's options: short timeouts so stalled cases end quickly; limits at defaults
 // except the body, kept small so a mutated length is likely to cross it.
@@ -34,18 +37,6 @@ export const SERVER_OPTIONS = {
 const CASE_TIMEOUT_MS = 10_000;
 
 // ---- randomness ----------------------------------------------------------------------------
-
-/** mulberry32: 32-bit state, [0, 1). */
-export function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The seed of case `index` in run `seed`. */
 export function caseSeed(seed, index) {
@@ -242,7 +233,7 @@ function mutate(r, input) {
 
 /** The bytes of case `seed` and the sizes of its writes. */
 export function makeCase(seed) {
-  const r = prng(seed);
+  const r = mulberry32(seed);
   let bytes = pick(r, SEEDS);
   for (let n = 1 + int(r, 4); n > 0; n--) bytes = mutate(r, bytes);
   const writes = [];
@@ -262,60 +253,19 @@ export function makeCase(seed) {
 // ---- the wire ------------------------------------------------------------------------------
 
 /**
- * Parses what a server sent back into responses (skipping 1xx). `x-method: HEAD` marks an
- * answer to HEAD, which has no body whatever its Content-Length says.
+ * Parses what a server sent back, until it closed, into responses (skipping 1xx). `x-method: HEAD`
+ * marks an answer to HEAD, which has no body whatever its Content-Length says.
  */
 export function parseResponses(buf) {
   const out = [];
-  let pos = 0;
-  while (pos < buf.length) {
-    const end = buf.indexOf('\r\n\r\n', pos);
-    if (end < 0)
-      return {
-        responses: out,
-        error: `incomplete head: ${JSON.stringify(buf.subarray(pos, pos + 80).toString('latin1'))}`,
-      };
-    const lines = buf.subarray(pos, end).toString('latin1').split('\r\n');
-    const m = /^HTTP\/1\.1 (\d{3}) /.exec(lines[0]);
-    if (!m) return { responses: out, error: `not a status line: ${JSON.stringify(lines[0].slice(0, 80))}` };
-    const status = Number(m[1]);
-    const headers = new Map();
-    for (const line of lines.slice(1)) {
-      const colon = line.indexOf(':');
-      const name = line.slice(0, colon).toLowerCase();
-      if (colon <= 0 || (headers.has(name) && (name === 'content-length' || name === 'transfer-encoding'))) {
-        return { responses: out, error: `bad or repeated framing header: ${JSON.stringify(line)}` };
-      }
-      headers.set(name, line.slice(colon + 1).trim());
-    }
-    pos = end + 4;
-    if (status < 200) continue;
-    let body = Buffer.alloc(0);
-    if (headers.get('x-method') !== 'HEAD' && status !== 204 && status !== 304) {
-      if (headers.get('transfer-encoding') === 'chunked') {
-        const parts = [];
-        for (;;) {
-          const eol = buf.indexOf('\r\n', pos);
-          if (eol < 0) return { responses: out, error: 'incomplete chunk size' };
-          const size = Number.parseInt(buf.subarray(pos, eol).toString('latin1'), 16);
-          if (!Number.isFinite(size) || buf.length < eol + 2 + size + 2)
-            return { responses: out, error: 'incomplete chunk' };
-          pos = eol + 2 + size + 2;
-          if (size === 0) break;
-          parts.push(buf.subarray(eol + 2, eol + 2 + size));
-        }
-        body = Buffer.concat(parts);
-      } else if (headers.has('content-length')) {
-        const n = Number(headers.get('content-length'));
-        if (buf.length < pos + n) return { responses: out, error: 'incomplete body' };
-        body = buf.subarray(pos, pos + n);
-        pos += n;
-      } else {
-        body = buf.subarray(pos);
-        pos = buf.length;
-      }
-    }
-    out.push({ status, headers, body });
+  const head = (headers) => headers.some(([name, value]) => name === 'x-method' && value === 'HEAD');
+  for (let pos = 0; pos < buf.length; ) {
+    const parsed = parseResponse(buf.subarray(pos), { head, ended: true });
+    if (parsed.error) return { responses: out, error: parsed.error };
+    const { version, status, headers, body } = parsed.response;
+    if (version !== 'HTTP/1.1') return { responses: out, error: `not HTTP/1.1: ${version}` };
+    pos += parsed.size;
+    if (status >= 200) out.push({ status, headers: new Map(headers), body });
   }
   return { responses: out, error: null };
 }
@@ -430,7 +380,7 @@ export async function startReference() {
 
 // ---- the tsws child ------------------------------------------------------------------------
 
-/** Starts tsws (bench/fuzz/server.mjs) in a child process with `options`. */
+/** Starts tsws (test/fixtures/fuzz/server.mjs) in a child process with `options`. */
 export async function startChild(options = SERVER_OPTIONS) {
   const child = fork(SERVER, [JSON.stringify(options)], {
     execArgv: ['--expose-gc'],
@@ -645,7 +595,7 @@ async function settle(child) {
   const deadline = Date.now() + 10_000;
   let stats = await child.stats();
   while (stats.connections > 0 && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
     stats = await child.stats();
   }
   return stats;
