@@ -221,7 +221,8 @@ describe('binds', () => {
       'python3',
       [
         '-c',
-        'import socket\nfor fd in (3, 4, 5):\n  s = socket.socket(fileno=fd); print(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)); s.detach()',
+        'import socket\nfor fd in (3, 4, 5):\n' +
+          '  s = socket.socket(fileno=fd); print(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)); s.detach()',
       ],
       { stdio: ['ignore', 'pipe', 'inherit', ...sockets.map(fdOf)] },
     );

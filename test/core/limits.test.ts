@@ -69,7 +69,8 @@ describe('limits', () => {
   it('limitRequestBody: chunked bodies are counted as they arrive', async () => {
     const { port } = await start(echo, { limitRequestBody: 1000 });
     const chunked = (sizes: number[]) =>
-      `POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n${sizes.map((n) => `${n.toString(16)}\r\n${'c'.repeat(n)}\r\n`).join('')}0\r\n\r\n`;
+      'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n' +
+      `${sizes.map((n) => `${n.toString(16)}\r\n${'c'.repeat(n)}\r\n`).join('')}0\r\n\r\n`;
     expect((await send(port, chunked([600, 400]))).res.body.toString()).toBe('POST 1 1000');
     const over = await send(port, chunked([600, 401]));
     expect(over.res.status).toBe(413);

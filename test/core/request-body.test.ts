@@ -225,7 +225,8 @@ describe('request bodies', () => {
       const { port } = await start(bodyEcho);
       const c = await connect(port);
       c.write(
-        `POST /unread HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n${hidden.length.toString(16)}\r\n${hidden}\r\n`,
+        'POST /unread HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n' +
+          `${hidden.length.toString(16)}\r\n${hidden}\r\n`,
       );
       const res = await c.response();
       expect(res.body.toString()).toBe('ignored POST unread');

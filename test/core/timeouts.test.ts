@@ -7,7 +7,7 @@ import { connect, type RawClient, req } from '../helpers/raw.js';
 import { sleep } from '../helpers/wait.mjs';
 
 describe('timeouts', () => {
-  it('headerTimeout: a slowloris client gets 408 and a close, a silent one a quiet close; others are served meanwhile', async () => {
+  it('headerTimeout: slowloris gets 408 and a close, a silent client a quiet close; others are served', async () => {
     const { port, origin } = await start(() => new Response('ok'), { headerTimeout: 1000 });
     const silent = await connect(port);
     const slow = await connect(port);

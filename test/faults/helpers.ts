@@ -62,7 +62,8 @@ export function account(result: LoadResult, held: Set<number>): Accounting {
   const confined = result.failures.filter((f) => f.conn !== 0 && held.has(f.localPort));
   const elsewhere = result.failures.filter((f) => !confined.includes(f));
   const report = [
-    `${result.sent} requests, ${result.ok} answered, ${result.failed} failed (${JSON.stringify(result.counts)}); the faulty worker held ${held.size} connections`,
+    `${result.sent} requests, ${result.ok} answered, ${result.failed} failed (${JSON.stringify(result.counts)}); ` +
+      `the faulty worker held ${held.size} connections`,
     ...elsewhere.map(describeFate),
   ].join('\n');
   return { confined, elsewhere, report };

@@ -47,7 +47,7 @@ describe('replacing workers under load loses nothing', () => {
     ).toEqual([]);
   });
 
-  it('recycling by --max-requests under load: many workers retired, zero failed requests, zero refused connections', async () => {
+  it('--max-requests under load: many workers retired, zero failed requests, zero refused connections', async () => {
     const m = await startFaultMaster([
       '-w',
       '2',

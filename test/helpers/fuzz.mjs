@@ -53,16 +53,19 @@ export const SEEDS = [
   'GET / HTTP/1.1\r\nHost: a.example\r\n\r\n',
   'GET /path/to?q=1&r=%20 HTTP/1.1\r\nHost: a.example:8080\r\nUser-Agent: fuzz\r\nAccept: */*\r\n\r\n',
   'POST /form HTTP/1.1\r\nHost: a.example\r\nContent-Type: text/plain\r\nContent-Length: 11\r\n\r\nhello world',
-  'POST /chunked HTTP/1.1\r\nHost: a.example\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n',
+  'POST /chunked HTTP/1.1\r\nHost: a.example\r\nTransfer-Encoding: chunked\r\n\r\n' +
+    '5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n',
   'PUT /x HTTP/1.1\r\nHost: a.example\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\nbody',
   'GET /old HTTP/1.0\r\nConnection: keep-alive\r\n\r\n',
   'GET http://b.example/abs HTTP/1.1\r\nHost: b.example\r\n\r\n',
   'OPTIONS * HTTP/1.1\r\nHost: a.example\r\n\r\n',
   'HEAD /h HTTP/1.1\r\nHost: a.example\r\n\r\n',
   'DELETE /d HTTP/1.1\r\nHost: a.example\r\nContent-Length: 0\r\n\r\n',
-  'GET /1 HTTP/1.1\r\nHost: a.example\r\n\r\nGET /2 HTTP/1.1\r\nHost: a.example\r\n\r\nPOST /3 HTTP/1.1\r\nHost: a.example\r\nContent-Length: 3\r\n\r\nabc',
+  'GET /1 HTTP/1.1\r\nHost: a.example\r\n\r\nGET /2 HTTP/1.1\r\nHost: a.example\r\n\r\n' +
+    'POST /3 HTTP/1.1\r\nHost: a.example\r\nContent-Length: 3\r\n\r\nabc',
   'POST /p HTTP/1.1\r\nHost: a.example\r\nContent-Length: 5\r\n\r\nhelloGET /after HTTP/1.1\r\nHost: a.example\r\n\r\n',
-  'POST /c HTTP/1.1\r\nHost: a.example\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\nGET /next HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\n\r\n',
+  'POST /c HTTP/1.1\r\nHost: a.example\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n' +
+    'GET /next HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\n\r\n',
 ].map((s) => Buffer.from(s, 'latin1'));
 
 /** Tokens that matter to an HTTP/1.1 parser, inserted or overwritten at random. */
@@ -466,7 +469,14 @@ export async function runCase(seed, tswsPort, reference) {
   const fail = (why) => ({
     outcome,
     statuses,
-    failure: `${why}\n  case seed ${seed}; ${bytes.length} bytes in writes of [${writes.join(', ')}]:\n  sent: ${show(bytes)}\n  tsws: ${show(ours.data)}\n  node: ${show(ref.data)}\n  node's app saw: ${JSON.stringify(taken)}`,
+    failure: [
+      why,
+      `  case seed ${seed}; ${bytes.length} bytes in writes of [${writes.join(', ')}]:`,
+      `  sent: ${show(bytes)}`,
+      `  tsws: ${show(ours.data)}`,
+      `  node: ${show(ref.data)}`,
+      `  node's app saw: ${JSON.stringify(taken)}`,
+    ].join('\n'),
   });
   if (ours.timedOut) return fail(`tsws kept the connection open ${CASE_TIMEOUT_MS} ms after the client's FIN`);
   if (mine.error && !ours.reset) return fail(`tsws's output does not parse: ${mine.error}`);
@@ -549,9 +559,8 @@ export async function runFuzz({ seconds, seed, concurrency = 16, log = () => {},
         for (const status of result.statuses) figures.statuses[status] = (figures.statuses[status] ?? 0) + 1;
         if (result.failure) {
           figures.failures.push(`case ${index}: ${result.failure}`);
-          log(
-            `FAIL case ${index} (replay: TSWS_FUZZ_SEED=${seed} node bench/fuzz/run.mjs --case ${index})\n${result.failure}`,
-          );
+          const replay = `TSWS_FUZZ_SEED=${seed} node bench/fuzz/run.mjs --case ${index}`;
+          log(`FAIL case ${index} (replay: ${replay})\n${result.failure}`);
         }
         if (Date.now() - lastReport > 30_000) {
           lastReport = Date.now();
@@ -559,9 +568,8 @@ export async function runFuzz({ seconds, seed, concurrency = 16, log = () => {},
           const rss = stats
             ? `${(stats.rss / 1e6).toFixed(0)} MB RSS, ${stats.fds} fds, ${stats.connections} connections open`
             : 'stats unavailable';
-          log(
-            `${Math.round((lastReport - started) / 1000)} s: ${figures.sent} cases, ${figures.failures.length} failures; tsws ${rss}`,
-          );
+          const elapsed = Math.round((lastReport - started) / 1000);
+          log(`${elapsed} s: ${figures.sent} cases, ${figures.failures.length} failures; tsws ${rss}`);
         }
       }
     };

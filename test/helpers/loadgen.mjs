@@ -1,12 +1,13 @@
 // A load generator that records the fate of every request, for the fault tests (test/faults/)
-// and the soak (bench/soak/run.mjs). Clients on 127.0.0.1 only, bounded in time and count: `keepAlive`
-// clients each keep one connection and send request after request on it (a new connection only
-// when the server closed the last one, as a browser or undici would), and `fresh` clients open a
-// new connection per request (`Connection: close`); each client waits `pauseMs` between requests
-// (0: none; or a function of the client and the request number), which leaves CPU for the
-// processes under test on a small machine, or keeps a keep-alive connection idle for a while. Plain HTTP/1.1 over net.Socket, so each fate
-// knows exactly what happened on the wire: refused at connect, no response byte before the
-// connection died (on a new or a reused connection), a response cut short, a wrong answer.
+// and the soak (bench/soak/run.mjs). Clients on 127.0.0.1 only, bounded in time and count:
+// `keepAlive` clients each keep one connection and send request after request on it (a new
+// connection only when the server closed the last one, as a browser or undici would), and `fresh`
+// clients open a new connection per request (`Connection: close`); each client waits `pauseMs`
+// between requests (0: none; or a function of the client and the request number), which leaves
+// CPU for the processes under test on a small machine, or keeps a keep-alive connection idle for a
+// while. Plain HTTP/1.1 over net.Socket, so each fate knows exactly what happened on the wire:
+// refused at connect, no response byte before the connection died (on a new or a reused
+// connection), a response cut short, a wrong answer.
 //
 // Retrying is off by default. With `retry: true`, a GET on a reused keep-alive connection that
 // died before any response byte is sent again once on a new connection (undici and browsers do
@@ -276,5 +277,8 @@ export function summarise(fates, elapsedMs) {
 /** One line per fate, for failure messages. */
 export function describeFate(f) {
   const conn = f.reused ? `reused after ${f.idle.toFixed(0)} ms idle` : 'new';
-  return `${f.outcome}${f.detail ? ` (${f.detail})` : ''}: GET ${f.path} from client ${f.client ?? '-'} on connection ${f.conn} (client port ${f.localPort}, opened at ${f.opened.toFixed(0)} ms, ${conn}${f.pid ? `, worker ${f.pid}` : ''}) at ${f.sent.toFixed(0)}-${f.ended.toFixed(0)} ms`;
+  const what = `${f.outcome}${f.detail ? ` (${f.detail})` : ''}: GET ${f.path} from client ${f.client ?? '-'}`;
+  const worker = f.pid ? `, worker ${f.pid}` : '';
+  const where = `client port ${f.localPort}, opened at ${f.opened.toFixed(0)} ms, ${conn}${worker}`;
+  return `${what} on connection ${f.conn} (${where}) at ${f.sent.toFixed(0)}-${f.ended.toFixed(0)} ms`;
 }

@@ -181,7 +181,8 @@ describe('a slow reader of a 100 MiB streamed response', () => {
     expect(slowPart).toBeLessThan(40 * MIB);
     // The head, then 1600 chunks of 64 KiB ("10000\r\n" + data + "\r\n"), then the last chunk.
     const head =
-      'HTTP/1.1 200 OK\r\nDate: Wed, 25 Nov 2026 00:00:00 GMT\r\ncontent-type: application/octet-stream\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n';
+      'HTTP/1.1 200 OK\r\nDate: Wed, 25 Nov 2026 00:00:00 GMT\r\ncontent-type: application/octet-stream\r\n' +
+      'Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n';
     expect(received).toBe(head.length + 1600 * (7 + 65536 + 2) + 5);
     expect(tail.toString()).toBe('0\r\n\r\n');
     expect(peak - base, `RSS growth while streaming (base ${(base / MIB).toFixed(0)} MiB)`).toBeLessThan(100 * 1e6);

@@ -140,9 +140,8 @@ export async function load(
             `${persistent ? 'keep-alive' : 'new connection'}: status ${status}: ${body.slice(0, 100)}`,
           );
       } catch (err) {
-        result.failures.push(
-          `${persistent ? 'keep-alive' : 'new connection'}: ${(err as NodeJS.ErrnoException).code ?? ''} ${(err as Error).message}`,
-        );
+        const code = (err as NodeJS.ErrnoException).code ?? '';
+        result.failures.push(`${persistent ? 'keep-alive' : 'new connection'}: ${code} ${(err as Error).message}`);
       }
     }
   };

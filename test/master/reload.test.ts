@@ -15,7 +15,7 @@ function writeApp(dir: string, code: string): void {
 }
 
 describe('tsws-master reload (HUP)', () => {
-  it('replaces every worker under load without failing a request or refusing a connection, and serves the new code', async () => {
+  it('replaces every worker under load, failing no request, refusing no connection; serves the new code', async () => {
     const dir = tempDir();
     writeApp(dir, CODE.good('v1'));
     const m = await startMaster('app.mjs', ['-w', '2', '--graceful-timeout', '5'], { cwd: dir });
@@ -40,7 +40,7 @@ describe('tsws-master reload (HUP)', () => {
     expect(after.filter((pid) => before.includes(pid))).toEqual([]);
   });
 
-  it('abandons a reload onto code that throws or never boots; the old workers keep serving, the next good reload works', async () => {
+  it('abandons a reload onto code that throws or never boots; the old workers serve; a good reload works', async () => {
     const dir = tempDir();
     writeApp(dir, CODE.good('v1'));
     // The config file is read again at each reload: a short boot timeout while the code hangs.

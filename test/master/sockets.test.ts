@@ -35,7 +35,9 @@ const POLICIES = hasReusePort() ? (['shared', 'rr', 'reuseport'] as const) : (['
 
 describe('tsws-master listening sockets', () => {
   for (const scheduling of POLICIES) {
-    it(`--scheduling ${scheduling}: --backlog reaches the kernel's listening socket, held by ${scheduling === 'reuseport' ? 'each worker' : scheduling === 'rr' ? 'the master' : 'the master and every worker'}`, async () => {
+    const holder =
+      scheduling === 'reuseport' ? 'each worker' : scheduling === 'rr' ? 'the master' : 'the master and every worker';
+    it(`--scheduling ${scheduling}: --backlog reaches the kernel's listening socket, held by ${holder}`, async () => {
       const m = await startMaster('hello.mjs', ['-w', '2', '--backlog', '77', '--scheduling', scheduling]);
       const workers = (await childPids(m.pid)).sort();
       const sockets = listeners(m.port);
@@ -46,7 +48,7 @@ describe('tsws-master listening sockets', () => {
     });
   }
 
-  it('a Unix socket: a stale file is replaced, --umask gives its mode, it survives a reload and goes at stop', async () => {
+  it('a Unix socket: a stale file is replaced, --umask sets its mode, it outlives a reload, goes at stop', async () => {
     const dir = tempDir();
     const path = join(dir, 'app.sock');
     // A stale socket file: its process is gone.

@@ -41,7 +41,7 @@ describe('tsws-master and user code that never returns', () => {
     await hangThenStop(await startMaster('hello.mjs', [], { cwd: dir }));
   });
 
-  it('a config file whose import never settles on reload: a killed worker is replaced, and TERM stops the master', async () => {
+  it('a config file whose import never settles: a killed worker is replaced, and TERM stops the master', async () => {
     const dir = tempDir('hello.mjs');
     writeConfig(dir, 'workers: 2, hookTimeout: 60');
     const m = await startMaster('hello.mjs', [], { cwd: dir });
@@ -49,7 +49,7 @@ describe('tsws-master and user code that never returns', () => {
     await hangThenStop(m);
   });
 
-  it('--hook-timeout: the hook is abandoned and the reload goes on; a config file that never loads abandons the reload', async () => {
+  it('--hook-timeout: the hook is abandoned, the reload goes on; a config that never loads abandons it', async () => {
     const dir = tempDir('hello.mjs');
     writeConfig(dir, `workers: 1, hookTimeout: 1, onReload: () => ${NEVER}`);
     const m = await startMaster('hello.mjs', [], { cwd: dir });

@@ -79,7 +79,8 @@ describe('a mistake is one line on stderr and its exit code', () => {
     ]);
     expect(unfit.code).toBe(3);
     expect(oneLine(unfit.err)).toBe(
-      'tsws: error: worker class "tsws" serves fetch apps, and the app is an Express or connect app: use -k node or -k auto',
+      'tsws: error: worker class "tsws" serves fetch apps, and the app is an Express or connect app: ' +
+        'use -k node or -k auto',
     );
     expect(unknown.code).toBe(3);
     expect(oneLine(unknown.err)).toBe(
@@ -101,7 +102,9 @@ describe('a mistake is one line on stderr and its exit code', () => {
       const { code, err } = await exits(['app.ts', '--chdir', dir]);
       expect(code).toBe(4);
       expect(oneLine(err)).toBe(
-        `tsws: error: APP "app.ts": ${join(dir, 'app.ts')} is TypeScript, and Node ${process.version} cannot strip types by itself: install tsx in the project (npm install --save-dev tsx), run Node >= 22.18, or compile the app to JavaScript`,
+        `tsws: error: APP "app.ts": ${join(dir, 'app.ts')} is TypeScript, ` +
+          `and Node ${process.version} cannot strip types by itself: install tsx in the project ` +
+          '(npm install --save-dev tsx), run Node >= 22.18, or compile the app to JavaScript',
       );
     }
   });
@@ -133,7 +136,7 @@ describe('config actions', () => {
 });
 
 describe('the process', () => {
-  it('writes its pid file, reopens its log on SIGUSR1, drains on SIGTERM, removes the pid file and exits 0', async () => {
+  it('writes its pid file, reopens its log on SIGUSR1, drains on SIGTERM, removes the pid file, exits 0', async () => {
     const dir = tempDir();
     const pidFile = join(dir, 'tsws.pid');
     const errorLog = join(dir, 'error.log');

@@ -250,7 +250,10 @@ export class Master extends EventEmitter<MasterEvents> {
     this.push({ kind: 'scale', workers });
   }
 
-  /** Stops every worker (gracefully: in-flight requests finish within --graceful-timeout); resolves with the exit code. */
+  /**
+   * Stops every worker (gracefully: in-flight requests finish within --graceful-timeout); resolves
+   * with the exit code.
+   */
   stop({ graceful = true }: { graceful?: boolean } = {}): Promise<number> {
     if (this.stateNow === 'idle') {
       this.stateNow = 'stopped';
@@ -514,7 +517,10 @@ export class Master extends EventEmitter<MasterEvents> {
       );
   }
 
-  /** Kills what overstayed: a worker silent past --timeout, one not booted within --boot-timeout, one past its stop deadline. */
+  /**
+   * Kills what overstayed: a worker silent past --timeout, one not booted within --boot-timeout,
+   * one past its stop deadline.
+   */
   private endOverdue(now: number): void {
     const { timeout, bootTimeout } = this.current;
     for (const w of this.records.values()) {
@@ -645,7 +651,9 @@ export class Master extends EventEmitter<MasterEvents> {
     const read = await within(before.hookTimeout, () => this.resolveSettings());
     if (read.kind === 'timed-out')
       return {
-        error: `the settings were not read within --hook-timeout ${before.hookTimeout} s (does the config file finish loading?)`,
+        error:
+          `the settings were not read within --hook-timeout ${before.hookTimeout} s ` +
+          '(does the config file finish loading?)',
       };
     try {
       if (read.kind === 'failed') throw read.error;
@@ -676,7 +684,10 @@ export class Master extends EventEmitter<MasterEvents> {
     // reconcile() now forks the new workers and retires an old one as each new one is ready.
   }
 
-  /** A new worker failed to boot: stop the new ones still booting, keep whatever serves, go back to the old settings. */
+  /**
+   * A new worker failed to boot: stop the new ones still booting, keep whatever serves, go back to
+   * the old settings.
+   */
   private abandonReload(reason: string): void {
     const reload = this.reloading!;
     this.reloading = null;

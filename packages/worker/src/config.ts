@@ -65,7 +65,8 @@ export function buildProgram(command: Command, version: string): Program {
   program.description(
     command === 'tsws'
       ? 'Serve a Node app in one process with tsws.'
-      : 'Run a Node app on every core: a master process keeps tsws workers alive and reloads them without dropping requests.',
+      : 'Run a Node app on every core: a master process keeps tsws workers alive and reloads them ' +
+          'without dropping requests.',
   );
   for (const name of settingsFor(command)) {
     const s = spec(name);
@@ -183,9 +184,8 @@ async function readConfigFile(path: string): Promise<Record<string, unknown>> {
     throw new SettingError(`config file ${path}: ${(err as Error).message}`, { cause: err });
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new SettingError(
-      `config file ${path}: expected an object of settings${path.endsWith('.json') ? '' : ' as the default export'}, got ${describe(value)}`,
-    );
+    const where = path.endsWith('.json') ? '' : ' as the default export';
+    throw new SettingError(`config file ${path}: expected an object of settings${where}, got ${describe(value)}`);
   }
   return value as Record<string, unknown>;
 }
@@ -327,13 +327,15 @@ export function settingsMarkdown(): string {
   }
   let md = '';
   for (const [section, names] of sections) {
-    md += `\n#### ${section}\n\n| Flag | Config key / env | Default | Commands | Description |\n|---|---|---|---|---|\n`;
+    md += `\n#### ${section}\n\n`;
+    md += '| Flag | Config key / env | Default | Commands | Description |\n|---|---|---|---|---|\n';
     for (const name of names) {
       const s = spec(name);
       const flags = s.flags ? `\`${s.flags.replace(/\|/g, '\\|')}\`` : '(config file only)';
       const key = s.action ? '(command line only)' : s.hook ? `\`${name}\`` : `\`${name}\` / \`${envName(name)}\``;
       const commands = s.commands.length === 2 ? 'both' : s.commands[0]!;
-      md += `| ${flags} | ${key} | ${s.action ? '' : defaultText(name).replace(/\|/g, '\\|')} | ${commands} | ${s.desc.replace(/\|/g, '\\|')} |\n`;
+      const shown = s.action ? '' : defaultText(name).replace(/\|/g, '\\|');
+      md += `| ${flags} | ${key} | ${shown} | ${commands} | ${s.desc.replace(/\|/g, '\\|')} |\n`;
     }
   }
   return md;

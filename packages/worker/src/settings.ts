@@ -167,7 +167,9 @@ export const SETTINGS = {
     commands: BOTH,
     parse: optional(text),
     default: undefined,
-    desc: 'The app to serve, as `module:export`: `app.js:app`, `app` (the default export), `pkg/server.mjs:api.handler`, `app.js:createApp()`.',
+    desc:
+      'The app to serve, as `module:export`: `app.js:app`, `app` (the default export), ' +
+      '`pkg/server.mjs:api.handler`, `app.js:createApp()`.',
   }),
   chdir: setting({
     section: 'App',
@@ -184,7 +186,9 @@ export const SETTINGS = {
     commands: BOTH,
     parse: oneOf('auto', 'fetch', 'node'),
     default: 'auto',
-    desc: 'What the app is: `fetch` (a fetch handler or an object with `fetch`), `node` (a `(req, res)` listener such as Express), or `auto` to detect it.',
+    desc:
+      'What the app is: `fetch` (a fetch handler or an object with `fetch`), `node` (a `(req, res)` listener ' +
+      'such as Express), or `auto` to detect it.',
   }),
   workerClass: setting({
     section: 'App',
@@ -192,7 +196,9 @@ export const SETTINGS = {
     commands: BOTH,
     parse: text,
     default: 'auto',
-    desc: "The worker that serves the app: `tsws` (the tsws core, for fetch apps), `node` (node:http, for Node listeners), `auto` (by the app's interface), or a custom class as `path.js:Export`.",
+    desc:
+      'The worker that serves the app: `tsws` (the tsws core, for fetch apps), `node` (node:http, for Node ' +
+      "listeners), `auto` (by the app's interface), or a custom class as `path.js:Export`.",
   }),
   env: setting({
     section: 'App',
@@ -213,7 +219,9 @@ export const SETTINGS = {
     commands: BOTH,
     parse: listOf(text),
     default: () => [DEFAULTS.bind],
-    desc: 'Where to listen: `host:port`, `[ipv6]:port`, `unix:/path`, `unix:@abstract` or `fd://N`. Repeat for more. Sockets passed by systemd (LISTEN_FDS) are used instead when present.',
+    desc:
+      'Where to listen: `host:port`, `[ipv6]:port`, `unix:/path`, `unix:@abstract` or `fd://N`. Repeat for ' +
+      'more. Sockets passed by systemd (LISTEN_FDS) are used instead when present.',
   }),
   backlog: setting({
     section: 'Server',
@@ -253,7 +261,9 @@ export const SETTINGS = {
     commands: BOTH,
     parse: (value: unknown): string[] | '*' => (value === '*' ? '*' : listOf(text)(value)),
     default: () => [...DEFAULTS.forwardedAllowIps],
-    desc: 'Proxies trusted to set X-Forwarded-For, -Proto and -Host: comma-separated addresses or CIDR ranges, or `*` for any.',
+    desc:
+      'Proxies trusted to set X-Forwarded-For, -Proto and -Host: comma-separated addresses or CIDR ranges, or ' +
+      '`*` for any.',
   }),
 
   // Workers
@@ -272,7 +282,10 @@ export const SETTINGS = {
     commands: MASTER,
     parse: oneOf('rr', 'shared', 'reuseport'),
     default: 'shared',
-    desc: "How connections reach workers: `shared` (one listening socket the kernel hands out), `rr` (the master accepts and passes them round-robin, node:cluster's default), or `reuseport` (one SO_REUSEPORT socket per worker; Node >= 22.12).",
+    desc:
+      'How connections reach workers: `shared` (one listening socket the kernel hands out), `rr` (the master ' +
+      "accepts and passes them round-robin, node:cluster's default), or `reuseport` (one SO_REUSEPORT socket " +
+      'per worker; Node >= 22.12).',
   }),
   timeout: setting({
     section: 'Workers',
@@ -312,7 +325,9 @@ export const SETTINGS = {
     commands: MASTER,
     parse: whole(0),
     default: 0,
-    desc: 'Add up to this many requests, at random per worker, to --max-requests so workers do not all restart at once.',
+    desc:
+      'Add up to this many requests, at random per worker, to --max-requests so workers do not all restart at ' +
+      'once.',
   }),
   maxWorkerMemory: setting({
     section: 'Workers',
@@ -354,7 +369,9 @@ export const SETTINGS = {
     commands: BOTH,
     parse: whole(0),
     default: DEFAULTS.limitRequestLine,
-    desc: 'Longest request line (method, target, version) in bytes; longer gets 414. Bounds memory per request. 0 means no limit.',
+    desc:
+      'Longest request line (method, target, version) in bytes; longer gets 414. Bounds memory per request. 0 ' +
+      'means no limit.',
   }),
   limitRequestFields: setting({
     section: 'Limits',
@@ -378,7 +395,9 @@ export const SETTINGS = {
     commands: BOTH,
     parse: whole(0),
     default: DEFAULTS.limitRequestBody,
-    desc: 'Largest request body in bytes; larger gets 413 (a declared Content-Length is refused before the body is read). 0 means no limit.',
+    desc:
+      'Largest request body in bytes; larger gets 413 (a declared Content-Length is refused before the body is ' +
+      'read). 0 means no limit.',
   }),
   maxPipelinedRequests: setting({
     section: 'Limits',
@@ -386,7 +405,9 @@ export const SETTINGS = {
     commands: BOTH,
     parse: whole(0),
     default: DEFAULTS.maxPipelinedRequests,
-    desc: 'Requests read ahead on one connection while earlier ones are answered; reading pauses there. 0 means no limit.',
+    desc:
+      'Requests read ahead on one connection while earlier ones are answered; reading pauses there. 0 means no ' +
+      'limit.',
   }),
 
   // Timeouts
@@ -396,7 +417,9 @@ export const SETTINGS = {
     commands: BOTH,
     parse: seconds,
     default: inSeconds(DEFAULTS.headerTimeout),
-    desc: "A request's line and headers must arrive within this many seconds of its first byte, or it gets 408 (against slowloris). 0 turns it off.",
+    desc:
+      "A request's line and headers must arrive within this many seconds of its first byte, or it gets 408 " +
+      '(against slowloris). 0 turns it off.',
   }),
   bodyTimeout: setting({
     section: 'Timeouts',
@@ -404,7 +427,9 @@ export const SETTINGS = {
     commands: BOTH,
     parse: seconds,
     default: inSeconds(DEFAULTS.bodyTimeout),
-    desc: 'Longest stall mid-body: no request body bytes arriving, or a response the client does not read. 0 turns it off.',
+    desc:
+      'Longest stall mid-body: no request body bytes arriving, or a response the client does not read. 0 turns ' +
+      'it off.',
   }),
 
   // Logging
@@ -488,7 +513,10 @@ export const SETTINGS = {
     commands: MASTER,
     parse: seconds,
     default: 30,
-    desc: 'How long the master waits for a hook, or for the config file to load again on a reload, before it logs what it gave up on and carries on (a reload whose settings were not read is abandoned). Signals and workers are handled meanwhile. 0 means no limit.',
+    desc:
+      'How long the master waits for a hook, or for the config file to load again on a reload, before it logs ' +
+      'what it gave up on and carries on (a reload whose settings were not read is abandoned). Signals and ' +
+      'workers are handled meanwhile. 0 means no limit.',
   }),
   onStarting: hookSetting('`onStarting(master)`: called before the master starts any worker.'),
   whenReady: hookSetting('`whenReady(master)`: called once every first worker is listening.'),
@@ -505,7 +533,9 @@ export const SETTINGS = {
     parse: optional(text),
     default: undefined,
     defaultText: `the first of ${CONFIG_FILES.join(', ')} in --chdir, if any`,
-    desc: 'Read settings from this file: a `.json` object, or a `.js`, `.mjs` or `.cjs` module whose default export is an object (or a function returning one).',
+    desc:
+      'Read settings from this file: a `.json` object, or a `.js`, `.mjs` or `.cjs` module whose default export ' +
+      'is an object (or a function returning one).',
   }),
   checkConfig: setting({
     section: 'Config',

@@ -80,6 +80,7 @@ export async function importTypeScript(file: string, chdir: string): Promise<Rec
     return (await import(url)) as Record<string, unknown>;
   }
   throw new TypeScriptUnavailable(
-    `${file} is TypeScript, and Node ${process.version} cannot strip types by itself: install tsx in the project (npm install --save-dev tsx), run Node >= 22.18, or compile the app to JavaScript`,
+    `${file} is TypeScript, and Node ${process.version} cannot strip types by itself: ` +
+      'install tsx in the project (npm install --save-dev tsx), run Node >= 22.18, or compile the app to JavaScript',
   );
 }
