@@ -77,7 +77,8 @@ export class NodeWorker extends Worker {
           handle,
         );
         server.keepAliveTimeout = Math.round(s.keepAlive * 1000);
-        // node:http drops fields past maxHeadersCount silently; one more than the limit lets us see (and refuse) the excess.
+        // node:http drops fields past maxHeadersCount silently; one more than the limit lets us see
+        // (and refuse) the excess.
         server.maxHeadersCount = s.limitRequestFields === 0 ? 0 : s.limitRequestFields + 1;
         server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
           // Refuse an oversized body before the client sends it (RFC 9110 §10.1.1).
