@@ -13,8 +13,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { rssKiB } from '../proc.mjs';
-import { download } from './client.mjs';
+import { download } from '../../test/helpers/delivery/client.mjs';
 import {
   FAST_BODY_TIMEOUT,
   FRAMING_NAMES,
@@ -27,7 +26,8 @@ import {
   SLOW_KEEP_ALIVE,
   STALL_BODY_TIMEOUT,
   startServer,
-} from './matrix.mjs';
+} from '../../test/helpers/delivery/matrix.mjs';
+import { rssKiB } from '../proc.mjs';
 
 const { values: args } = parseArgs({
   options: {

@@ -21,7 +21,7 @@ import {
   SLOW_KEEP_ALIVE,
   STALL_BODY_TIMEOUT,
   startServer,
-} from '../../bench/delivery/matrix.mjs';
+} from '../helpers/delivery/matrix.mjs';
 
 const SERVER_NAMES = Object.keys(SERVERS);
 // File-backed Blobs read their payload files from here.

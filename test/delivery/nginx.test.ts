@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { MIB, type RunningServer, runCase, startServer } from '../../bench/delivery/matrix.mjs';
+import { MIB, type RunningServer, runCase, startServer } from '../helpers/delivery/matrix.mjs';
 import { freePort } from '../helpers/proc.js';
 
 const NGINX = ['/usr/sbin/nginx', '/usr/local/sbin/nginx'].find((p) => existsSync(p));

@@ -1,12 +1,12 @@
 // The servers the delivery matrix runs through, each our real command-line program serving
-// bench/delivery/app.mjs under the Node that runs this file: `tsws` (the core), `tsws-master -w 2`
+// test/helpers/delivery/app.mjs under the Node that runs this file: `tsws` (the core), `tsws-master -w 2`
 // and `tsws -k node` (node:http through the fetch adapter). Their JSON log lines are kept, so a
 // cut can be checked against the warn line it must leave.
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const TSWS = `${ROOT}packages/worker/bin/tsws.js`;
 const MASTER = `${ROOT}packages/master/bin/tsws-master.js`;
 export const APP = fileURLToPath(new URL('./app.mjs', import.meta.url));
