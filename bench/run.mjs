@@ -2,7 +2,8 @@
 // The bench runner. `pnpm bench` runs the quick pass (the target scenarios, tsws core and the
 // tsws CLI against node:http and the two ceilings, 3 rounds, idle RSS; about 3 minutes);
 // `pnpm bench --full` runs every scenario on every server, the access log on and off, reloads
-// under load, and memory per connection.
+// under load, and memory per connection; `pnpm bench --streaming` the streamed responses and
+// files (issue 9).
 // Options: --rounds N, --duration S, --scenarios a,b, --servers a,b, --tool wrk|autocannon,
 // --node PATH (every server, and the runner, on that Node), --name N (results/<N>-node<major>
 // instead of the pass's name), --no-memory, --check (answers only,
@@ -47,6 +48,9 @@ const PASSES = {
   full: { rounds: 5, warmS: 2, durationS: 5, memoryRounds: 3, pick: () => true },
   // Memory alone, no load scenario: idle RSS and RSS per idle connection for every server.
   memory: { rounds: 0, warmS: 0, durationS: 0, memoryRounds: 3, pick: (x) => x.memory !== undefined },
+  // Streamed responses and files (issue 9): the tsws core against node:http (res.write, and
+  // Readable.fromWeb of the same stream) and @hono/node-server.
+  streaming: { rounds: 3, warmS: 1, durationS: 3, memoryRounds: 0, pick: (x) => x.streaming === true },
 };
 
 /** Scenario order in reports: the targets first. Files not listed here follow in name order. */
@@ -55,7 +59,11 @@ const ORDER = [
   'pipelined-16',
   'connection-close',
   'echo-64k',
+  'stream-small',
+  'stream-1k',
   'stream-1m',
+  'file-1m',
+  'file-100m',
   'json-1k',
   'conns-50',
   'conns-1000',
@@ -67,6 +75,7 @@ const { values: args } = parseArgs({
   options: {
     full: { type: 'boolean', default: false },
     memory: { type: 'boolean', default: false },
+    streaming: { type: 'boolean', default: false },
     rounds: { type: 'string' },
     duration: { type: 'string' },
     scenarios: { type: 'string' },
@@ -87,7 +96,7 @@ if (args.node && realpathSync(args.node) !== realpathSync(process.execPath)) {
   if (r.error) throw new Error(`--node ${args.node}: ${r.error.message}`);
   process.exit(r.status ?? 1);
 }
-const passName = args.full ? 'full' : args.memory ? 'memory' : 'quick';
+const passName = args.full ? 'full' : args.memory ? 'memory' : args.streaming ? 'streaming' : 'quick';
 const pass = { ...PASSES[passName] };
 if (args.rounds) pass.rounds = Number(args.rounds);
 if (args.duration) pass.durationS = Number(args.duration);
@@ -107,6 +116,7 @@ const SERVER_ORDER = [
   'tsws-cli',
   'tsws-node-worker',
   'hono-node',
+  'node-http-fromweb',
   'fastify',
   'tsws-master',
   'node-cluster',
