@@ -6,8 +6,9 @@ import type { AddressInfo } from 'node:net';
 import { type Server, serve } from '@tsws/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CORPUS_LIMITS, loadCases } from '../helpers/corpus.js';
+import { mulberry32, seedOf } from '../helpers/random.mjs';
 import { connect, type RawClient, type RawResponse } from '../helpers/raw.js';
-import { mulberry32, seedOf } from './random.js';
+import { sleep } from '../helpers/wait.mjs';
 
 /** Answers with the request as the app sees it. */
 async function echo(request: Request): Promise<Response> {
@@ -131,7 +132,7 @@ describe(`parser corpus (${cases.length} cases; TSWS_CORPUS_SEED=${runSeed})`, (
 
   it('leaves no connection behind', async () => {
     const deadline = Date.now() + 5000;
-    while (server.stats().connections > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while (server.stats().connections > 0 && Date.now() < deadline) await sleep(50);
     expect(server.stats().connections).toBe(0);
   });
 });

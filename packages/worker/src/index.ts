@@ -40,6 +40,7 @@ export {
   envName,
   flagName,
   type Hook,
+  type HookName,
   SETTINGS,
   type Section,
   type Setting,
