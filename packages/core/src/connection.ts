@@ -784,6 +784,7 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
       httpVersion: ex.http10 ? '1.0' : '1.1',
       status: ex.status,
       bytes: ex.bytes,
+      requestBytes: ex.body === null ? 0 : ex.body.received,
       durationMs: performance.now() - ex.started,
       remoteAddress: ex.info.remoteAddress,
       userAgent: ex.header('user-agent'),

@@ -18,6 +18,8 @@ export interface AccessRecord {
   status: number;
   /** Response body bytes written. */
   bytes: number;
+  /** Request body bytes received (so far, if the response went first). */
+  requestBytes: number;
   /** Milliseconds from the request's headers to the end of its response. */
   durationMs: number;
   remoteAddress: string;
