@@ -9,6 +9,7 @@ export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BINS = {
   tsws: `${ROOT}packages/worker/bin/tsws.js`,
   'tsws-master': `${ROOT}packages/master/bin/tsws-master.js`,
+  'tsws-ctl': `${ROOT}packages/master/bin/tsws-ctl.js`,
 } as const;
 
 export interface Proc {
