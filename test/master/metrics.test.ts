@@ -2,7 +2,7 @@
 // request counted once by method and status class with OpenTelemetry's names and buckets, totals
 // that survive a killed worker and reloads, the master's own gauges and counters, the probes.
 import dgram from 'node:dgram';
-import { writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -173,6 +173,17 @@ describe('metrics on --metrics-bind', () => {
       expect(value(samples, 'http_server_active_requests')).toBe(0);
     });
   }
+
+  it("starts beside another master's control socket (on Node 20 a statSync of a socket broke the next import: nodejs/node#51142)", async () => {
+    const xdg = tempDir();
+    chmodSync(xdg, 0o700);
+    // vitest's NODE_PATH holds every package pnpm installed: without it, as a user runs tsws.
+    const env = { XDG_RUNTIME_DIR: xdg, NODE_PATH: '' };
+    await startMaster('ops.mjs', ['-w', '1'], { env });
+    // Its sweep of the directory finds the first master's live socket, then it loads prom-client.
+    const m = await metricsMaster(['-w', '1'], env);
+    expect((await scrape(m.metrics)).samples.length).toBeGreaterThan(0);
+  });
 
   it('keeps its totals through a killed worker and reloads: they never go backwards and count every answer', async () => {
     const m = await metricsMaster(['-w', '2']);
