@@ -44,7 +44,8 @@ function listenLines(file: string): string[] {
     return [];
   }
   const lines: string[] = [];
-  const chunk = Buffer.alloc(16 * 1024);
+  // Small reads: the kernel fills the whole buffer, walking established connections past the listeners.
+  const chunk = Buffer.alloc(4096);
   let rest = '';
   try {
     for (let first = true; ; ) {

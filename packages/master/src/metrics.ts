@@ -169,12 +169,19 @@ export async function masterMetrics(master: Master): Promise<Registry> {
   collector(registry, 'tsws_reloads_total', 'Reloads, by result: ok or abandoned.', 'counter', () =>
     Object.entries(master.counters.reloads).map(([result, value]) => ({ labels: { result }, value })),
   );
+  // Read once per scrape, for both metrics below (the kernel makes /proc/net/tcp as it is read).
+  let queues = { at: 0, value: new Map<string, number>() };
+  const queued = () => {
+    if (performance.now() - queues.at > 100)
+      queues = { at: performance.now(), value: acceptQueues(master.listeningOn) };
+    return queues.value;
+  };
   collector(
     registry,
     'tsws_listen_accept_queue',
     'Connections waiting in the kernel for a worker to accept them, per TCP listener.',
     'gauge',
-    () => [...acceptQueues(master.listeningOn)].map(([listener, queued]) => ({ labels: { listener }, value: queued })),
+    () => [...queued()].map(([listener, n]) => ({ labels: { listener }, value: n })),
   );
   collector(
     registry,
@@ -183,7 +190,7 @@ export async function masterMetrics(master: Master): Promise<Registry> {
     'gauge',
     () => {
       const max = effectiveBacklog(master.settings.backlog);
-      return [...acceptQueues(master.listeningOn).keys()].map((listener) => ({ labels: { listener }, value: max }));
+      return [...queued().keys()].map((listener) => ({ labels: { listener }, value: max }));
     },
   );
   return registry;
