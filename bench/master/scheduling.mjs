@@ -7,7 +7,8 @@
 //   node bench/master/scheduling.mjs --access-log /tmp/access.log   (the access log's cost instead)
 //   node bench/master/scheduling.mjs --metrics --workers 1 --policies shared --rounds 5
 //       (the cost of --metrics-bind: the workers counting each request, the master adding them up,
-//       and a Prometheus scrape every second, as against the same master without it)
+//       and a Prometheus scrape every second (--scrape-every S, 0 for none), as against the same
+//       master without it)
 //   --no-pin: server and wrk on every core, for fairness as the kernel spreads processes (not CPU cost)
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
@@ -24,6 +25,9 @@ const seconds = Number(arg('seconds', 5));
 const workers = Number(arg('workers', 2));
 const accessLog = arg('access-log', undefined);
 const metrics = process.argv.includes('--metrics');
+// With --metrics: how often the bench scrapes /metrics, as Prometheus would (0: never; then only
+// the workers' counting and the master adding up their heartbeats are measured).
+const scrapeEvery = Number(arg('scrape-every', 1));
 const [major, minor] = process.versions.node.split('.').map(Number);
 const hasReusePort = major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
 const policies = arg('policies', hasReusePort ? 'shared,rr,reuseport' : 'shared,rr').split(',');
@@ -97,13 +101,13 @@ async function startMaster(variant) {
 
 /** Scrapes /metrics once a second, as Prometheus would (its cost counts in the master's CPU); returns a stop function. */
 function scraping(port) {
-  if (!port) return () => {};
+  if (!port || !scrapeEvery) return () => {};
   const timer = setInterval(() => {
     fetch(`http://127.0.0.1:${port}/metrics`).then(
       (r) => r.text(),
       () => {},
     );
-  }, 1000);
+  }, scrapeEvery * 1000);
   return () => clearInterval(timer);
 }
 

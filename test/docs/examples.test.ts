@@ -67,7 +67,13 @@ describe('examples/kubernetes/deployment.yaml', () => {
     const check = (manifests: unknown[]) => {
       writeFileSync(
         join(dir, 'manifest.ts'),
-        `import type { IDeployment } from 'kubernetes-models/apps/v1';\nimport type { IService } from 'kubernetes-models/v1';\nexport const deployment: IDeployment = ${JSON.stringify(manifests[0])};\nexport const service: IService = ${JSON.stringify(manifests[1])};\n`,
+        [
+          "import type { IDeployment } from 'kubernetes-models/apps/v1';",
+          "import type { IService } from 'kubernetes-models/v1';",
+          `export const deployment: IDeployment = ${JSON.stringify(manifests[0])};`,
+          `export const service: IService = ${JSON.stringify(manifests[1])};`,
+          '',
+        ].join('\n'),
       );
       try {
         execFileSync(
@@ -126,7 +132,7 @@ describe('examples/kubernetes/deployment.yaml', () => {
     expect(option(preStop, '--control-socket')).toBe(option(args, '--control-socket'));
   });
 
-  it('runs as written: the probes answer, and the preStop hook stops it within the grace period, 503 first', async () => {
+  it('runs as written: the probes answer; the preStop hook stops it within the grace period, 503 first', async () => {
     const [container] = deployment.spec.template.spec.containers;
     const { args, metrics } = await localArgs(container!.args);
     const socket = join(tempDir(), 'control.sock');

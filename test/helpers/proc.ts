@@ -4,6 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { onTestFinished } from 'vitest';
+import { sleep } from './wait.mjs';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BINS = {
@@ -123,7 +124,7 @@ export async function waitForHttp(url: string, timeoutMs = 15_000): Promise<void
       return;
     } catch (err) {
       if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
   }
 }

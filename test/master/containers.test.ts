@@ -5,9 +5,9 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { childPids } from '../../bench/soak/procfs.mjs';
 import { makeCgroup } from '../helpers/cgroup.js';
 import { freePort, run } from '../helpers/proc.js';
+import { childPids } from '../helpers/procfs.mjs';
 import { get, type RunningMaster, sleep, startMaster, tempDir, until } from './helpers.js';
 
 const NEW_PID_NAMESPACE = ['unshare', '--pid', '--fork', '--mount-proc'];

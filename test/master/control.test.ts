@@ -7,8 +7,8 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { createMaster, EXIT } from '@tsws/master';
 import { describe, expect, it } from 'vitest';
-import { childPids } from '../../bench/soak/procfs.mjs';
 import { freePort, run } from '../helpers/proc.js';
+import { childPids } from '../helpers/procfs.mjs';
 import { FIXTURES, get, sleep, startMaster, tempDir, until } from './helpers.js';
 
 interface CtlResult {
@@ -63,7 +63,7 @@ function rawExchange(path: string, send: string[], count: number): Promise<strin
 const openFds = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
 
 describe('tsws-ctl and the control socket', () => {
-  it('finds the default socket, private to its user, and shows the status, workers, config, listeners and stats', async () => {
+  it('finds the default socket, private to its user; shows the status, workers, config, listeners, stats', async () => {
     const xdg = runtimeDir();
     const env = { XDG_RUNTIME_DIR: xdg };
     const m = await startMaster('ops.mjs', ['-w', '2'], { env });
@@ -216,7 +216,9 @@ describe('tsws-ctl and the control socket', () => {
       process.execPath,
       [
         '-e',
-        `require('net').connect(${JSON.stringify(socket)}).on('connect', () => { console.log('connected'); process.exit(0) }).on('error', (e) => { console.log(e.code); process.exit(1) })`,
+        `require('net').connect(${JSON.stringify(socket)})` +
+          ".on('connect', () => { console.log('connected'); process.exit(0) })" +
+          ".on('error', (e) => { console.log(e.code); process.exit(1) })",
       ],
       { uid: 65534, gid: 65534, stdio: ['ignore', 'pipe', 'inherit'] },
     );
@@ -270,7 +272,10 @@ describe('tsws-ctl and the control socket', () => {
     chmodSync(join(xdg, 'tsws'), 0o777);
     const m = await startMaster('ops.mjs', ['-w', '1'], { env: { XDG_RUNTIME_DIR: xdg } });
     expect(m.logs().find((l) => l.level === 40)?.msg).toMatch(
-      /^no control socket: .*tsws is open to other users \(mode 777\); it must be 0700 \(set --control-socket PATH, or --no-control-socket\)$/,
+      new RegExp(
+        '^no control socket: .*tsws is open to other users \\(mode 777\\); it must be 0700 ' +
+          '\\(set --control-socket PATH, or --no-control-socket\\)$',
+      ),
     );
     expect(existsSync(join(xdg, 'tsws', `${m.pid}.sock`))).toBe(false);
   });

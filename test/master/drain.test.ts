@@ -8,7 +8,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
-import { describeFate, startLoad } from '../../bench/soak/loadgen.mjs';
+import { describeFate, startLoad } from '../helpers/loadgen.mjs';
 import { freePort } from '../helpers/proc.js';
 import { sleep, startMaster, until } from './helpers.js';
 
@@ -29,7 +29,7 @@ function connectRefused(port: number): Promise<boolean> {
 }
 
 describe('draining for an orchestrator (--drain-delay)', () => {
-  it('turns /readyz 503 at TERM, serves through the delay with no failed request, then stops within --graceful-timeout', async () => {
+  it('turns /readyz 503 at TERM, serves through the delay, fails nothing, stops in --graceful-timeout', async () => {
     const metricsPort = await freePort();
     const m = await startMaster('ops.mjs', [
       '-w',
@@ -68,6 +68,8 @@ describe('draining for an orchestrator (--drain-delay)', () => {
 
     // Readiness fails at once; the load balancer notices and, after propagating, sends no more.
     const unready = await until('/readyz to fail', () => probes.find((p) => p.at > termAt && p.status === 503), 5000);
+    // Not dead, though: a liveness probe failing now would have the kubelet kill it mid-drain.
+    expect((await fetch(`http://127.0.0.1:${metricsPort}/livez`)).status).toBe(200);
     await sleep(PROPAGATION_MS);
     const result = await load.stop();
     const failures = result.failures.map(describeFate);
@@ -99,7 +101,14 @@ describe('draining for an orchestrator (--drain-delay)', () => {
     probing = false;
     await prober;
 
-    const summary = `TERM at ${termAt.toFixed(0)} ms; first 503 at ${unready.at.toFixed(0)} ms; listener closed by ${closedAt.toFixed(0)} ms; exit at ${exitAt.toFixed(0)} ms; ${afterTerm} requests answered after TERM; ${JSON.stringify(result.counts)}`;
+    const summary = [
+      `TERM at ${termAt.toFixed(0)} ms`,
+      `first 503 at ${unready.at.toFixed(0)} ms`,
+      `listener closed by ${closedAt.toFixed(0)} ms`,
+      `exit at ${exitAt.toFixed(0)} ms`,
+      `${afterTerm} requests answered after TERM`,
+      JSON.stringify(result.counts),
+    ].join('; ');
     // "At once": the first probe after TERM that could see it (the process handles TERM in its next turn).
     expect(unready.at - termAt, summary).toBeLessThan(1000);
     expect(

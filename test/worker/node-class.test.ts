@@ -5,6 +5,7 @@ import type { AccessRecord } from '@tsws/core';
 import { type AccessLog, createLogger, defaults, detectApp, NodeWorker, type Settings } from '@tsws/worker';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { connect, req } from '../helpers/raw.js';
+import { sleep } from '../helpers/wait.mjs';
 
 const log = createLogger({ logLevel: 'silent', logFormat: 'json', errorLog: '-' }).log;
 
@@ -119,7 +120,7 @@ describe('timeouts and connections', () => {
     c.socket.pause();
     c.write(req('GET', '/'));
     const started = Date.now();
-    for (let i = 0; i < 100 && closed === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 100 && closed === 0; i++) await sleep(100);
     expect(closed).toBeGreaterThan(0);
     expect(closed - started).toBeGreaterThanOrEqual(900);
   });
@@ -147,7 +148,7 @@ describe('graceful stop and stats', () => {
     await idle.response();
     const busy = await connect(port);
     busy.write(req('GET', '/'));
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
     expect(worker.stats()).toMatchObject({
       requests: 2,
       inFlight: 1,
@@ -188,7 +189,7 @@ describe('the fetch adapter', () => {
     const head = await c.response({ head: true });
     expect(head.status).toBe(201);
     expect(head.body.length).toBe(0);
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
     expect(records[0]).toMatchObject({
       method: 'GET',
       target: '/x?y=1',
@@ -213,9 +214,9 @@ describe('the fetch adapter', () => {
     });
     const c = await connect(port);
     c.write(req('GET', '/wait'));
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
     c.close();
-    for (let i = 0; i < 30 && !aborted; i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 30 && !aborted; i++) await sleep(50);
     expect(aborted).toBe(true);
     const t = await connect(port);
     t.write(req('GET', '/throw'));

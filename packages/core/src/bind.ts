@@ -11,7 +11,7 @@ export type BindAddress =
   | { kind: 'fd'; fd: number };
 
 export class BindError extends Error {
-  readonly code = 'TSWS_BIND';
+  readonly code = 'ERR_TSWS_BIND';
 }
 
 const FORMS = 'host:port, [ipv6]:port, unix:/path, unix:@name or fd://N';

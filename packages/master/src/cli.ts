@@ -23,7 +23,8 @@ async function check(settings: Settings): Promise<void> {
     (typeof app === 'object' && app !== null && typeof (app as { fetch?: unknown }).fetch === 'function');
   if (!isApp)
     throw new Error(
-      `APP "${settings.app}": expected a fetch handler, an object with a fetch method, or a (req, res) listener; got ${app === null ? 'null' : typeof app}`,
+      `APP "${settings.app}": expected a fetch handler, an object with a fetch method, or a (req, res) listener; ` +
+        `got ${app === null ? 'null' : typeof app}`,
     );
 }
 

@@ -51,7 +51,8 @@ async function findSocket(given: string | undefined): Promise<string> {
   if (live.length === 1) return live[0]!;
   if (live.length === 0)
     throw new CtlError(
-      `no running tsws-master has a control socket in ${dir} (is it running as this user? else give --control-socket PATH)`,
+      `no running tsws-master has a control socket in ${dir} ` +
+        '(is it running as this user? else give --control-socket PATH)',
       CODE.UNREACHABLE,
     );
   throw new CtlError(
@@ -192,7 +193,17 @@ function human(words: string[], result: unknown): string {
 function program(): Program {
   return new Program('tsws-ctl')
     .description(
-      `Steer a running tsws-master through its control socket.\n\nCommands:\n  status                            the master and its workers\n  show workers|config|listeners|stats\n  worker add [N] | worker remove [N] | worker kill N\n  reload | reopen | shutdown [graceful|quick] | help\n\nExit codes: 0 done, 1 the master refused the command, 2 a bad command line, 3 no master reached.`,
+      [
+        'Steer a running tsws-master through its control socket.',
+        '',
+        'Commands:',
+        '  status                            the master and its workers',
+        '  show workers|config|listeners|stats',
+        '  worker add [N] | worker remove [N] | worker kill N',
+        '  reload | reopen | shutdown [graceful|quick] | help',
+        '',
+        'Exit codes: 0 done, 1 the master refused the command, 2 a bad command line, 3 no master reached.',
+      ].join('\n'),
     )
     .version(VERSION, '-v, --version', 'Show the version.')
     .helpOption('-h, --help', 'Show this help.')

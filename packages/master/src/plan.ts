@@ -49,7 +49,8 @@ export function plan(settings: Settings): Plan {
     const why = settings.scheduling === 'reuseport' ? '--scheduling reuseport' : '--reuse-port';
     if (!hasReusePort())
       throw new SettingError(
-        `${why}: SO_REUSEPORT needs Node >= 22.12 or >= 23.1; this is Node ${process.versions.node} (use --scheduling shared or rr)`,
+        `${why}: SO_REUSEPORT needs Node >= 22.12 or >= 23.1; this is Node ${process.versions.node} ` +
+          '(use --scheduling shared or rr)',
       );
     for (const bind of settings.bind) {
       const address = parseBind(bind);
@@ -64,9 +65,8 @@ export function plan(settings: Settings): Plan {
     !root &&
     ((uid !== undefined && uid !== process.getuid?.()) || (gid !== undefined && gid !== process.getgid?.()))
   ) {
-    throw new SettingError(
-      `--${uid !== undefined ? 'user' : 'group'}: switching the workers' ${uid !== undefined ? 'user' : 'group'} needs the master to run as root`,
-    );
+    const which = uid !== undefined ? 'user' : 'group';
+    throw new SettingError(`--${which}: switching the workers' ${which} needs the master to run as root`);
   }
   return { policy: settings.scheduling === 'rr' ? cluster.SCHED_RR : cluster.SCHED_NONE, reusePort, uid, gid };
 }

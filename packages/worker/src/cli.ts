@@ -27,7 +27,8 @@ async function checkConfig(settings: Awaited<ReturnType<typeof resolveSettings>>
     const app = await loadSettingsApp(settings);
     const Class = await resolveWorkerClass(settings.workerClass, app, settings.chdir);
     process.stdout.write(
-      `tsws: config OK: APP "${settings.app}" is ${app.kind}, served by worker class ${Class.workerName ?? Class.name}\n`,
+      `tsws: config OK: APP "${settings.app}" is ${app.kind}, ` +
+        `served by worker class ${Class.workerName ?? Class.name}\n`,
     );
     process.exit(EXIT.OK);
   } catch (err) {

@@ -7,6 +7,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CommanderError, Option, Command as Program } from 'commander';
 import {
+  CONFIG_FILES,
   type Command,
   defaults,
   describe,
@@ -20,7 +21,7 @@ import {
 
 /** A bad setting, or a bad command line: the message names the option, where it came from and why. */
 export class SettingError extends Error {
-  readonly code = 'TSWS_BAD_SETTING';
+  readonly code = 'ERR_TSWS_BAD_SETTING';
 }
 
 export type Source = 'default' | 'config' | 'env' | 'TSWS_CMD_ARGS' | 'cli';
@@ -34,7 +35,6 @@ export interface Resolved {
 }
 
 const NAMES = Object.keys(SETTINGS) as SettingName[];
-const CONFIG_FILES = ['tsws.config.js', 'tsws.config.mjs', 'tsws.config.cjs', 'tsws.config.json'];
 
 function spec(name: SettingName): Setting<unknown> {
   return SETTINGS[name] as Setting<unknown>;
@@ -65,7 +65,8 @@ export function buildProgram(command: Command, version: string): Program {
   program.description(
     command === 'tsws'
       ? 'Serve a Node app in one process with tsws.'
-      : 'Run a Node app on every core: a master process keeps tsws workers alive and reloads them without dropping requests.',
+      : 'Run a Node app on every core: a master process keeps tsws workers alive and reloads them ' +
+          'without dropping requests.',
   );
   for (const name of settingsFor(command)) {
     const s = spec(name);
@@ -164,7 +165,7 @@ function fromEnv(command: Command, env: NodeJS.ProcessEnv): Partial<Record<Setti
   const given: Partial<Record<SettingName, unknown>> = {};
   for (const name of settingsFor(command)) {
     const s = spec(name);
-    if (s.action || s.section === 'Hooks') continue;
+    if (s.action || s.hook) continue;
     const value = env[envName(name)];
     if (value !== undefined && value !== '') given[name] = value;
   }
@@ -190,9 +191,8 @@ async function readConfigFile(path: string): Promise<Record<string, unknown>> {
     throw new SettingError(`config file ${path}: ${(err as Error).message}`, { cause: err });
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new SettingError(
-      `config file ${path}: expected an object of settings${path.endsWith('.json') ? '' : ' as the default export'}, got ${describe(value)}`,
-    );
+    const where = path.endsWith('.json') ? '' : ' as the default export';
+    throw new SettingError(`config file ${path}: expected an object of settings${where}, got ${describe(value)}`);
   }
   return value as Record<string, unknown>;
 }
@@ -324,7 +324,7 @@ export function printable(settings: Settings): Record<string, unknown> {
   return out;
 }
 
-/** The README's option reference, generated from the table (see scripts/docs.mjs). */
+/** The README's option reference, generated from the table (scripts/settings-docs.mjs writes it there). */
 export function settingsMarkdown(): string {
   const sections = new Map<string, SettingName[]>();
   for (const name of NAMES) {
@@ -334,19 +334,17 @@ export function settingsMarkdown(): string {
   }
   let md = '';
   for (const [section, names] of sections) {
-    md += `\n#### ${section}\n\n| Flag | Config key / env | Default | Commands | Description |\n|---|---|---|---|---|\n`;
+    md += `\n#### ${section}\n\n`;
+    md += '| Flag | Config key / env | Default | Commands | Description |\n|---|---|---|---|---|\n';
     for (const name of names) {
       const s = spec(name);
       const flags = s.flags
         ? `\`${s.flags.replace(/\|/g, '\\|')}\`${s.negatable ? `, \`${negation(s.flags)}\`` : ''}`
         : '(config file only)';
-      const key = s.action
-        ? '(command line only)'
-        : s.section === 'Hooks'
-          ? `\`${name}\``
-          : `\`${name}\` / \`${envName(name)}\``;
+      const key = s.action ? '(command line only)' : s.hook ? `\`${name}\`` : `\`${name}\` / \`${envName(name)}\``;
       const commands = s.commands.length === 2 ? 'both' : s.commands[0]!;
-      md += `| ${flags} | ${key} | ${s.action ? '' : defaultText(name).replace(/\|/g, '\\|')} | ${commands} | ${s.desc.replace(/\|/g, '\\|')} |\n`;
+      const shown = s.action ? '' : defaultText(name).replace(/\|/g, '\\|');
+      md += `| ${flags} | ${key} | ${shown} | ${commands} | ${s.desc.replace(/\|/g, '\\|')} |\n`;
     }
   }
   return md;

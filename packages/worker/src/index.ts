@@ -53,6 +53,7 @@ export {
   envName,
   flagName,
   type Hook,
+  type HookName,
   SETTINGS,
   type Section,
   type Setting,

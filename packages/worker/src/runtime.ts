@@ -13,7 +13,7 @@ import { decodeBoot, EXIT, WORKER_ENV, type WorkerSettings } from './protocol.js
 /** The worker cannot start; `exitCode` is the protocol's answer (APP_LOAD_ERROR or BOOT_ERROR). */
 export class BootError extends Error {
   override readonly name = 'BootError';
-  readonly code = 'TSWS_BOOT';
+  readonly code = 'ERR_TSWS_BOOT';
   constructor(
     message: string,
     readonly exitCode: number,
@@ -81,10 +81,8 @@ export async function prepareWorker(
   try {
     process.chdir(settings.chdir);
   } catch (err) {
-    throw new BootError(
-      `--chdir ${settings.chdir}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (err as Error).message}`,
-      EXIT.BOOT_ERROR,
-    );
+    const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (err as Error).message;
+    throw new BootError(`--chdir ${settings.chdir}: ${why}`, EXIT.BOOT_ERROR);
   }
   const app = await loadSettingsApp(settings);
   let Class: WorkerClass;
