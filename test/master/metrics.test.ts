@@ -4,6 +4,7 @@
 import dgram from 'node:dgram';
 import { chmodSync } from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/proc.js';
 import { childPids } from '../helpers/procfs.mjs';
@@ -59,6 +60,22 @@ function request(
   });
 }
 
+/** A PUT whose head goes first and whose body follows once the answer is in; resolves with the answer. */
+function putLate(port: number, size: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let answer = '';
+    socket.setEncoding('latin1');
+    socket.on('error', reject);
+    socket.write(`PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: ${size}\r\nConnection: close\r\n\r\n`);
+    socket.on('data', (d: string) => {
+      if (answer === '') socket.write('y'.repeat(size));
+      answer += d;
+    });
+    socket.on('close', () => resolve(answer));
+  });
+}
+
 const GET = { http_request_method: 'GET' };
 const POST = { http_request_method: 'POST' };
 const DURATION = 'http_server_request_duration_seconds';
@@ -108,8 +125,10 @@ describe('metrics on --metrics-bind', () => {
         expect((await request(`${m.origin}/echo`, 'POST', 'x'.repeat(1000))).body).toHaveLength(1000);
       expect((await request(`${m.origin}/status?code=404`)).status).toBe(404);
       expect((await request(`${m.origin}/status?code=503`)).status).toBe(503);
+      // A body the app never reads, sent after its answer came, counts at its declared size.
+      expect(await putLate(m.port, 5000)).toMatch(/^HTTP\/1\.1 200 /);
 
-      const samples = await counted(m.metrics, 8);
+      const samples = await counted(m.metrics, 9);
       const { type, text } = await scrape(m.metrics);
       expect(type).toBe('text/plain; version=0.0.4; charset=utf-8');
       expect(text).toContain(`# TYPE ${DURATION} histogram`);
@@ -134,6 +153,9 @@ describe('metrics on --metrics-bind', () => {
         0.12,
       );
       // Body sizes: 2 x 1000 bytes in, 2 x 1000 out for the echoes; what the GETs answered.
+      const PUT = { http_request_method: 'PUT', http_response_status_class: '2xx' };
+      expect(value(samples, 'http_server_request_body_size_bytes_sum', PUT)).toBe(5000);
+      expect(value(samples, 'http_server_request_body_size_bytes_bucket', { ...PUT, le: '4096' })).toBe(0);
       expect(
         value(samples, 'http_server_request_body_size_bytes_sum', { ...POST, http_response_status_class: '2xx' }),
       ).toBe(2000);
