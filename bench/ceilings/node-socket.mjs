@@ -1,16 +1,18 @@
-// The load tool's own ceiling: a bare net.Socket server that answers each complete request with
-// a fixed response, prebuilt for the scenario (same body size and framing as the real servers
+// Node's socket ceiling: a bare net.Socket server that answers each complete request with a
+// fixed response, prebuilt for the scenario (same body size and framing as the real servers
 // send, so the client does the same work). No HTTP parser: it only finds each request's end
-// (blank line, then Content-Length bytes), which pipelined and POST scenarios need. Whatever
-// rate the load tool reaches against this is the most it can measure of any server.
+// (blank line, then Content-Length bytes), which pipelined and POST scenarios need. It is what
+// Node's own socket layer allows a server on this core, not the load tool's limit: nginx
+// (nginx.mjs beside it) shows that one.
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 const PROGRAM = fileURLToPath(import.meta.url);
 
 export default {
-  name: 'ceiling',
-  about: "trivial responder (bare net.Socket, prebuilt response): the load tool's own limit",
+  name: 'Node socket ceiling',
+  ceiling: true,
+  about: "a bare net.Socket answering each request with a prebuilt response: Node's own socket layer, no HTTP",
   unavailable: () => null,
   command: ({ port, scenario }) => [
     process.execPath,
