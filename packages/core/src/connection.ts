@@ -784,6 +784,8 @@ export class Connection implements llhttp.ParserCallbacks, BodySource {
       httpVersion: ex.http10 ? '1.0' : '1.1',
       status: ex.status,
       bytes: ex.bytes,
+      // What the client declared; a chunked body, what arrived (an app may answer before reading it).
+      requestBytes: ex.bodyLength >= 0 || ex.body === null ? Math.max(0, ex.bodyLength) : ex.body.received,
       durationMs: performance.now() - ex.started,
       remoteAddress: ex.info.remoteAddress,
       userAgent: ex.header('user-agent'),
