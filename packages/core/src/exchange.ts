@@ -152,6 +152,8 @@ export class Exchange implements RequestHead {
       httpVersion: this.http10 ? '1.0' : '1.1',
       status: this.status,
       bytes: this.bytes,
+      // What the client declared; a chunked body, what arrived (an app may answer before reading it).
+      requestBytes: this.body === null ? 0 : this.body.length >= 0 ? this.body.length : this.body.received,
       durationMs: performance.now() - this.started,
       remoteAddress: this.info.remoteAddress,
       userAgent: this.header('user-agent'),

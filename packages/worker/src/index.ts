@@ -15,10 +15,21 @@ export {
   settingsMarkdown,
   splitArgs,
 } from './config.js';
+export { availableCpus, cpuQuota, memoryLimit } from './container.js';
 export { fetchListener } from './fetch-adapter.js';
 export { type ListenSettings, listenOn } from './listen.js';
 export { AppLoadError, type AppSpec, describeValue, loadApp, loadExport, parseAppSpec } from './load.js';
 export { type AccessLog, createAccessLog, createLogger, type Logger, type Logging } from './logging.js';
+export {
+  DURATION_BUCKETS,
+  METHODS,
+  RequestMetrics,
+  RequestTotals,
+  type SeriesDelta,
+  type SeriesTotals,
+  SIZE_BUCKETS,
+  STATUS_CLASSES,
+} from './metrics.js';
 export {
   decodeBoot,
   EXIT,
@@ -36,6 +47,8 @@ export { BootError, loadSettingsApp, logBootError, prepareWorker, runWorker } fr
 export { coreOptions } from './serve-options.js';
 export {
   type Command,
+  controlSocketDir,
+  defaultControlSocket,
   defaults,
   envName,
   flagName,

@@ -7,6 +7,7 @@ import type { Worker } from './base.js';
 import { resolveWorkerClass, type WorkerClass, WorkerClassError } from './classes.js';
 import { AppLoadError, loadApp } from './load.js';
 import { type AccessLog, createAccessLog, createLogger, type Logger } from './logging.js';
+import { RequestMetrics } from './metrics.js';
 import { decodeBoot, EXIT, WORKER_ENV, type WorkerSettings } from './protocol.js';
 
 /** The worker cannot start; `exitCode` is the protocol's answer (APP_LOAD_ERROR or BOOT_ERROR). */
@@ -69,7 +70,12 @@ export async function loadSettingsApp(
  * Everything before listening: the app's environment and directory, the app, the worker class,
  * the worker. Throws BootError with the exit code the failure calls for.
  */
-export async function prepareWorker(settings: WorkerSettings, log: Logger, accessLog?: AccessLog): Promise<Worker> {
+export async function prepareWorker(
+  settings: WorkerSettings,
+  log: Logger,
+  accessLog?: AccessLog,
+  metrics?: RequestMetrics,
+): Promise<Worker> {
   Object.assign(process.env, settings.env);
   settings.chdir = resolve(settings.chdir);
   try {
@@ -89,7 +95,10 @@ export async function prepareWorker(settings: WorkerSettings, log: Logger, acces
     throw err;
   }
   try {
-    const worker = new Class(app, settings, log, accessLog ? { accessLog } : {});
+    const worker = new Class(app, settings, log, {
+      ...(accessLog ? { accessLog } : {}),
+      ...(metrics ? { metrics } : {}),
+    });
     if (settings.workerClass === 'auto')
       log.debug(
         { workerClass: worker.workerName, app: app.kind },
@@ -130,7 +139,9 @@ export async function runWorker(): Promise<void> {
   });
   let worker: Worker;
   try {
-    worker = await prepareWorker(settings, log, accessLog);
+    // The master serves metrics (or sends them to StatsD): count each request for it.
+    const metrics = settings.metricsBind || settings.statsdHost ? new RequestMetrics() : undefined;
+    worker = await prepareWorker(settings, log, accessLog, metrics);
   } catch (err) {
     logBootError(log, err);
     return exit(err instanceof BootError ? err.exitCode : EXIT.APP_LOAD_ERROR);
