@@ -18,7 +18,7 @@ import {
   S_READY,
   S_WRITING,
 } from './exchange.js';
-import { CHUNKED, DROPPED, FIXED, framing, UNTIL_CLOSE } from './framing.js';
+import { CHUNKED, DROPPED, FIXED, type Framing, framing, NO_BODY, UNTIL_CLOSE } from './framing.js';
 import { ABSOLUTE_FORM, ASTERISK_FORM, expectsContinue, HeadReader, judgeHead, ORIGIN_FORM } from './head.js';
 import { attach, onFinish } from './listeners.js';
 import * as llhttp from './llhttp.js';
@@ -64,6 +64,8 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
   executing = false;
   /** The status that stopped the parser: a limit or a head rule (see check()). */
   private refused = 0;
+  /** The framing of the response being written (see write()). */
+  private readonly frame: Framing = { body: NO_BODY, field: '', length: 0 };
   /** The request whose body is arriving. */
   private reading: Exchange | null = null;
   /** Bytes read for that body that were not body bytes (chunk framing); see onData(). */
@@ -406,7 +408,7 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
     }
     ex.status = p.status;
     this.lastWritten = ex;
-    const f = framing(ex.method === 'HEAD', ex.http10, p);
+    const f = framing(ex.method === 'HEAD', ex.http10, p, this.frame);
     const close =
       f.body === UNTIL_CLOSE || !ex.keepAlive || p.close || this.lastBeforeClose(ex) || ex.unskippableBody();
     if (close) this.ending = this.closeAfter = true;

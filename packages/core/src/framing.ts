@@ -17,31 +17,32 @@ export interface Framing {
   length: number;
 }
 
-const NONE: Framing = { body: NO_BODY, field: '', length: 0 };
-const EMPTY: Framing = { body: NO_BODY, field: 'Content-Length: 0\r\n', length: 0 };
-const STREAM: Framing = { body: CHUNKED, field: 'Transfer-Encoding: chunked\r\n', length: 0 };
-const STREAM_10: Framing = { body: UNTIL_CLOSE, field: '', length: 0 };
-const STREAM_DROPPED: Framing = { body: DROPPED, field: '', length: 0 };
-
-/** How the response `p` to a request (HEAD or not, HTTP/1.0 or 1.1) is framed. */
-export function framing(head: boolean, http10: boolean, p: ResponseParts): Framing {
+/**
+ * How the response `p` to a request (HEAD or not, HTTP/1.0 or 1.1) is framed, decided into `f`:
+ * the caller's own, reused, so that nothing is allocated per response.
+ */
+export function framing(head: boolean, http10: boolean, p: ResponseParts, f: Framing): Framing {
   const { status, body } = p;
   // Statuses whose responses never carry a body (RFC 9110 §6.4.1, §15.3.5, §15.4.5), and HEAD's.
   const bodyless = head || status === 204 || status === 304 || (status >= 100 && status < 200);
+  f.length = 0;
   if (body === null) {
-    if (!bodyless) return EMPTY;
+    f.body = NO_BODY;
     // A HEAD answer may give the length a GET would have (RFC 9110 §9.3.2), when it is a number.
     const declared = p.contentLength;
-    return head && declared !== undefined && /^\d+$/.test(declared)
-      ? { body: NO_BODY, field: `Content-Length: ${declared}\r\n`, length: 0 }
-      : NONE;
-  }
-  if (typeof body === 'string' || body instanceof Uint8Array) {
-    const length = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+    f.field = !bodyless
+      ? 'Content-Length: 0\r\n'
+      : head && declared !== undefined && /^\d+$/.test(declared)
+        ? `Content-Length: ${declared}\r\n`
+        : '';
+  } else if (typeof body === 'string' || body instanceof Uint8Array) {
+    f.body = bodyless ? NO_BODY : FIXED;
+    f.length = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
     // No Content-Length on 204 and 304 (RFC 9110 §8.6); on HEAD, the length a GET would carry.
-    const field = status === 204 || status === 304 ? '' : `Content-Length: ${length}\r\n`;
-    return { body: bodyless ? NO_BODY : FIXED, field, length };
+    f.field = status === 204 || status === 304 ? '' : `Content-Length: ${f.length}\r\n`;
+  } else {
+    f.body = bodyless ? DROPPED : http10 ? UNTIL_CLOSE : CHUNKED;
+    f.field = f.body === CHUNKED ? 'Transfer-Encoding: chunked\r\n' : '';
   }
-  if (bodyless) return STREAM_DROPPED;
-  return http10 ? STREAM_10 : STREAM;
+  return f;
 }
