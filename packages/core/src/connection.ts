@@ -687,7 +687,10 @@ const SERVER_ERROR = new LightResponse('Internal Server Error\n', {
   headers: { 'content-type': 'text/plain; charset=utf-8' },
 }) as unknown as Response;
 
-/** Input may live in the shared read buffer, which the next read overwrites: keep a copy (own memory, not a pool slab). */
+/**
+ * Input may live in the shared read buffer, which the next read overwrites: keep a copy (own
+ * memory, not a pool slab).
+ */
 function copy(view: Buffer): Buffer {
   const out = Buffer.allocUnsafeSlow(view.length);
   view.copy(out);

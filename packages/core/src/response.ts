@@ -133,7 +133,8 @@ export function installGlobals(): void {
 /** True for light and real Responses alike (the real class is loaded only for non-light values). */
 export function isResponse(value: unknown): value is Response {
   if (typeof value !== 'object' || value === null) return false;
-  // biome-ignore lint/suspicious/noPrototypeBuiltins: both prototypes inherit isPrototypeOf; no indirection on the hot path.
+  // Both prototypes inherit isPrototypeOf; no indirection on the hot path.
+  // biome-ignore lint/suspicious/noPrototypeBuiltins: see above
   return LightResponse.prototype.isPrototypeOf(value) || RealResponse().prototype.isPrototypeOf(value);
 }
 

@@ -99,7 +99,8 @@ const errorTails: string[] = [];
 export function errorResponse(status: number, dateLine: string): string {
   const tail = (errorTails[status] ??= (() => {
     const text = `${STATUS_CODES[status] ?? 'Error'}\n`;
-    return `Connection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${text.length}\r\n\r\n${text}`;
+    const type = 'Content-Type: text/plain; charset=utf-8\r\n';
+    return `Connection: close\r\n${type}Content-Length: ${text.length}\r\n\r\n${text}`;
   })());
   return statusLine(status) + dateLine + tail;
 }
