@@ -1,5 +1,6 @@
 // Every form of module:export that loads, and each wrong one with its own clear message.
-import { AppLoadError, detectApp, loadApp } from '@tsws/worker';
+import { detectApp } from '@tsws/worker/internal/app-kind';
+import { AppLoadError, loadApp } from '@tsws/worker/internal/load';
 import { describe, expect, it } from 'vitest';
 import { APPS } from './serve.js';
 

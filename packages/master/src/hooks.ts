@@ -1,6 +1,6 @@
 // Gunicorn's server hooks, from the config file (or createMaster options). A hook that throws or
 // rejects is logged and the master carries on: a hook must not take the server down.
-import type { Hook, Logger, Settings } from '@tsws/worker';
+import type { Hook, Logger, Settings } from '@tsws/worker/internal';
 
 export type HookName = 'onStarting' | 'whenReady' | 'onReload' | 'postFork' | 'workerExit' | 'onExit';
 

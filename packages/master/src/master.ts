@@ -7,22 +7,26 @@ import { EventEmitter } from 'node:events';
 import { resolve as resolvePath } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
+  BootError,
   createLogger,
   EXIT,
   encodeBoot,
+  errorRecord,
   isWorkerMessage,
   type Logger,
   type Logging,
   type Resolved,
+  removePidFile,
+  reportFailure,
   type Settings,
   takePassedSockets,
   WORKER_ENV,
   type WorkerMessage,
   type WorkerSettings,
   workerEntry,
-} from '@tsws/worker';
+  writePidFile,
+} from '@tsws/worker/internal';
 import { callHook } from './hooks.js';
-import { removePidFile, writePidFile } from './pidfile.js';
 import { type Plan, plan } from './plan.js';
 import { watchSources } from './reload-watch.js';
 import { clearStaleSockets } from './sockets.js';
@@ -42,7 +46,7 @@ import {
 export type MasterState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
 
 /** The signals the master answers, as Gunicorn's (the master handles them in the loop, never in the handler). */
-export const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGTTIN', 'SIGTTOU', 'SIGUSR1'] as const;
+export const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGTTIN', 'SIGTTOU', 'SIGUSR1', 'SIGUSR2'] as const;
 export type MasterSignal = (typeof SIGNALS)[number];
 
 export interface WorkerExit {
@@ -63,15 +67,13 @@ export interface MasterEvents {
   stop: [result: { code: number }];
 }
 
-/** The master stopped itself: a worker could not boot at start (exitCode 3) or load the app (4). */
-export class HaltError extends Error {
-  readonly code = 'TSWS_HALT';
-  constructor(
-    message: string,
-    readonly exitCode: number,
-  ) {
-    super(message);
-  }
+/**
+ * The master stopped itself: a worker could not boot at start (exitCode 3) or load the app (4).
+ * The message is the worker's own (the same words `tsws` would say); `cause`, the app's exception.
+ */
+export class HaltError extends BootError {
+  override readonly name = 'HaltError';
+  override readonly code = 'TSWS_HALT';
 }
 
 type Event =
@@ -79,7 +81,7 @@ type Event =
   | { kind: 'reload'; why: string }
   | { kind: 'scale'; workers: number }
   | { kind: 'stop'; graceful: boolean }
-  | { kind: 'ready'; worker: WorkerRecord; listening: string[] }
+  | { kind: 'ready'; worker: WorkerRecord; listening: string[]; serving: Record<string, string | undefined> }
   | { kind: 'exit'; worker: WorkerRecord; code: number | null; signal: NodeJS.Signals | null };
 
 interface Deferred<T> {
@@ -146,9 +148,19 @@ export class Master extends EventEmitter<MasterEvents> {
   private readonly started = deferred<void>();
   private readonly finished = deferred<number>();
   private readonly onProcessSignal = new Map<MasterSignal, () => void>();
+  private pidFile: string | undefined;
+  /** A command line whose log is stderr: see reportStartFailure. */
+  private plain = false;
 
-  /** `resolve` reads the settings from every source: once at start, again at each reload. */
-  constructor(private readonly resolveSettings: () => Promise<Resolved>) {
+  /**
+   * `resolve` reads the settings from every source: once at start, again at each reload.
+   * `plainErrors` (the command line): a start that fails on a user's mistake is one plain line on
+   * stderr, and the start's info lines wait until it serves.
+   */
+  constructor(
+    private readonly resolveSettings: () => Promise<Resolved>,
+    private readonly options: { plainErrors?: boolean } = {},
+  ) {
     super();
     // Nobody need await start() for a halt to be seen; the CLI does, and so can users.
     this.started.promise.catch(() => {});
@@ -183,22 +195,32 @@ export class Master extends EventEmitter<MasterEvents> {
   async start(): Promise<void> {
     if (this.stateNow !== 'idle') throw new Error('tsws-master: start() was already called');
     this.stateNow = 'starting';
+    let resolved: Resolved;
+    try {
+      resolved = await this.resolveSettings();
+    } catch (err) {
+      // Nothing to log with yet: start() rejects (the command line has said it already).
+      this.stateNow = 'stopped';
+      this.finished.resolve(EXIT.USAGE);
+      throw err;
+    }
+    this.plain = this.options.plainErrors === true && resolved.settings.errorLog === '-';
+    this.logging = createLogger(resolved.settings, {}, { hold: this.plain });
+    this.log = this.logging.log;
     try {
       this.passed = takePassedSockets();
-      this.use(this.prepare(await this.resolveSettings(), null));
-      this.logging = createLogger(this.current);
-      this.log = this.logging.log;
-      if (this.current.pid) writePidFile(this.current.pid);
+      this.use(this.prepare(resolved, null));
+      for (const warning of resolved.warnings) this.log.warn(warning);
+      if (this.current.pid) this.pidFile = writePidFile(this.current.pid);
       await clearStaleSockets(this.current.bind).catch((err: Error) => {
         throw new HaltError(err.message, EXIT.BOOT_ERROR);
       });
     } catch (err) {
       // Nothing was started: a bad setting (exit 2), or a socket file in the way (exit 3).
-      const exitCode = err instanceof HaltError ? err.exitCode : EXIT.USAGE;
-      if (err instanceof HaltError) this.log.fatal({ exitCode }, err.message);
-      if (this.current?.pid) removePidFile(this.current.pid);
+      this.reportStartFailure(err);
+      if (this.pidFile) removePidFile(this.pidFile);
       this.stateNow = 'stopped';
-      this.finished.resolve(exitCode);
+      this.finished.resolve(err instanceof BootError ? err.exitCode : EXIT.USAGE);
       throw err;
     }
     const s = this.current;
@@ -293,7 +315,7 @@ export class Master extends EventEmitter<MasterEvents> {
     reload: (e) => this.beginReload(e.why),
     scale: (e) => this.setTarget(e.workers),
     stop: (e) => this.beginStop(e.graceful, EXIT.OK),
-    ready: (e) => this.onReady(e.worker, e.listening),
+    ready: (e) => this.onReady(e.worker, e.listening, e.serving),
     exit: (e) => this.onExit(e.worker, e.code, e.signal),
   };
 
@@ -311,13 +333,29 @@ export class Master extends EventEmitter<MasterEvents> {
     SIGTTOU: () => this.setTarget(this.target - 1),
     /** USR1: reopen the log files, the master's and every worker's (after logrotate). */
     SIGUSR1: () => this.reopenLogs(),
+    /** USR2: nothing (Gunicorn re-executes itself; Node cannot hand its sockets to a new master). Said, not died of. */
+    SIGUSR2: () => this.log.warn({ signal: 'SIGUSR2' }, 'SIGUSR2 ignored'),
   };
 
   /** Worker messages by tag; unknown tags are ignored (a newer worker may say more). */
   private readonly messages: {
     [K in WorkerMessage['tsws']]: (w: WorkerRecord, m: Extract<WorkerMessage, { tsws: K }>) => void;
   } = {
-    ready: (w, m) => this.push({ kind: 'ready', worker: w, listening: m.listening }),
+    ready: (w, m) =>
+      this.push({
+        kind: 'ready',
+        worker: w,
+        listening: m.listening,
+        serving: { workerClass: m.workerClass, interface: m.interface, app: m.app },
+      }),
+    // Why it is about to exit: said by onExit, once, in the worker's own words.
+    'boot-failed': (w, m) => {
+      w.failure = new BootError(
+        m.message,
+        m.exitCode,
+        m.error ? { cause: errorRecord(m.error.type, m.error.message, m.error.stack) } : undefined,
+      );
+    },
     // Only data: the loop reads it on its next turn.
     heartbeat: (w, m) => {
       w.lastBeat = performance.now();
@@ -393,6 +431,7 @@ export class Master extends EventEmitter<MasterEvents> {
       maxLifetimeMs: withJitter(s.maxWorkerLifetime * 1000, s.maxWorkerLifetimeJitter * 1000),
       killAt: Infinity,
       endedFor: null,
+      failure: null,
     };
     this.records.set(record.pid, record);
     worker.on('message', (message: unknown) => {
@@ -440,16 +479,18 @@ export class Master extends EventEmitter<MasterEvents> {
     w.state = state;
   }
 
-  private onReady(w: WorkerRecord, listening: string[]): void {
+  /** `serving`: its worker class, the app's interface and what the app was found to be. */
+  private onReady(w: WorkerRecord, listening: string[], serving: Record<string, string | undefined>): void {
     if (w.state !== 'booting') return;
     const now = performance.now();
     w.state = 'ready';
     w.readyAt = now;
     w.lastBeat = now;
-    this.log.info({ worker: w.id, workerPid: w.pid, listening }, 'worker ready');
+    this.log.info({ worker: w.id, workerPid: w.pid, listening, ...serving }, 'worker ready');
     if (this.listening.join() !== listening.join()) {
+      // At start the `ready` line says where; later, a reload may have moved it.
+      if (this.stateNow === 'running') this.log.info({ listening }, `listening at ${listening.join(', ')}`);
       this.listening = listening;
-      this.log.info({ listening }, `listening at ${listening.join(', ')}`);
     }
     this.emit('worker-ready', info(w));
   }
@@ -461,6 +502,7 @@ export class Master extends EventEmitter<MasterEvents> {
     const expected = was === 'retiring' || was === 'stopping';
     const fields = { worker: w.id, workerPid: w.pid, code, signal };
     let reason: string;
+    const failure = w.failure;
     if (expected) {
       reason = was === 'retiring' ? `retired (${w.replace ?? 'scale down'})` : 'stopped';
       this.log.info(fields, `worker ${w.id} exited (${cause})`);
@@ -469,7 +511,12 @@ export class Master extends EventEmitter<MasterEvents> {
       this.log.error(fields, `worker ${w.id} was killed by SIGKILL: perhaps out of memory?`);
     } else {
       reason = was === 'booting' ? `could not boot (${cause})` : `died (${cause})`;
-      this.log.error(fields, `worker ${w.id} ${reason}`);
+      // A failed start is said once, by halt().
+      if (was !== 'booting' || this.stateNow !== 'starting')
+        this.log.error(
+          { ...fields, ...(failure?.cause !== undefined ? { err: failure.cause } : {}) },
+          `worker ${w.id} ${reason}${failure ? `: ${failure.message}` : ''}`,
+        );
     }
     this.emit('worker-exit', { worker: info(w), code, signal, reason });
     void callHook(this.log, this.current, 'workerExit', this, info(w));
@@ -479,12 +526,20 @@ export class Master extends EventEmitter<MasterEvents> {
       if (this.stateNow === 'starting') {
         const exitCode = code === EXIT.APP_LOAD_ERROR ? EXIT.APP_LOAD_ERROR : EXIT.BOOT_ERROR;
         const what = exitCode === EXIT.APP_LOAD_ERROR ? 'could not load the app' : 'could not boot';
-        this.halt(exitCode, `worker ${w.id} ${what} (${cause}); halting (see the worker's log line above)`);
+        this.halt(
+          failure
+            ? new HaltError(
+                failure.message,
+                exitCode,
+                failure.cause !== undefined ? { cause: failure.cause } : undefined,
+              )
+            : new HaltError(`worker ${w.id} ${what} (${cause})`, exitCode),
+        );
         return;
       }
       // A reload onto code that does not boot is abandoned; the old workers keep serving.
       if (this.reloading && w.generation === this.reloading.generation) {
-        this.abandonReload(`a new worker ${reason}`);
+        this.abandonReload(`a new worker ${reason}${failure ? `: ${failure.message}` : ''}`);
         return;
       }
     }
@@ -517,7 +572,9 @@ export class Master extends EventEmitter<MasterEvents> {
       } else if (w.endedFor) {
       } else if (w.state === 'booting' && bootTimeout > 0 && now - w.forkedAt > bootTimeout * 1000) {
         w.endedFor = `not ready within --boot-timeout ${bootTimeout} s`;
-        this.log.error({ worker: w.id, workerPid: w.pid }, `worker ${w.id} was ${w.endedFor}; killing it`);
+        // At start, the halt that follows says it.
+        if (this.stateNow !== 'starting')
+          this.log.error({ worker: w.id, workerPid: w.pid }, `worker ${w.id} was ${w.endedFor}; killing it`);
         this.kill(w, 'SIGKILL');
         this.emit('worker-timeout', info(w));
       } else if (w.state === 'ready' && timeout > 0 && now - w.lastBeat > timeout * 1000) {
@@ -588,6 +645,7 @@ export class Master extends EventEmitter<MasterEvents> {
     const allReady = counting.length >= this.target && counting.every((w) => w.state === 'ready');
     if (this.stateNow === 'starting' && allReady) {
       this.stateNow = 'running';
+      this.logging.release();
       this.log.info({ workers: counting.length, listening: this.listening }, 'ready');
       void callHook(this.log, this.current, 'whenReady', this).then(() => this.started.resolve());
     }
@@ -671,10 +729,20 @@ export class Master extends EventEmitter<MasterEvents> {
     }
   }
 
-  private halt(exitCode: number, reason: string): void {
-    this.log.fatal({ exitCode }, reason);
-    this.halted = new HaltError(reason, exitCode);
-    this.beginStop(false, exitCode);
+  private halt(err: HaltError): void {
+    this.halted = err;
+    this.reportStartFailure(err);
+    this.beginStop(false, err.exitCode);
+  }
+
+  /**
+   * A start that failed, said once, as `tsws` says it: on a command line, the start's held info
+   * lines are dropped and it is one plain line for a user's mistake, else a fatal line (with the
+   * app's stack when it threw).
+   */
+  private reportStartFailure(err: unknown): void {
+    if (this.plain) this.logging.silence();
+    reportFailure(err, this.log, this.plain ? { command: 'tsws-master' } : undefined);
   }
 
   private beginStop(graceful: boolean, exitCode: number): void {
@@ -713,7 +781,7 @@ export class Master extends EventEmitter<MasterEvents> {
     clearInterval(this.tick);
     this.unwatch?.();
     for (const [signal, handler] of this.onProcessSignal) process.off(signal, handler);
-    if (this.current.pid) removePidFile(this.current.pid);
+    if (this.pidFile) removePidFile(this.pidFile);
     await callHook(this.log, this.current, 'onExit', this);
     this.stateNow = 'stopped';
     this.log.info({ exitCode: this.exitCode }, 'stopped');

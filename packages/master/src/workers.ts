@@ -1,6 +1,6 @@
 // The master's record of each worker process: what it is doing, as far as the master knows.
 import type { Worker } from 'node:cluster';
-import type { WorkerStatus } from '@tsws/worker';
+import type { BootError, WorkerStatus } from '@tsws/worker/internal';
 
 /**
  * booting: forked, loading the app, not yet listening. ready: serving. retiring: told to stop
@@ -35,6 +35,8 @@ export interface WorkerRecord {
   killAt: number;
   /** Why the master ended it (timeout, boot timeout), for the exit line; null when it left on its own. */
   endedFor: string | null;
+  /** Why it could not boot, in its own words (its `boot-failed` message); null when it did not say. */
+  failure: BootError | null;
 }
 
 /** What the API, events and hooks see of a worker. */

@@ -397,9 +397,9 @@ export const SETTINGS = {
     section: 'Logging',
     flags: '--log-format <format>',
     commands: BOTH,
-    parse: oneOf('json', 'pretty'),
-    default: 'json',
-    desc: 'How log lines look: `json` (one JSON object per line) or `pretty` (for people).',
+    parse: oneOf('auto', 'json', 'pretty'),
+    default: 'auto',
+    desc: 'How log lines look: `json` (one JSON object per line), `pretty` (one short line per event, for people), or `auto`: pretty on a terminal, JSON anywhere else. The access log follows it: JSON lines, or when pretty the combined format.',
   }),
   accessLog: setting({
     section: 'Logging',

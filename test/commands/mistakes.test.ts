@@ -1,0 +1,145 @@
+// `tsws` and `tsws-master` meet a user's mistake the same way: one line on stderr, in the same
+// words (but for the command's name), with the same exit code, at run time and under
+// --check-config alike; and they accept the same apps.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { freePort, run, runToExit } from '../helpers/proc.js';
+import { APPS } from '../worker/serve.js';
+
+const COMMANDS = [
+  { name: 'tsws', args: [] },
+  { name: 'tsws-master', args: ['-w', '1'] },
+] as const;
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'tsws-commands-'));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** What a command said and how it ended, the command's own name made `CMD`. */
+async function answer(command: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
+  const { code, out, err } = await runToExit(command, args, opts);
+  const said = (text: string) => text.replaceAll(`${command}:`, 'CMD:');
+  return { code, out: said(out), err: said(err) };
+}
+
+describe.each(COMMANDS)('$name', ({ name, args }) => {
+  it('a missing app, an ES module that does not compile, a port in use: one line each', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'broken.mjs'), 'const a = 1;\n\nconsole.log(a;\nexport default () => new Response("x");\n');
+    const busy = net.createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    onTestFinished(() => void busy.close());
+    const port = (busy.address() as net.AddressInfo).port;
+    const [missing, broken, inUse] = await Promise.all([
+      answer(name, [...args, 'nope.js', '--chdir', dir]),
+      answer(name, [...args, 'broken.mjs', '--chdir', dir, '-b', `127.0.0.1:${await freePort()}`]),
+      answer(name, [...args, 'fetch.js', '--chdir', APPS, '-b', `127.0.0.1:${port}`]),
+    ]);
+    expect(missing).toEqual({
+      code: 4,
+      out: '',
+      err: `CMD: error: APP "nope.js": cannot find module "nope.js" in ${dir} (tried nope.js and node_modules)\n`,
+    });
+    // As `node broken.mjs` would place it: file, line and column.
+    expect(broken).toEqual({
+      code: 4,
+      out: '',
+      err: `CMD: error: APP "broken.mjs": ${dir}/broken.mjs:3:13: SyntaxError: missing ) after argument list\n`,
+    });
+    expect(inUse).toEqual({
+      code: 3,
+      out: '',
+      err: `CMD: error: cannot listen on 127.0.0.1:${port}: address already in use (EADDRINUSE)\n`,
+    });
+  });
+
+  it('--user names no user: exit 2, or 1 under --check-config, the same line, nothing else', async () => {
+    const [run, checked] = await Promise.all([
+      answer(name, [...args, 'fetch.js', '--chdir', APPS, '--user', 'nosuchuser']),
+      answer(name, [...args, 'fetch.js', '--chdir', APPS, '--user', 'nosuchuser', '--check-config']),
+    ]);
+    const err = 'CMD: error: --user: no such user: "nosuchuser"\n';
+    expect(run).toEqual({ code: 2, out: '', err });
+    expect(checked).toEqual({ code: 1, out: '', err });
+  });
+
+  it('refuses a pid file that names a running process (2)', async () => {
+    const dir = tempDir();
+    const live = join(dir, 'live.pid');
+    writeFileSync(live, `${process.pid}\n`);
+    const refused = await answer(name, [...args, 'fetch.js', '--chdir', APPS, '-p', live]);
+    expect(refused).toEqual({
+      code: 2,
+      out: '',
+      err: `CMD: error: --pid: ${live} names process ${process.pid}, which is running (a second instance?)\n`,
+    });
+  });
+
+  it('a config file that does not compile: where, in one line (2)', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'tsws.config.mjs'), 'export default {\n  workers: 2\n  bind: ["127.0.0.1:0"],\n};\n');
+    const { code, err } = await answer(name, [...args, 'fetch.js', '--chdir', dir]);
+    expect(code).toBe(2);
+    expect(err).toMatch(
+      new RegExp(
+        `^CMD: error: config file ${dir}/tsws\\.config\\.mjs: ${dir}/tsws\\.config\\.mjs:3:3: SyntaxError: .+\n$`,
+      ),
+    );
+  });
+
+  it('warns of a TSWS_* variable that names no setting, with the nearest name', async () => {
+    const { code, out, err } = await answer(name, [...args, 'fetch.js', '--chdir', APPS, '--check-config'], {
+      env: { TSWS_WROKERS: '2', TSWS_KEEPALIVE: '1' },
+    });
+    expect(code).toBe(0);
+    expect(out).toMatch(/^CMD: config OK: /);
+    expect(err.split('\n').sort()).toEqual([
+      '',
+      'CMD: warning: TSWS_KEEPALIVE is not a setting and is ignored (did you mean TSWS_KEEP_ALIVE?)',
+      'CMD: warning: TSWS_WROKERS is not a setting and is ignored (did you mean TSWS_WORKERS?)',
+    ]);
+  });
+
+  it('--check-config accepts every kind of app it serves: Koa, fastify, an http.Server', async () => {
+    const checks = await Promise.all(
+      ['koa3.js', 'fastify5.js', 'http-server.js'].map((app) =>
+        answer(name, [...args, app, '--chdir', APPS, '--check-config']),
+      ),
+    );
+    expect(checks).toEqual([
+      {
+        code: 0,
+        err: '',
+        out: 'CMD: config OK: APP "koa3.js" is a Koa app (serving app.callback()), served by worker class node\n',
+      },
+      {
+        code: 0,
+        err: '',
+        out: 'CMD: config OK: APP "fastify5.js" is a fastify instance (serving fastify.routing), served by worker class node\n',
+      },
+      {
+        code: 0,
+        err: '',
+        out: `CMD: config OK: APP "http-server.js" is an http.Server (serving its 'request' listener), served by worker class node\n`,
+      },
+    ]);
+  });
+});
+
+describe('the warning of a misspelt variable at run time', () => {
+  it('is a log line, once the log is open', async () => {
+    const proc = run('tsws', ['fetch.js', '--chdir', APPS, '-b', `127.0.0.1:${await freePort()}`], {
+      env: { TSWS_BIDN: '127.0.0.1:1' },
+    });
+    await proc.waitFor(/listening on/);
+    expect(JSON.parse(proc.err().split('\n')[0]!)).toMatchObject({
+      level: 40,
+      msg: 'TSWS_BIDN is not a setting and is ignored (did you mean TSWS_BIND?)',
+    });
+  });
+});
