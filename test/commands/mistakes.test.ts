@@ -1,10 +1,12 @@
 // `tsws` and `tsws-master` meet a user's mistake the same way: one line on stderr, in the same
 // words (but for the command's name), with the same exit code, at run time and under
 // --check-config alike; and they accept the same apps.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { hasAbstractSockets } from '@tsws/core/bind';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { freePort, run, runToExit } from '../helpers/proc.js';
 import { APPS } from '../worker/serve.js';
@@ -27,7 +29,7 @@ async function answer(command: string, args: string[], opts: { cwd?: string; env
   return { code, out: said(out), err: said(err) };
 }
 
-describe.each(COMMANDS)('$name', ({ name, args }) => {
+describe.each(COMMANDS)('$name', ({ name: command, args }) => {
   it('a missing app, an ES module that does not compile, a port in use: one line each', async () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'broken.mjs'), 'const a = 1;\n\nconsole.log(a;\nexport default () => new Response("x");\n');
@@ -36,9 +38,9 @@ describe.each(COMMANDS)('$name', ({ name, args }) => {
     onTestFinished(() => void busy.close());
     const port = (busy.address() as net.AddressInfo).port;
     const [missing, broken, inUse] = await Promise.all([
-      answer(name, [...args, 'nope.js', '--chdir', dir]),
-      answer(name, [...args, 'broken.mjs', '--chdir', dir, '-b', `127.0.0.1:${await freePort()}`]),
-      answer(name, [...args, 'fetch.js', '--chdir', APPS, '-b', `127.0.0.1:${port}`]),
+      answer(command, [...args, 'nope.js', '--chdir', dir]),
+      answer(command, [...args, 'broken.mjs', '--chdir', dir, '-b', `127.0.0.1:${await freePort()}`]),
+      answer(command, [...args, 'fetch.js', '--chdir', APPS, '-b', `127.0.0.1:${port}`]),
     ]);
     expect(missing).toEqual({
       code: 4,
@@ -60,8 +62,8 @@ describe.each(COMMANDS)('$name', ({ name, args }) => {
 
   it('--user names no user: exit 2, or 1 under --check-config, the same line, nothing else', async () => {
     const [run, checked] = await Promise.all([
-      answer(name, [...args, 'fetch.js', '--chdir', APPS, '--user', 'nosuchuser']),
-      answer(name, [...args, 'fetch.js', '--chdir', APPS, '--user', 'nosuchuser', '--check-config']),
+      answer(command, [...args, 'fetch.js', '--chdir', APPS, '--user', 'nosuchuser']),
+      answer(command, [...args, 'fetch.js', '--chdir', APPS, '--user', 'nosuchuser', '--check-config']),
     ]);
     const err = 'CMD: error: --user: no such user: "nosuchuser"\n';
     expect(run).toEqual({ code: 2, out: '', err });
@@ -72,7 +74,7 @@ describe.each(COMMANDS)('$name', ({ name, args }) => {
     const dir = tempDir();
     const live = join(dir, 'live.pid');
     writeFileSync(live, `${process.pid}\n`);
-    const refused = await answer(name, [...args, 'fetch.js', '--chdir', APPS, '-p', live]);
+    const refused = await answer(command, [...args, 'fetch.js', '--chdir', APPS, '-p', live]);
     expect(refused).toEqual({
       code: 2,
       out: '',
@@ -83,7 +85,7 @@ describe.each(COMMANDS)('$name', ({ name, args }) => {
   it('a config file that does not compile: where, in one line (2)', async () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'tsws.config.mjs'), 'export default {\n  workers: 2\n  bind: ["127.0.0.1:0"],\n};\n');
-    const { code, err } = await answer(name, [...args, 'fetch.js', '--chdir', dir]);
+    const { code, err } = await answer(command, [...args, 'fetch.js', '--chdir', dir]);
     expect(code).toBe(2);
     expect(err).toMatch(
       new RegExp(
@@ -92,8 +94,27 @@ describe.each(COMMANDS)('$name', ({ name, args }) => {
     );
   });
 
+  it('unix:@name: served to curl from Node 22; before, refused in one line (2)', async () => {
+    const name = `tsws-commands-${process.pid}-${Date.now()}`;
+    if (!hasAbstractSockets()) {
+      const refused = await answer(command, [...args, 'fetch.js', '--chdir', APPS, '-b', `unix:@${name}`]);
+      expect(refused.code).toBe(2);
+      expect(refused.err).toMatch(
+        new RegExp(
+          `^CMD: error: --bind: bind "unix:@${name}": abstract sockets need Node >= 22: [^\n]+; use unix:/path\n$`,
+        ),
+      );
+      return;
+    }
+    // Run from the app's directory: under tsws-master, node:cluster needs the workers in the master's.
+    const proc = run(command, [...args, 'fetch.js', '-b', `unix:@${name}`], { cwd: APPS });
+    await proc.waitFor(command === 'tsws' ? /listening on/ : /"msg":"ready"/);
+    const curl = spawnSync('curl', ['-sS', '--abstract-unix-socket', name, 'http://unix/hello'], { encoding: 'utf8' });
+    expect(curl.stdout, curl.stderr).toBe('hello from fetch');
+  });
+
   it('warns of a TSWS_* variable that names no setting, with the nearest name', async () => {
-    const { code, out, err } = await answer(name, [...args, 'fetch.js', '--chdir', APPS, '--check-config'], {
+    const { code, out, err } = await answer(command, [...args, 'fetch.js', '--chdir', APPS, '--check-config'], {
       env: { TSWS_WROKERS: '2', TSWS_KEEPALIVE: '1' },
     });
     expect(code).toBe(0);
@@ -108,7 +129,7 @@ describe.each(COMMANDS)('$name', ({ name, args }) => {
   it('--check-config accepts every kind of app it serves: Koa, fastify, an http.Server', async () => {
     const checks = await Promise.all(
       ['koa3.js', 'fastify5.js', 'http-server.js'].map((app) =>
-        answer(name, [...args, app, '--chdir', APPS, '--check-config']),
+        answer(command, [...args, app, '--chdir', APPS, '--check-config']),
       ),
     );
     expect(checks).toEqual([
@@ -128,6 +149,18 @@ describe.each(COMMANDS)('$name', ({ name, args }) => {
         out: `CMD: config OK: APP "http-server.js" is an http.Server (serving its 'request' listener), served by worker class node\n`,
       },
     ]);
+  });
+});
+
+describe('tsws-master, unix:@name and --chdir', () => {
+  it('is refused in one line when the workers would run elsewhere than the master (node:cluster resolves the name)', async () => {
+    const { code, err } = await runToExit('tsws-master', ['fetch.js', '--chdir', APPS, '-b', 'unix:@tsws-chdir']);
+    expect(code).toBe(2);
+    expect(err).toMatch(
+      hasAbstractSockets()
+        ? /^tsws-master: error: --bind unix:@tsws-chdir: under tsws-master an abstract socket needs the workers to run in the master's own directory \(.+\): node:cluster resolves the name as a file path\. Start it from --chdir, or use unix:\/path\n$/
+        : /^tsws-master: error: --bind: bind "unix:@tsws-chdir": abstract sockets need Node >= 22/,
+    );
   });
 });
 

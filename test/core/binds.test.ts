@@ -8,6 +8,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BindError, hasReusePort, serve } from '@tsws/core';
+import { hasAbstractSockets } from '@tsws/core/bind';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { start } from '../helpers/core.js';
 import { ROOT, run } from '../helpers/proc.js';
@@ -94,11 +95,21 @@ describe('binds', () => {
     expect(existsSync(file)).toBe(true);
   });
 
-  it('unix:@name (Linux abstract namespace)', async () => {
+  it('unix:@name (Linux abstract namespace): served to any client from Node 22, refused before', async () => {
     const name = `tsws-test-${process.pid}-${Date.now()}`;
+    if (!hasAbstractSockets()) {
+      // Node 20's libuv binds the name padded to 108 bytes: only Node could reach it.
+      await expect(serve(hello, { bind: `unix:@${name}` })).rejects.toThrow(
+        `bind "unix:@${name}": abstract sockets need Node >= 22`,
+      );
+      return;
+    }
     const { server } = await start(hello, { bind: `unix:@${name}` });
     expect(server.urls()).toEqual([`@${name}`]);
     expect(await getVia(`\0${name}`)).toBe('hello');
+    // curl (not Node) names the socket at its own length.
+    const curl = spawnSync('curl', ['-sS', '--abstract-unix-socket', name, 'http://unix/'], { encoding: 'utf8' });
+    expect(curl.stdout, curl.stderr).toBe('hello');
   });
 
   it('several binds at once', async () => {

@@ -1,6 +1,7 @@
 // Checks that only the master can make, before any worker starts, and what follows from the
 // settings for forking: the cluster scheduling policy, SO_REUSEPORT, the workers' uid and gid.
 import cluster from 'node:cluster';
+import { resolve } from 'node:path';
 import { parseBind } from '@tsws/core/bind';
 import { preflight, SettingError, type Settings } from '@tsws/worker/internal';
 
@@ -26,5 +27,13 @@ export function plan(settings: Settings): Plan {
         throw new SettingError(`${why}: bind "${bind}" needs a fixed port (with port 0 each worker would get its own)`);
     }
   }
+  // node:cluster resolves a Unix socket's name against each worker's directory, and the master
+  // against its own (lib/internal/cluster/child.js, primary.js): an abstract name arrives intact
+  // only when both are the same; else the bind fails with EINVAL.
+  const abstract = settings.bind.find((bind) => bind.startsWith('unix:@'));
+  if (abstract && resolve(settings.chdir) !== process.cwd())
+    throw new SettingError(
+      `--bind ${abstract}: under tsws-master an abstract socket needs the workers to run in the master's own directory (${process.cwd()}): node:cluster resolves the name as a file path. Start it from --chdir, or use unix:/path`,
+    );
   return { policy: settings.scheduling === 'rr' ? cluster.SCHED_RR : cluster.SCHED_NONE, reusePort, uid, gid };
 }

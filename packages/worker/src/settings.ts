@@ -189,7 +189,7 @@ export const SETTINGS = {
     parse: listOf(text),
     default: () => ['127.0.0.1:8000'],
     defaultText: '127.0.0.1:8000',
-    desc: 'Where to listen: `host:port`, `[ipv6]:port`, `unix:/path`, `unix:@abstract` or `fd://N`. Repeat for more. Sockets passed by systemd (LISTEN_FDS) are used instead when present.',
+    desc: "Where to listen: `host:port`, `[ipv6]:port`, `unix:/path`, `unix:@abstract` or `fd://N`. Repeat for more. Sockets passed by systemd (LISTEN_FDS) are used instead when present. An abstract name (Linux) needs Node >= 22 (Node 20 pads it to 108 bytes, which only Node clients can reach), and under tsws-master the workers' --chdir must be the master's own directory.",
   }),
   backlog: setting({
     section: 'Server',

@@ -42,7 +42,7 @@ const MAX_FILES = 20;
 /** Is it the module loader's own SyntaxError (the file did not compile), not one the app threw while running? */
 function isCompileError(err: Error): boolean {
   const frames = (err.stack ?? '').split('\n').filter((l) => /^\s+at /.test(l));
-  return frames.length > 0 && frames.every((l) => /\(node:internal|at node:internal/.test(l));
+  return frames.length > 0 && frames.every((l) => /\(node:|at node:/.test(l));
 }
 
 /**
