@@ -4,16 +4,19 @@
 // the process's alone, not the node binary's code pages every node process maps), median of
 // --rounds fresh starts. Issue 11's target: the master within 15 MB of the bare node.
 //
-//   node bench/master/rss.mjs [--repo DIR] [--workers 1] [--rounds 3] [--app examples/hello.mjs]
+//   node bench/master/rss.mjs [--repo DIR] [--workers 1] [--rounds 3] [--app examples/hello.mjs] [-- ARGS]
 //
-// --repo measures another checkout (a worktree of an older commit, built), for before and after.
+// --repo measures another checkout (a worktree of an older commit, built), for before and after;
+// what follows `--` goes to tsws-master (`-- --no-watchdog`: a worker's watchdog thread, off).
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { freePort, groupPids, startPinned, stop, waitForPort } from '../proc.mjs';
 
-const args = process.argv.slice(2);
+const dash = process.argv.indexOf('--');
+const args = process.argv.slice(2, dash < 0 ? undefined : dash);
+const extra = dash < 0 ? [] : process.argv.slice(dash + 1);
 const opt = (name, fallback) => {
   const at = args.indexOf(`--${name}`);
   return at >= 0 ? args[at + 1] : fallback;
@@ -37,7 +40,10 @@ for (let round = 0; round < rounds; round++) {
   const bare = startPinned([process.execPath, '-e', 'setInterval(() => {}, 1000)'], 0);
   const port = await freePort();
   const bin = `${repo}/packages/master/bin/tsws-master.js`;
-  const master = startPinned([process.execPath, bin, app, '-w', String(workers), '-b', `127.0.0.1:${port}`], 0);
+  const master = startPinned(
+    [process.execPath, bin, app, '-w', String(workers), '-b', `127.0.0.1:${port}`, ...extra],
+    0,
+  );
   await waitForPort(master, port);
   await sleep(SETTLE_MS);
   rows.bare.push(memory(bare.pid));
@@ -49,7 +55,9 @@ for (let round = 0; round < rounds; round++) {
 }
 
 const mb = (kib) => (kib / 1024).toFixed(1);
-console.log(`Node ${process.versions.node}, ${repo}, tsws-master -w ${workers}, median of ${rounds} rounds`);
+console.log(
+  `Node ${process.versions.node}, ${repo}, tsws-master -w ${workers} ${extra.join(' ')}, median of ${rounds} rounds`,
+);
 for (const [name, samples] of Object.entries(rows)) {
   const rss = median(samples.map((s) => s.rss));
   const own = median(samples.map((s) => s.private));

@@ -6,6 +6,7 @@ import cluster from 'node:cluster';
 import { EventEmitter } from 'node:events';
 import { resolve as resolvePath } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import type { Readable } from 'node:stream';
 import {
   BootError,
   createLogger,
@@ -20,6 +21,7 @@ import {
   reportFailure,
   type Settings,
   takePassedSockets,
+  WATCHDOG_FD,
   WORKER_ENV,
   type WorkerMessage,
   type WorkerSettings,
@@ -36,6 +38,7 @@ import {
   info,
   isLive,
   type ReplaceReason,
+  readWatchdog,
   retireOrder,
   type WorkerInfo,
   type WorkerRecord,
@@ -359,6 +362,8 @@ export class Master extends EventEmitter<MasterEvents> {
     // Only data: the loop reads it on its next turn.
     heartbeat: (w, m) => {
       w.lastBeat = performance.now();
+      // Its loop turns: whatever its watchdog said of a block is over.
+      w.blocked = null;
       w.status = {
         requests: m.requests,
         inFlight: m.inFlight,
@@ -410,6 +415,8 @@ export class Master extends EventEmitter<MasterEvents> {
       exec: workerEntry,
       // Not the master's own arguments: the worker's settings come in WORKER_ENV.
       args: [],
+      // The watchdog thread's own pipe to us, its fd WATCHDOG_FD: it speaks when the IPC channel cannot.
+      stdio: ['inherit', 'inherit', 'inherit', 'ipc', ...(s.watchdog ? ['pipe' as const] : [])],
       // Forked as root: each worker switches to --user/--group itself once its sockets are bound
       // (base.ts), as `tsws` does. Forking it as the user made that switch fail (initgroups
       // needs root) and, with --scheduling reuseport, left it unable to bind a port below 1024.
@@ -432,6 +439,7 @@ export class Master extends EventEmitter<MasterEvents> {
       killAt: Infinity,
       endedFor: null,
       failure: null,
+      blocked: null,
     };
     this.records.set(record.pid, record);
     worker.on('message', (message: unknown) => {
@@ -441,6 +449,7 @@ export class Master extends EventEmitter<MasterEvents> {
       ];
       handle?.(record, message);
     });
+    if (s.watchdog) readWatchdog(worker.process.stdio[WATCHDOG_FD] as Readable | undefined, record);
     worker.on('exit', (code: number | null, signal: NodeJS.Signals | null) =>
       this.push({ kind: 'exit', worker: record, code, signal }),
     );
@@ -582,7 +591,7 @@ export class Master extends EventEmitter<MasterEvents> {
         const silent = ((now - w.lastBeat) / 1000).toFixed(1);
         w.endedFor = `timed out: silent for ${silent} s`;
         this.log.error(
-          { worker: w.id, workerPid: w.pid, ...doing(w.status) },
+          { worker: w.id, workerPid: w.pid, ...doing(w.status, w.blocked) },
           `worker ${w.id} (pid ${w.pid}) timed out: silent for ${silent} s (its event loop is blocked?); killing it`,
         );
         this.kill(w, 'SIGKILL');

@@ -1,6 +1,7 @@
 // The master's record of each worker process: what it is doing, as far as the master knows.
 import type { Worker } from 'node:cluster';
-import type { BootError, WorkerStatus } from '@tsws/worker/internal';
+import type { Readable } from 'node:stream';
+import type { BootError, WatchdogReport, WorkerStatus } from '@tsws/worker/internal';
 
 /**
  * booting: forked, loading the app, not yet listening. ready: serving. retiring: told to stop
@@ -37,6 +38,8 @@ export interface WorkerRecord {
   endedFor: string | null;
   /** Why it could not boot, in its own words (its `boot-failed` message); null when it did not say. */
   failure: BootError | null;
+  /** What its watchdog last said about a blocked event loop (monotonic `at`); null while it turns. */
+  blocked: (WatchdogReport & { at: number }) | null;
 }
 
 /** What the API, events and hooks see of a worker. */
@@ -82,15 +85,45 @@ export function withJitter(limit: number, jitter: number): number {
   return limit + Math.floor(Math.random() * (jitter + 1));
 }
 
-/** For the timeout line: what the worker was doing, as last reported. */
-export function doing(status: WorkerStatus | null): Record<string, unknown> {
-  if (!status) return { inFlight: 'unknown (no heartbeat yet)' };
-  const out: Record<string, unknown> = {
-    inFlight: status.inFlight,
-    connections: status.connections,
-    requests: status.requests,
-  };
-  if (status.oldest)
-    out.oldest = `${status.oldest.method} ${status.oldest.target} (${(status.oldest.ageMs / 1000).toFixed(1)} s old)`;
+/**
+ * For the timeout line: what the worker was doing, as its last heartbeat said, and as its
+ * watchdog said since (a loop that blocked in a request's handler before any heartbeat told of it).
+ */
+export function doing(status: WorkerStatus | null, blocked: WorkerRecord['blocked']): Record<string, unknown> {
+  const age = (ms: number) => `${(ms / 1000).toFixed(1)} s old`;
+  const out: Record<string, unknown> = status
+    ? { inFlight: status.inFlight, connections: status.connections, requests: status.requests }
+    : { inFlight: 'unknown (no heartbeat yet)' };
+  if (status?.oldest) out.oldest = `${status.oldest.method} ${status.oldest.target} (${age(status.oldest.ageMs)})`;
+  const request = blocked?.request;
+  if (!blocked || !request) return out;
+  const ageMs = request.ageMs + (performance.now() - blocked.at);
+  out.blockedIn = `${request.method} ${request.target} (${age(ageMs)})`;
+  out.requests = Math.max(status?.requests ?? 0, blocked.requests);
+  // Entered after the last heartbeat: in flight, and the oldest if the heartbeat knew of none.
+  if (!status || status.inFlight === 0 || !status.oldest) {
+    out.inFlight = (status?.inFlight ?? 0) + 1;
+    out.oldest ??= out.blockedIn;
+  }
   return out;
+}
+
+/** Keeps the watchdog's last word on `record` (the pipe carries a JSON line each time it speaks). */
+export function readWatchdog(pipe: Readable | null | undefined, record: WorkerRecord): void {
+  if (!pipe) return;
+  let buffer = '';
+  pipe.setEncoding('utf8');
+  pipe.on('data', (chunk: string) => {
+    buffer += chunk;
+    for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
+      const line = buffer.slice(0, nl);
+      buffer = buffer.slice(nl + 1);
+      try {
+        record.blocked = { ...(JSON.parse(line) as WatchdogReport), at: performance.now() };
+      } catch {
+        // not a line of ours
+      }
+    }
+  });
+  pipe.on('error', () => {});
 }

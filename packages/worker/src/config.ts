@@ -51,7 +51,8 @@ function settingsFor(command: Command): SettingName[] {
 }
 
 function attributeName(flags: string): string {
-  const long = flags.match(/--([\w-]+)/)![1]!;
+  // commander keeps `--no-x` as x = false.
+  const long = flags.match(/--(?:no-)?([\w-]+)/)![1]!;
   return long.replace(/-(\w)/g, (_, c: string) => c.toUpperCase());
 }
 
@@ -142,8 +143,10 @@ function parseArgs(
   for (const name of settingsFor(command)) {
     const s = spec(name);
     if (!s.flags) continue;
-    const value = opts[attributeName(s.flags)];
-    if (value !== undefined) given[name] = value;
+    const attribute = attributeName(s.flags);
+    // Only what was given: a lone `--no-x` makes commander default x to true.
+    if (opts[attribute] !== undefined && program.getOptionValueSource(attribute) !== 'default')
+      given[name] = opts[attribute];
   }
   if (program.args[0] !== undefined) given.app = program.args[0];
   return given;

@@ -22,6 +22,7 @@ export {
 export { defaults, envName, type Hook, SETTINGS, type Setting, type SettingName, type Settings } from './settings.js';
 export { takePassedSockets } from './systemd.js';
 export { type Entry, EXIT_CODES, entriesMarkdown, MASTER_USAGE, TSWS_USAGE, type Usage } from './usage.js';
+export { WATCHDOG_FD, type WatchdogReport } from './watchdog.js';
 
 /** The script the master forks for each worker. */
 export const workerEntry: string = fileURLToPath(new URL('./child.js', import.meta.url));

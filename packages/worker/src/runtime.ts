@@ -12,6 +12,7 @@ import { AppLoadError, loadApp } from './load.js';
 import { type AccessLog, createAccessLog, createLogger } from './logging.js';
 import { PrivilegeError } from './privileges.js';
 import { decodeBoot, EXIT, WORKER_ENV, type WorkerMessage, type WorkerSettings } from './protocol.js';
+import { startWatchdog, type Watchdog } from './watchdog.js';
 
 /** Loads and detects the app named by the settings; throws BootError(APP_LOAD_ERROR). */
 export async function loadSettingsApp(
@@ -61,6 +62,7 @@ export async function prepareWorker(
   settings: WorkerSettings,
   log: Worker['log'],
   accessLog?: AccessLog,
+  watchdog?: Watchdog,
 ): Promise<Worker> {
   Object.assign(process.env, settings.env);
   settings.chdir = resolve(settings.chdir);
@@ -80,7 +82,7 @@ export async function prepareWorker(
     throw workerClassFailure(err);
   }
   try {
-    const worker = new Class(app, settings, log, accessLog ? { accessLog } : {});
+    const worker = new Class(watchdog ? watchdog.watch(app) : app, settings, log, accessLog ? { accessLog } : {});
     if (settings.workerClass === 'auto')
       log.debug(
         { workerClass: worker.workerName, app: app.kind },
@@ -156,9 +158,10 @@ export async function runWorker(): Promise<void> {
     }
     process.send!(bootFailed(err), undefined, {}, () => exit(code));
   };
+  const watchdog = settings.watchdog ? startWatchdog(settings, id, heartbeatMs, log) : undefined;
   let worker: Worker;
   try {
-    worker = await prepareWorker(settings, log, accessLog);
+    worker = await prepareWorker(settings, log, accessLog, watchdog);
   } catch (err) {
     return failed(err);
   }

@@ -315,6 +315,15 @@ export const SETTINGS = {
     default: 0,
     desc: 'Add up to this many seconds, at random per worker, to --max-worker-lifetime.',
   }),
+  watchdog: setting({
+    section: 'Workers',
+    flags: '--no-watchdog',
+    commands: MASTER,
+    parse: flag,
+    default: true,
+    defaultText: 'on',
+    desc: "Turn off each worker's watchdog thread, which tells the master what a blocked event loop is doing (the request its timeout line names) and ends a worker left blocked by a dead master. It costs about 1 MB of memory per worker and a few stores per request.",
+  }),
   reload: setting({
     section: 'Workers',
     flags: '--reload',
