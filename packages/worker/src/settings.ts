@@ -322,7 +322,7 @@ export const SETTINGS = {
     parse: flag,
     default: true,
     defaultText: 'on',
-    desc: "Turn off each worker's watchdog thread, which tells the master what a blocked event loop is doing (the request its timeout line names) and ends a worker left blocked by a dead master. It costs about 1 MB of memory per worker and a few stores per request.",
+    desc: "Turn off each worker's watchdog thread, which tells the master what a blocked event loop is doing (the request its timeout line names) and ends a worker left blocked by a dead master. It costs about 8 MB of memory per worker (a thread) and a few stores per request.",
   }),
   reload: setting({
     section: 'Workers',
