@@ -39,7 +39,7 @@ const rows = { bare: [], master: [], worker: [] };
 for (let round = 0; round < rounds; round++) {
   const bare = startPinned([process.execPath, '-e', 'setInterval(() => {}, 1000)'], 0);
   const port = await freePort();
-  const bin = `${repo}/packages/master/bin/tsws-master.js`;
+  const bin = `${repo}/packages/tsws/bin/tsws-master.js`;
   const master = startPinned(
     [process.execPath, bin, app, '-w', String(workers), '-b', `127.0.0.1:${port}`, ...extra],
     0,

@@ -22,7 +22,7 @@ const scenario = opt('scenario', 'keepalive');
 const rounds = Number(opt('rounds', 5));
 const duration = Number(opt('duration', 4));
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const BIN = `${ROOT}packages/master/bin/tsws-master.js`;
+const BIN = `${ROOT}packages/tsws/bin/tsws-master.js`;
 
 const lua = {
   keepalive: '',

@@ -27,7 +27,7 @@ import { describeFate, startLoad } from './loadgen.mjs';
 import { childPids, heldConnections, processGroup } from './procfs.mjs';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
-const MASTER = fileURLToPath(new URL('../../packages/master/bin/tsws-master.js', import.meta.url));
+const MASTER = fileURLToPath(new URL('../../packages/tsws/bin/tsws-master.js', import.meta.url));
 
 const { values } = parseArgs({
   options: {

@@ -7,8 +7,8 @@ import { onTestFinished } from 'vitest';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BINS = {
-  tsws: `${ROOT}packages/worker/bin/tsws.js`,
-  'tsws-master': `${ROOT}packages/master/bin/tsws-master.js`,
+  tsws: `${ROOT}packages/tsws/bin/tsws.js`,
+  'tsws-master': `${ROOT}packages/tsws/bin/tsws-master.js`,
 } as const;
 
 export interface Proc {

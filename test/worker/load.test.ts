@@ -43,6 +43,11 @@ describe('module:export forms that load', () => {
     expect(await load('commonjs-named.cjs:app')).toMatchObject({ interface: 'node' });
   });
 
+  it('a transpiled module (exports.default, __esModule): its default and named exports', async () => {
+    expect(await fetchThrough('transpiled.cjs', '/p')).toBe('transpiled /p');
+    expect(await fetchThrough('transpiled.cjs:api', '/p')).toBe('api /p');
+  });
+
   it('detects the interface from the shape', async () => {
     expect(await load('hono4.js')).toMatchObject({ interface: 'fetch', kind: 'an object with a fetch method' });
     expect(await load('koa3.js')).toMatchObject({ interface: 'node', kind: 'a Koa app (serving app.callback())' });

@@ -152,6 +152,10 @@ export async function loadExport(spec: string, chdir: string, what = 'APP'): Pro
     );
   }
 
+  // A transpiled module (TypeScript, Babel, esbuild's tsx in a CommonJS project) arrives as
+  // CommonJS with its own `default` inside, marked __esModule: its exports are the module's.
+  if (isObjectLike(namespace.default) && namespace.default.__esModule === true)
+    namespace = namespace.default as Record<string, unknown>;
   let value: unknown = namespace;
   let parent: unknown;
   for (const [i, key] of parsed.path.entries()) {
