@@ -6,6 +6,8 @@
 // worker's RSS after the load.
 //
 //   node bench/master/watchdog.mjs [--scenario keepalive|pipelined] [--rounds 5] [--duration 4]
+//   node bench/master/watchdog.mjs --micro      (what the app's wrapper adds to a call, in ns, in one
+//                                                process: the part of the cost a loaded machine hides)
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +16,10 @@ import { fileURLToPath } from 'node:url';
 import { cpuMicros, freePort, groupPids, processRssKiB, startPinned, stop, waitForPort } from '../proc.mjs';
 
 const args = process.argv.slice(2);
+if (args.includes('--micro')) {
+  await micro();
+  process.exit(0);
+}
 const opt = (name, fallback) => {
   const at = args.indexOf(`--${name}`);
   return at >= 0 ? args[at + 1] : fallback;
@@ -71,5 +77,38 @@ for (const [name, s] of samples) {
   console.log(
     `${name}: ${median(s.map((x) => x.us)).toFixed(2)} us/request (rounds ${s.map((x) => x.us.toFixed(1)).join(' ')}), ` +
       `${Math.round(median(s.map((x) => x.rps)))} req/s, worker RSS ${(median(s.map((x) => x.rss)) / 1024).toFixed(1)} MB`,
+  );
+}
+
+/** The fetch handler bare and wrapped, called alternately in rounds of 2 million: ns per call. */
+async function micro() {
+  const { startWatchdog } = await import('@tsws/worker/internal/watchdog');
+  const settings = { timeout: 30, gracefulTimeout: 30, errorLog: '-', logFormat: 'json' };
+  const watchdog = startWatchdog(settings, 1, 1000, { warn() {} });
+  const response = { status: 200 };
+  const bare = { interface: 'fetch', kind: 'bench', fetch: (request) => (request.url.length > 0 ? response : null) };
+  const watched = watchdog.watch(bare);
+  // A request as the core hands it over: method, and the absolute URL (cached once read).
+  const requests = Array.from({ length: 64 }, (_, i) => ({
+    method: 'GET',
+    url: `http://127.0.0.1:8000/api/items/${i}?page=2`,
+  }));
+  const N = 2_000_000;
+  // CPU time, not wall time: a shared machine's other work stays out of it.
+  const time = (app) => {
+    const start = process.cpuUsage();
+    for (let i = 0; i < N; i++) app.fetch(requests[i & 63], undefined);
+    const used = process.cpuUsage(start);
+    return ((used.user + used.system) * 1000) / N;
+  };
+  const samples = { bare: [], watched: [] };
+  for (let round = 0; round < 9; round++) {
+    samples.bare.push(time(bare));
+    samples.watched.push(time(watched));
+  }
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  console.log(
+    `Node ${process.versions.node}: the handler alone ${median(samples.bare).toFixed(1)} ns a call, ` +
+      `wrapped ${median(samples.watched).toFixed(1)} ns: +${(median(samples.watched) - median(samples.bare)).toFixed(1)} ns a request`,
   );
 }

@@ -6,7 +6,7 @@
 import { appendFileSync, writeSync } from 'node:fs';
 import net from 'node:net';
 import { workerData } from 'node:worker_threads';
-import { HEAD_BYTES, METHOD_BYTES, SLOT, TARGET_BYTES, WATCHDOG_FD, type WatchdogData } from './watchdog.js';
+import { HEAD_BYTES, METHOD_BYTES, METHODS, SLOT, TARGET_BYTES, WATCHDOG_FD, type WatchdogData } from './watchdog.js';
 
 const data = workerData as WatchdogData;
 const slots = new Int32Array(data.memory, 0, HEAD_BYTES / 4);
@@ -29,8 +29,9 @@ pipe.resume();
 function current(now: number): { method: string; target: string; ageMs: number } | null {
   if (Atomics.load(slots, SLOT.IN_HANDLER) !== 1) return null;
   const url = decoder.decode(target.subarray(0, Atomics.load(slots, SLOT.TARGET_LENGTH)));
+  const code = Atomics.load(slots, SLOT.METHOD);
   return {
-    method: decoder.decode(method.subarray(0, Atomics.load(slots, SLOT.METHOD_LENGTH))),
+    method: METHODS[code - 1] ?? decoder.decode(method.subarray(0, Atomics.load(slots, SLOT.METHOD_LENGTH))),
     // A fetch app's request.url is absolute: the target is what follows the origin.
     target: url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, '') || '/',
     ageMs: now - enteredAt,

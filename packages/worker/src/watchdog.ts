@@ -1,6 +1,6 @@
 // A master's worker keeps a watchdog: a small thread that sees what the main thread cannot say
 // once its event loop is blocked. The main thread writes the request each handler is running into
-// shared memory as it enters it (two encodeInto calls and a few stores), and bumps a counter on a
+// shared memory as it enters it (one encodeInto and a few stores), and bumps a counter on a
 // timer. The thread (watchdog-thread.ts) reads both: when the counter stops, it tells the master,
 // on a pipe of their own (fd WATCHDOG_FD), which request the loop is blocked in, so the master's
 // timeout line names it even when the loop blocked before any heartbeat could; and when the
@@ -14,7 +14,13 @@ import type { WorkerSettings } from './protocol.js';
 export const WATCHDOG_FD = 4;
 
 /** Int32 slots at the head of the shared memory, then the method's and the target's bytes. */
-export const SLOT = { PROGRESS: 0, ENTERED: 1, IN_HANDLER: 2, METHOD_LENGTH: 3, TARGET_LENGTH: 4 } as const;
+export const SLOT = { PROGRESS: 0, ENTERED: 1, IN_HANDLER: 2, METHOD: 3, METHOD_LENGTH: 4, TARGET_LENGTH: 5 } as const;
+/** The methods written as a number (their index + 1); any other is written out, as 0. */
+export const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE'] as const;
+const METHOD_CODES: Record<string, number> = Object.assign(
+  Object.create(null) as Record<string, number>,
+  Object.fromEntries(METHODS.map((m, i) => [m, i + 1])),
+);
 export const HEAD_BYTES = 32;
 export const METHOD_BYTES = 32;
 /** A longer target is cut: the line needs its start. */
@@ -71,10 +77,16 @@ export function startWatchdog(settings: WorkerSettings, id: number, heartbeatMs:
   thread.on('error', (err) => log.warn({ err }, 'the watchdog thread failed; timeouts are still enforced'));
   setInterval(() => Atomics.add(slots, SLOT.PROGRESS, 1), tickMs).unref();
 
-  const encoder = new TextEncoder();
+  // The cheapest way measured (bench/master/watchdog.mjs --micro): a number for a common method,
+  // one encodeInto for the target (a latin1 write or a charCodeAt loop cost more on Node 20).
   // Plain stores: the thread reads them only once the loop has stopped, when nothing moves.
+  const encoder = new TextEncoder();
   const enter = (m: string, t: string) => {
-    slots[SLOT.METHOD_LENGTH] = encoder.encodeInto(m, method).written;
+    const code = METHOD_CODES[m];
+    if (code === undefined) {
+      slots[SLOT.METHOD] = 0;
+      slots[SLOT.METHOD_LENGTH] = encoder.encodeInto(m, method).written;
+    } else slots[SLOT.METHOD] = code;
     slots[SLOT.TARGET_LENGTH] = encoder.encodeInto(t, target).written;
     slots[SLOT.ENTERED]!++;
     slots[SLOT.IN_HANDLER] = 1;
