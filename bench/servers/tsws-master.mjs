@@ -14,6 +14,8 @@ const master = (workers) =>
     // The access-log scenario runs on -w 1 (the same worker's log as the CLI's, through the master).
     scenarios: workers === 1 ? [...scenariosFor(1), 'access-log'] : scenariosFor(workers),
     workers,
+    // Its workers leave `listening on` to the master, which says `worker ready` for each.
+    readyLine: /"msg":"worker ready"/,
     memory: workers === 1 ? { idle: true } : undefined,
     package: 'master',
     bin: 'tsws-master.js',
