@@ -1,6 +1,9 @@
 // The fetch app every fetch-serving server serves (tsws core, @hono/node-server, the tsws CLI).
 // Servers without fetch support (node:http, fastify) answer the same routes with the same bytes
 // in their own idiom; `fixtures` is what both sides share.
+import { existsSync, openAsBlob, renameSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** A ~1 KiB object, serialised per request as a real app would. */
 export const jsonObject = {
@@ -19,7 +22,39 @@ export const jsonObject = {
 export const STREAM_CHUNK = new Uint8Array(64 * 1024).fill(0x61);
 export const STREAM_CHUNKS = 16;
 
+/** The streams of the streaming pass (issue 9), each `count` chunks of `chunk`, by path. */
+export const STREAMS = {
+  '/stream': { chunk: STREAM_CHUNK, count: STREAM_CHUNKS },
+  '/stream-small': { chunk: new Uint8Array(10).fill(0x61), count: 3 },
+  '/stream-1k': { chunk: new Uint8Array(1024).fill(0x61), count: 100 },
+};
+
+/** A ReadableStream whose pull enqueues one chunk per call, as the echo app's /stream does. */
+export function chunkStream({ chunk, count }) {
+  let sent = 0;
+  return new ReadableStream({
+    pull(controller) {
+      controller.enqueue(chunk);
+      if (++sent === count) controller.close();
+    },
+  });
+}
+
+/** The files of the streaming pass, by path: their size in bytes. */
+export const FILES = { '/file-1m': 1 << 20, '/file-100m': 100 << 20 };
+
+/** The file of `size` bytes, written once into the temp dir (to a temporary name, then renamed). */
+export function benchFile(size) {
+  const path = join(tmpdir(), `tsws-bench-file-${size}.bin`);
+  if (!existsSync(path) || statSync(path).size !== size) {
+    writeFileSync(`${path}.${process.pid}`, Buffer.alloc(size, 0x61));
+    renameSync(`${path}.${process.pid}`, path);
+  }
+  return path;
+}
+
 export const HELLO = 'hello world';
+const OCTETS = { 'content-type': 'application/octet-stream' };
 
 export default async function app(request) {
   const path = request.url.slice(request.url.indexOf('/', 8));
@@ -30,19 +65,12 @@ export default async function app(request) {
       return Response.json(jsonObject);
     case '/echo':
       return new Response(await request.arrayBuffer(), { headers: { 'content-type': 'application/octet-stream' } });
-    case '/stream': {
-      let sent = 0;
-      return new Response(
-        new ReadableStream({
-          pull(controller) {
-            controller.enqueue(STREAM_CHUNK);
-            if (++sent === STREAM_CHUNKS) controller.close();
-          },
-        }),
-        { headers: { 'content-type': 'application/octet-stream' } },
-      );
-    }
-    default:
+    default: {
+      const stream = STREAMS[path];
+      if (stream) return new Response(chunkStream(stream), { headers: OCTETS });
+      // A file-backed Blob: read from disk as it is sent, never whole into memory.
+      if (FILES[path]) return new Response(await openAsBlob(benchFile(FILES[path])), { headers: OCTETS });
       return new Response('not found', { status: 404 });
+    }
   }
 }

@@ -2,7 +2,8 @@
 // node:http's own idiom. node:http serves it directly; the `tsws -k node` servers load it as
 // their app (`bench/node-app.mjs:default`), which is what the `node` worker class is for.
 import { once } from 'node:events';
-import { HELLO, jsonObject, STREAM_CHUNK, STREAM_CHUNKS } from './app.mjs';
+import { createReadStream } from 'node:fs';
+import { benchFile, FILES, HELLO, jsonObject, STREAMS } from './app.mjs';
 
 async function route(req, res) {
   switch (req.url) {
@@ -24,13 +25,23 @@ async function route(req, res) {
       res.end(body);
       return;
     }
-    case '/stream':
-      res.writeHead(200, { 'content-type': 'application/octet-stream' });
-      for (let i = 0; i < STREAM_CHUNKS; i++) if (!res.write(STREAM_CHUNK)) await once(res, 'drain');
-      res.end();
-      return;
-    default:
+    default: {
+      const stream = STREAMS[req.url];
+      if (stream) {
+        // res.write per chunk, waiting for 'drain' when the socket is backed up.
+        res.writeHead(200, { 'content-type': 'application/octet-stream' });
+        for (let i = 0; i < stream.count; i++) if (!res.write(stream.chunk)) await once(res, 'drain');
+        res.end();
+        return;
+      }
+      const size = FILES[req.url];
+      if (size) {
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': size });
+        createReadStream(benchFile(size)).pipe(res);
+        return;
+      }
       res.writeHead(404).end('not found');
+    }
   }
 }
 

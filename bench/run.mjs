@@ -2,7 +2,8 @@
 // The bench runner. `pnpm bench` runs the quick pass (the target scenarios, tsws core and the
 // tsws CLI against node:http and the tool ceiling, 3 rounds, idle RSS; under 3 minutes);
 // `pnpm bench --full` runs every scenario on every server, the access log on and off, reloads
-// under load, and memory per connection.
+// under load, and memory per connection; `pnpm bench --streaming` the streamed responses and
+// files (issue 9).
 // Options: --rounds N, --duration S, --scenarios a,b, --servers a,b, --tool wrk|autocannon,
 // --no-memory, --check (answers only, no load), --profile (servers under --cpu-prof, profiles in
 // results/profiles/<scenario>/<server>/). See bench/README.md for what the figures mean.
@@ -41,6 +42,9 @@ const CLIENT_CPU = 1;
 const PASSES = {
   quick: { rounds: 3, warmS: 1, durationS: 2, memoryRounds: 0, pick: (x) => x.quick === true },
   full: { rounds: 5, warmS: 2, durationS: 5, memoryRounds: 3, pick: () => true },
+  // Streamed responses and files (issue 9): the tsws core against node:http (res.write, and
+  // Readable.fromWeb of the same stream) and @hono/node-server.
+  streaming: { rounds: 3, warmS: 1, durationS: 3, memoryRounds: 0, pick: (x) => x.streaming === true },
 };
 
 /** Scenario order in reports: the targets first. Files not listed here follow in name order. */
@@ -49,7 +53,11 @@ const ORDER = [
   'pipelined-16',
   'connection-close',
   'echo-64k',
+  'stream-small',
+  'stream-1k',
   'stream-1m',
+  'file-1m',
+  'file-100m',
   'json-1k',
   'conns-50',
   'conns-1000',
@@ -60,6 +68,7 @@ const ORDER = [
 const { values: args } = parseArgs({
   options: {
     full: { type: 'boolean', default: false },
+    streaming: { type: 'boolean', default: false },
     rounds: { type: 'string' },
     duration: { type: 'string' },
     scenarios: { type: 'string' },
@@ -70,7 +79,7 @@ const { values: args } = parseArgs({
     profile: { type: 'boolean', default: false },
   },
 });
-const passName = args.full ? 'full' : 'quick';
+const passName = args.full ? 'full' : args.streaming ? 'streaming' : 'quick';
 const pass = { ...PASSES[passName] };
 if (args.rounds) pass.rounds = Number(args.rounds);
 if (args.duration) pass.durationS = Number(args.duration);
@@ -101,6 +110,7 @@ const SERVER_ORDER = [
   'tsws-cli',
   'tsws-node-worker',
   'hono-node',
+  'node-http-fromweb',
   'fastify',
   'tsws-master',
   'node-cluster',

@@ -3,7 +3,7 @@
 // The seed comes from TSWS_FUZZ_SEED (or --seed), else a fresh one; it is printed first, so any
 // failure replays: TSWS_FUZZ_SEED=<seed> node bench/fuzz/run.mjs --case <N>. Run `pnpm build` first.
 import { parseArgs } from 'node:util';
-import { caseSeed, makeCase, runCase, runFuzz, startChild, startReference } from './fuzz.mjs';
+import { caseSeed, makeCase, runCase, runFuzz, startChild, startReference } from '../../test/helpers/fuzz.mjs';
 
 const { values } = parseArgs({
   options: {

@@ -6,4 +6,5 @@ export default {
   expect: { status: 200, contentType: 'application/octet-stream', bodyBytes: 1 << 20 },
   target: { ratio: 1.5, why: 'issue 4' },
   quick: true,
+  streaming: true,
 };

@@ -6,6 +6,7 @@ const PROGRAM = fileURLToPath(import.meta.url);
 export default {
   name: '@hono/node-server',
   about: '@hono/node-server serve({ fetch }), the same fetch app (no Hono router)',
+  streaming: true,
   unavailable: () => null,
   command: ({ port, keepAliveTimeout, accessLog }) => [
     process.execPath,

@@ -10,6 +10,7 @@ export default {
   about: 'serve(app) from @tsws/core, default options',
   subject: true,
   quick: true,
+  streaming: true,
   memory: { idle: true, perConnection: true },
   lacks: {
     accessLog: 'the access log comes with @tsws/worker (tsws CLI)',

@@ -2,7 +2,7 @@
 // The soak: the fault tests' loop, for as long as you like. `pnpm build`, then
 //   node bench/soak/run.mjs [--minutes 10] [--round 60] [--workers 2] [--scheduling shared] [--seed N] [--no-retry]
 // (`pnpm soak` runs ten minutes). Each round starts a real tsws-master on a free 127.0.0.1 port
-// (workers recycled by --max-requests as they go), puts it under load (loadgen.mjs: keep-alive
+// (workers recycled by --max-requests as they go), puts it under load (test/helpers/loadgen.mjs: keep-alive
 // clients, some busy and some idle for up to 1.5 s between requests, and clients opening a new
 // connection per request), injects a fault every 2-4 s (HUP reload, SIGKILL of a worker, a worker
 // stuck in a busy loop, an exception thrown in a worker's timer), then stops the master under load,
@@ -22,11 +22,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { prng } from '../fuzz/fuzz.mjs';
-import { describeFate, startLoad } from './loadgen.mjs';
-import { childPids, heldConnections, processGroup } from './procfs.mjs';
+import { describeFate, startLoad } from '../../test/helpers/loadgen.mjs';
+import { childPids, heldConnections, processGroup } from '../../test/helpers/procfs.mjs';
+import { mulberry32 } from '../../test/helpers/random.mjs';
+import { sleep, until } from '../../test/helpers/wait.mjs';
+import { parseResponse } from '../../test/helpers/wire.mjs';
 
-const HERE = fileURLToPath(new URL('.', import.meta.url));
+/** The fault tests' app (test/fixtures/faults/app.mjs). */
+const APP_DIR = fileURLToPath(new URL('../../test/fixtures/faults/', import.meta.url));
+/** How long to wait for the master and its workers, unless said otherwise. */
+const WAIT_MS = 20_000;
 const MASTER = fileURLToPath(new URL('../../packages/tsws/bin/tsws-master.js', import.meta.url));
 
 const { values } = parseArgs({
@@ -46,8 +51,7 @@ const WORKERS = String(Number(values.workers));
 const SCHEDULING = values.scheduling;
 
 // The fault schedule replays from the seed (the machine's timing does not).
-const random = prng(seed);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const random = mulberry32(seed);
 
 async function freePort() {
   const server = net.createServer();
@@ -57,23 +61,13 @@ async function freePort() {
   return port;
 }
 
-async function until(what, check, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
 /** A tsws-master with its JSON log lines. */
 async function startMaster(port, dir) {
   const args = [
     MASTER,
     'app.mjs',
     '--chdir',
-    HERE,
+    APP_DIR,
     '-b',
     `127.0.0.1:${port}`,
     '-w',
@@ -120,9 +114,11 @@ function rawGet(port, path) {
     const socket = net.connect({ port, host: '127.0.0.1' }, () =>
       socket.write(`GET ${path} HTTP/1.1\r\nHost: soak\r\nConnection: close\r\n\r\n`),
     );
-    let data = '';
-    socket.on('data', (d) => (data += d));
-    socket.on('close', () => resolve(data.split('\r\n\r\n')[1] ?? ''));
+    const chunks = [];
+    socket.on('data', (d) => chunks.push(d));
+    socket.on('close', () =>
+      resolve(parseResponse(Buffer.concat(chunks), { ended: true }).response?.body.toString() ?? ''),
+    );
     socket.on('error', () => {});
   });
 }
@@ -140,8 +136,10 @@ const FAULTS = {
   async reload(m) {
     const n = m.lines.length;
     process.kill(m.pid, 'SIGHUP');
-    const end = await until('the reload to end', () =>
-      m.since(n).find((l) => l.msg === 'reload done' || l.msg.startsWith('reload abandoned')),
+    const end = await until(
+      'the reload to end',
+      () => m.since(n).find((l) => l.msg === 'reload done' || l.msg.startsWith('reload abandoned')),
+      WAIT_MS,
     );
     if (end.msg !== 'reload done') throw new Error(`reload: ${end.msg}`);
     return null;
@@ -162,7 +160,7 @@ const FAULTS = {
     const workers = childPids(m.pid);
     const n = m.lines.length;
     void rawGet(port, '/spin');
-    const marker = await until('a worker to spin', () => readdirSync(dir).find((f) => f.startsWith('spin-')));
+    const marker = await until('a worker to spin', () => readdirSync(dir).find((f) => f.startsWith('spin-')), WAIT_MS);
     rmSync(join(dir, marker));
     const at = load.now();
     const held = heldConnections(Number(marker.slice(5)), port);
@@ -175,7 +173,7 @@ const FAULTS = {
     const body = await rawGet(port, '/throw?ms=50');
     const victim = Number(body.split(' ')[1]);
     const file = join(dir, `exit-${victim}.json`);
-    await until('the worker to exit', () => existsSync(file) && readFileSync(file, 'utf8').endsWith('}'));
+    await until('the worker to exit', () => existsSync(file) && readFileSync(file, 'utf8').endsWith('}'), WAIT_MS);
     const at = load.now();
     const { sockets } = JSON.parse(readFileSync(file, 'utf8'));
     await readyAfter(m, n, workers);

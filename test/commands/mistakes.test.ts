@@ -113,9 +113,10 @@ describe.each(COMMANDS)('$name', ({ name: command, args }) => {
     expect(curl.stdout, curl.stderr).toBe('hello from fetch');
   });
 
-  it('warns of a TSWS_* variable that names no setting, with the nearest name', async () => {
+  it('warns of a TSWS_* variable that nearly names a setting, with that name', async () => {
     const { code, out, err } = await answer(command, [...args, 'fetch.js', '--chdir', APPS, '--check-config'], {
-      env: { TSWS_WROKERS: '2', TSWS_KEEPALIVE: '1' },
+      // The app's own variable, far from every setting's name, is left alone.
+      env: { TSWS_WROKERS: '2', TSWS_KEEPALIVE: '1', TSWS_MY_APP_REGION: 'eu' },
     });
     expect(code).toBe(0);
     expect(out).toMatch(/^CMD: config OK: /);
@@ -132,33 +133,30 @@ describe.each(COMMANDS)('$name', ({ name: command, args }) => {
         answer(command, [...args, app, '--chdir', APPS, '--check-config']),
       ),
     );
+    const ok = (app: string, kind: string) => ({
+      code: 0,
+      err: '',
+      out: `CMD: config OK: APP "${app}" is ${kind}, served by worker class node\n`,
+    });
     expect(checks).toEqual([
-      {
-        code: 0,
-        err: '',
-        out: 'CMD: config OK: APP "koa3.js" is a Koa app (serving app.callback()), served by worker class node\n',
-      },
-      {
-        code: 0,
-        err: '',
-        out: 'CMD: config OK: APP "fastify5.js" is a fastify instance (serving fastify.routing), served by worker class node\n',
-      },
-      {
-        code: 0,
-        err: '',
-        out: `CMD: config OK: APP "http-server.js" is an http.Server (serving its 'request' listener), served by worker class node\n`,
-      },
+      ok('koa3.js', 'a Koa app (serving app.callback())'),
+      ok('fastify5.js', 'a fastify instance (serving fastify.routing)'),
+      ok('http-server.js', "an http.Server (serving its 'request' listener)"),
     ]);
   });
 });
 
 describe('tsws-master, unix:@name and --chdir', () => {
-  it('is refused in one line when the workers would run elsewhere than the master (node:cluster resolves the name)', async () => {
+  it('is refused in one line when the workers would run elsewhere (node:cluster resolves the name)', async () => {
     const { code, err } = await runToExit('tsws-master', ['fetch.js', '--chdir', APPS, '-b', 'unix:@tsws-chdir']);
     expect(code).toBe(2);
     expect(err).toMatch(
       hasAbstractSockets()
-        ? /^tsws-master: error: --bind unix:@tsws-chdir: under tsws-master an abstract socket needs the workers to run in the master's own directory \(.+\): node:cluster resolves the name as a file path\. Start it from --chdir, or use unix:\/path\n$/
+        ? new RegExp(
+            '^tsws-master: error: --bind unix:@tsws-chdir: under tsws-master an abstract socket needs the workers ' +
+              "to run in the master's own directory \\(.+\\): node:cluster resolves the name as a file path\\. " +
+              'Start it from --chdir, or use unix:/path\n$',
+          )
         : /^tsws-master: error: --bind: bind "unix:@tsws-chdir": abstract sockets need Node >= 22/,
     );
   });

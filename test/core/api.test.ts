@@ -10,6 +10,7 @@ import { listen, OptionError, type ServeOptions, serve } from '@tsws/core';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { start } from '../helpers/core.js';
 import { connect, req } from '../helpers/raw.js';
+import { sleep } from '../helpers/wait.mjs';
 
 const hello = () => new Response('hello');
 
@@ -31,7 +32,7 @@ describe('serve() and the server it returns', () => {
     await a.response();
     const b = await connect(port);
     b.write(req('POST', '/held?x=1', [], 'body'));
-    for (let i = 0; i < 100 && server.stats().inFlight === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 100 && server.stats().inFlight === 0; i++) await sleep(10);
     const stats = server.stats();
     expect(stats).toMatchObject({
       connections: 2,

@@ -12,6 +12,7 @@ import { hasAbstractSockets } from '@tsws/core/bind';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { start } from '../helpers/core.js';
 import { ROOT, run } from '../helpers/proc.js';
+import { sleep } from '../helpers/wait.mjs';
 
 const hello = () => new Response('hello');
 
@@ -217,7 +218,7 @@ describe('binds', () => {
       const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
       onTestFinished(() => void client.destroy());
       await new Promise((r) => client.once('connect', r));
-      for (let i = 0; i < 100 && server.connections.size === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < 100 && server.connections.size === 0; i++) await sleep(10);
       return [...server.connections][0]!.socket;
     }
     const handed = await listening(net.createServer(), { host: '127.0.0.1', port: 0 });
@@ -231,7 +232,8 @@ describe('binds', () => {
       'python3',
       [
         '-c',
-        'import socket\nfor fd in (3, 4, 5):\n  s = socket.socket(fileno=fd); print(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)); s.detach()',
+        'import socket\nfor fd in (3, 4, 5):\n' +
+          '  s = socket.socket(fileno=fd); print(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)); s.detach()',
       ],
       { stdio: ['ignore', 'pipe', 'inherit', ...sockets.map(fdOf)] },
     );

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { memoryLogger, start } from '../helpers/core.js';
 import { connect, exchange, req } from '../helpers/raw.js';
+import { sleep } from '../helpers/wait.mjs';
 
 describe('errors', () => {
   it('answers a request it cannot parse with 400 and closes', async () => {
@@ -77,7 +78,7 @@ describe('errors', () => {
           new ReadableStream({
             async pull(controller) {
               controller.enqueue(new TextEncoder().encode('first part;'));
-              await new Promise((r) => setTimeout(r, 50));
+              await sleep(50);
               controller.error(new Error('stream failed on purpose'));
             },
           }),

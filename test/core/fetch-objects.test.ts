@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { start } from '../helpers/core.js';
 import { connect, exchange, req } from '../helpers/raw.js';
+import { sleep } from '../helpers/wait.mjs';
 
 const urlEcho = (request: Request) => new Response(request.url);
 
@@ -140,7 +141,7 @@ describe('the fetch interface', () => {
     const { port } = await start(async (request) => {
       request.signal.addEventListener('abort', () => aborted(request.signal.reason));
       entered();
-      await new Promise((r) => setTimeout(r, 10_000));
+      await sleep(10_000);
       return new Response('too late');
     });
     const c = await connect(port);
@@ -153,7 +154,7 @@ describe('the fetch interface', () => {
 
   it('still answers a client that half-closes after its request', async () => {
     const { port } = await start(async (request) => {
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
       return new Response(`answered, signal aborted: ${request.signal.aborted}`);
     });
     const c = await connect(port);

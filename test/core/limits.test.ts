@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { start } from '../helpers/core.js';
 import { connect, exchange, req } from '../helpers/raw.js';
+import { sleep } from '../helpers/wait.mjs';
 
 const echo = async (request: Request) =>
   new Response(`${request.method} ${new URL(request.url).pathname.length} ${(await request.arrayBuffer()).byteLength}`);
@@ -68,7 +69,8 @@ describe('limits', () => {
   it('limitRequestBody: chunked bodies are counted as they arrive', async () => {
     const { port } = await start(echo, { limitRequestBody: 1000 });
     const chunked = (sizes: number[]) =>
-      `POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n${sizes.map((n) => `${n.toString(16)}\r\n${'c'.repeat(n)}\r\n`).join('')}0\r\n\r\n`;
+      'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n' +
+      `${sizes.map((n) => `${n.toString(16)}\r\n${'c'.repeat(n)}\r\n`).join('')}0\r\n\r\n`;
     expect((await send(port, chunked([600, 400]))).res.body.toString()).toBe('POST 1 1000');
     const over = await send(port, chunked([600, 401]));
     expect(over.res.status).toBe(413);
@@ -90,7 +92,7 @@ describe('limits', () => {
     );
     const c = await connect(reading.port);
     c.write(`POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n258\r\n${'c'.repeat(600)}\r\n`);
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
     c.write(`191\r\n${'c'.repeat(401)}\r\n0\r\n\r\n`);
     const res = await c.response();
     expect(res.status).toBe(413);

@@ -3,15 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { start } from '../helpers/core.js';
 import { connect, type RawClient, req } from '../helpers/raw.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `check` every 20 ms until it is true or `ms` pass. */
-async function until(check: () => boolean, ms = 5000): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (!check() && Date.now() < deadline) await sleep(20);
-  return check();
-}
+import { sleep, until } from '../helpers/wait.mjs';
 
 async function bodies(c: RawClient, n: number, timeoutMs = 5000): Promise<string[]> {
   const out: string[] = [];
@@ -77,7 +69,7 @@ describe('pipelining', () => {
     const c = await connect(port);
     const paths = ['/1', '/2', '/3', '/4', '/5', '/6'];
     c.write(paths.map((p) => req('GET', p)).join(''));
-    expect(await until(() => seen.length === 2)).toBe(true);
+    await until('the app to see two requests', () => seen.length === 2, 5000);
     await sleep(300);
     // Reading paused: the other four are sent but not yet read.
     expect(seen).toEqual(['/1', '/2']);
@@ -85,7 +77,7 @@ describe('pipelining', () => {
     // Answer one at a time: each answer lets exactly one more request in.
     waiting.shift()!();
     expect((await c.response()).body.toString()).toBe('/1');
-    expect(await until(() => seen.length === 3)).toBe(true);
+    await until('the app to see a third request', () => seen.length === 3, 5000);
     await sleep(100);
     expect(seen.length).toBe(3);
     while (seen.length < paths.length || waiting.length) {

@@ -3,14 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { start } from '../helpers/core.js';
 import { connect, req } from '../helpers/raw.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(check: () => boolean, ms = 5000): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (!check() && Date.now() < deadline) await sleep(20);
-  return check();
-}
+import { sleep, until } from '../helpers/wait.mjs';
 
 /** Echoes the body through the reader named by the path: /text, /json, /bytes, ... */
 async function bodyEcho(request: Request): Promise<Response> {
@@ -120,7 +113,7 @@ describe('request bodies', () => {
     c.write(req('POST', '/upload', [`Content-Length: ${size}`]));
     const piece = Buffer.alloc(1024 * 1024, 'u');
     for (let i = 0; i < size / piece.length; i++) c.write(piece);
-    expect(await until(() => firstChunk > 0)).toBe(true);
+    await until('the first chunk', () => firstChunk > 0, 5000);
     await sleep(1000);
     // The kernel holds a few MB between the two sockets; the rest waits in the client.
     expect(c.socket.writableLength).toBeGreaterThan(size / 2);
@@ -232,7 +225,8 @@ describe('request bodies', () => {
       const { port } = await start(bodyEcho);
       const c = await connect(port);
       c.write(
-        `POST /unread HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n${hidden.length.toString(16)}\r\n${hidden}\r\n`,
+        'POST /unread HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n' +
+          `${hidden.length.toString(16)}\r\n${hidden}\r\n`,
       );
       const res = await c.response();
       expect(res.body.toString()).toBe('ignored POST unread');

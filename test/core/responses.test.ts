@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { memoryLogger, start } from '../helpers/core.js';
 import { connect, exchange, req } from '../helpers/raw.js';
+import { sleep } from '../helpers/wait.mjs';
 
 // Node's own Response, captured before any server installs the light one.
 const RealResponse = globalThis.Response;
@@ -95,7 +96,7 @@ describe('responses', () => {
     });
     const c = await connect(port);
     c.write(req('GET', '/events'));
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     expect(c.pending().toString()).toContain('data: tick');
     c.close();
     const outcome = await Promise.race([

@@ -7,8 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { start } from '../helpers/core.js';
 import { freePort, ROOT, run, waitForHttp } from '../helpers/proc.js';
 import { connect, req } from '../helpers/raw.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '../helpers/wait.mjs';
 
 /** Resolves with the error code of a new connection attempt ('connected' if it got in). */
 function tryConnect(port: number): Promise<string> {
@@ -23,7 +22,7 @@ function tryConnect(port: number): Promise<string> {
 }
 
 describe('shutdown', () => {
-  it('stops accepting, closes idle connections after a short grace, finishes in-flight requests with Connection: close', async () => {
+  it('stops accepting, closes idle connections after a grace; in-flight ones end with Connection: close', async () => {
     let inFlight!: () => void;
     const entered = new Promise<void>((r) => (inFlight = r));
     const { port, server } = await start(async (request) => {
@@ -58,7 +57,7 @@ describe('shutdown', () => {
     expect(server.stats().connections).toBe(0);
   });
 
-  it('answers a request that reaches an idle connection just after shutdown began, with Connection: close', async () => {
+  it('answers a request reaching an idle connection just after shutdown began, with Connection: close', async () => {
     const { port, server } = await start(() => new Response('late but served'));
     const idle = await connect(port);
     idle.write(req('GET', '/'));

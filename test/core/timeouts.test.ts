@@ -4,11 +4,10 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { memoryLogger, start } from '../helpers/core.js';
 import { connect, type RawClient, req } from '../helpers/raw.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '../helpers/wait.mjs';
 
 describe('timeouts', () => {
-  it('headerTimeout: a slowloris client gets 408 and a close, a silent one a quiet close; others are served meanwhile', async () => {
+  it('headerTimeout: slowloris gets 408 and a close, a silent client a quiet close; others are served', async () => {
     const { port, origin } = await start(() => new Response('ok'), { headerTimeout: 1000 });
     const silent = await connect(port);
     const slow = await connect(port);

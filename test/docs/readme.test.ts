@@ -1,7 +1,9 @@
 // The README shows code that must stay true: the worked worker-class example is the file the
-// tests run, and the quick start's files exist.
+// tests run, the quick start's files exist, and the config example shows every hook the settings
+// table declares, with its arguments.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { SETTINGS } from '@tsws/worker/internal';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/proc.js';
 
@@ -19,5 +21,17 @@ describe('the README', () => {
     const files = [...quick.matchAll(/(examples\/[\w./-]+)/g)].map((m) => m[1]!);
     expect(files.length).toBeGreaterThan(0);
     for (const f of files) expect(existsSync(join(ROOT, f)), f).toBe(true);
+  });
+
+  it('shows every hook of the settings table in its config example, with the arguments the table gives', () => {
+    const example = readme.slice(readme.indexOf('// tsws.config.mjs'));
+    const code = example.slice(0, example.indexOf('```'));
+    const shown = [...code.matchAll(/^ {2}(\w+): \(([^)]*)\) =>/gm)].map((m) => `${m[1]}(${m[2]})`);
+    // Each hook's description starts with its signature: `postFork(master, worker)`: ...
+    const declared = Object.values(SETTINGS)
+      .filter((s) => s.hook)
+      .map((s) => /^`(\w+\([^)]*\))`/.exec(s.desc)?.[1]);
+    expect(declared.length).toBeGreaterThan(0);
+    expect(shown.sort()).toEqual(declared.sort());
   });
 });

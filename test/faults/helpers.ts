@@ -1,15 +1,16 @@
 // Faults injected into real tsws-master processes under load, and the accounting that shows
-// what they cost: the load generator and the /proc readings live in bench/soak/ (the soak uses
-// them too); the app is bench/soak/app.mjs.
+// what they cost: the load generator and the /proc readings are test/helpers/loadgen.mjs and
+// procfs.mjs (the soak, bench/soak/run.mjs, uses them too); the app is test/fixtures/faults/app.mjs.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describeFate, type Fate, type LoadResult } from '../../bench/soak/loadgen.mjs';
+import { describeFate, type Fate, type LoadResult } from '../helpers/loadgen.mjs';
 import { type RunningMaster, startMaster, tempDir, until } from '../master/helpers.js';
 
-export const SOAK = fileURLToPath(new URL('../../bench/soak/', import.meta.url));
+/** The directory of the app the fault tests and the soak run (test/fixtures/faults/app.mjs). */
+export const SOAK = fileURLToPath(new URL('../fixtures/faults/', import.meta.url));
 
-/** `tsws-master app.mjs` (bench/soak/app.mjs) on a free loopback port; FAULT_DIR is a fresh directory. */
+/** `tsws-master app.mjs` (test/fixtures/faults/app.mjs) on a free loopback port; FAULT_DIR is a fresh directory. */
 export async function startFaultMaster(
   args: string[],
   opts: { env?: NodeJS.ProcessEnv; wait?: boolean } = {},
@@ -61,7 +62,8 @@ export function account(result: LoadResult, held: Set<number>): Accounting {
   const confined = result.failures.filter((f) => f.conn !== 0 && held.has(f.localPort));
   const elsewhere = result.failures.filter((f) => !confined.includes(f));
   const report = [
-    `${result.sent} requests, ${result.ok} answered, ${result.failed} failed (${JSON.stringify(result.counts)}); the faulty worker held ${held.size} connections`,
+    `${result.sent} requests, ${result.ok} answered, ${result.failed} failed (${JSON.stringify(result.counts)}); ` +
+      `the faulty worker held ${held.size} connections`,
     ...elsewhere.map(describeFate),
   ].join('\n');
   return { confined, elsewhere, report };

@@ -4,8 +4,8 @@
 // the master's process group behind. The load stops sending at the signal; requests sent before
 // it must all be answered.
 import { describe, expect, it } from 'vitest';
-import { describeFate, startLoad } from '../../bench/soak/loadgen.mjs';
-import { childPids, processGroup } from '../../bench/soak/procfs.mjs';
+import { describeFate, startLoad } from '../helpers/loadgen.mjs';
+import { childPids, processGroup } from '../helpers/procfs.mjs';
 import { until } from '../master/helpers.js';
 import { figures, startFaultMaster } from './helpers.js';
 
@@ -30,7 +30,8 @@ describe('the master stopped under load', () => {
 
     const before = load.fates.filter((f) => f.sent < termAt);
     const inFlight = before.filter((f) => f.ended > termAt);
-    const summary = `${inFlight.length} requests in flight at TERM; ${result.sent} in all: ${JSON.stringify(result.counts)}`;
+    const summary =
+      `${inFlight.length} requests in flight at TERM; ` + `${result.sent} in all: ${JSON.stringify(result.counts)}`;
     figures('master SIGTERM', result, {
       inFlight: inFlight.length,
       lost: before.filter((f) => f.outcome !== 'ok').length,
@@ -58,7 +59,8 @@ describe('the master stopped under load', () => {
 
     const before = load.fates.filter((f) => f.sent < killAt);
     const inFlight = before.filter((f) => f.ended > killAt);
-    const summary = `${inFlight.length} requests in flight at the kill; ${result.sent} in all: ${JSON.stringify(result.counts)}`;
+    const summary =
+      `${inFlight.length} requests in flight at the kill; ` + `${result.sent} in all: ${JSON.stringify(result.counts)}`;
     figures('master SIGKILL', result, {
       inFlight: inFlight.length,
       lost: before.filter((f) => f.outcome !== 'ok').length,

@@ -9,8 +9,8 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { hasReusePort } from '@tsws/core';
 import { describe, expect, it } from 'vitest';
-import { childPids, identity } from '../../bench/soak/procfs.mjs';
 import { run } from '../helpers/proc.js';
+import { childPids, identity } from '../helpers/procfs.mjs';
 import { get, startMaster, tempDir } from '../master/helpers.js';
 import { SOAK } from './helpers.js';
 
@@ -51,7 +51,9 @@ const POLICIES = hasReusePort() ? (['shared', 'reuseport'] as const) : (['shared
 
 describe('--user and --group', () => {
   for (const scheduling of POLICIES) {
-    it(`tsws-master (--scheduling ${scheduling}) on port < 1024${scheduling === 'shared' ? ' and a Unix socket' : ''}: ${scheduling === 'shared' ? 'the master binds' : 'each worker binds'}, the workers serve as nobody, the master stays root`, async () => {
+    const where =
+      scheduling === 'shared' ? 'port < 1024 and a Unix socket: the master binds' : 'port < 1024: each worker binds';
+    it(`--scheduling ${scheduling}, ${where}; workers serve as nobody, the master stays root`, async () => {
       needRoot();
       const dir = tempDir();
       const socket = join(dir, 'app.sock');
@@ -83,7 +85,7 @@ describe('--user and --group', () => {
     });
   }
 
-  it('tsws (one process) on port < 1024 and a Unix socket with --umask: binds as root, then serves as nobody', async () => {
+  it('tsws on port < 1024 and a Unix socket with --umask: binds as root, then serves as nobody', async () => {
     needRoot();
     const dir = tempDir();
     const socket = join(dir, 'app.sock');

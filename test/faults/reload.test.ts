@@ -1,15 +1,14 @@
 // Replacing workers on purpose must cost nothing: 20 reloads (HUP) in a row, and recycling by
 // --max-requests, both under continuous load on keep-alive and new connections. Every request
-// is accounted for (bench/soak/loadgen.mjs), with no retries: the count of failed requests and
+// is accounted for (test/helpers/loadgen.mjs), with no retries: the count of failed requests and
 // of refused connections must be exactly zero.
 import { describe, expect, it } from 'vitest';
-import { describeFate, startLoad } from '../../bench/soak/loadgen.mjs';
-import { childPids } from '../../bench/soak/procfs.mjs';
-import { type LogLine, until } from '../master/helpers.js';
+import { describeFate, startLoad } from '../helpers/loadgen.mjs';
+import { childPids } from '../helpers/procfs.mjs';
+import { hup, until } from '../master/helpers.js';
 import { figures, startFaultMaster } from './helpers.js';
 
 const RELOADS = 20;
-const ended = (l: LogLine) => l.msg === 'reload done' || l.msg.startsWith('reload abandoned');
 
 describe('replacing workers under load loses nothing', () => {
   // One worker, so each reload hands the whole load from one process to the next (and boots half
@@ -22,10 +21,7 @@ describe('replacing workers under load loses nothing', () => {
     const load = startLoad({ port: m.port, keepAlive: 4, fresh: 2, pauseMs: 1, maxMs: 80_000 });
     await load.answered(100);
     for (let i = 0; i < RELOADS; i++) {
-      const seen = m.logs().length;
-      m.kill('SIGHUP');
-      const outcome = await until(`reload ${i + 1} to end`, () => m.logs().slice(seen).find(ended), 20_000);
-      expect(outcome.msg).toBe('reload done');
+      expect((await hup(m)).msg, `reload ${i + 1}`).toBe('reload done');
     }
     await load.answered(100);
     const result = await load.stop();
@@ -51,7 +47,7 @@ describe('replacing workers under load loses nothing', () => {
     ).toEqual([]);
   });
 
-  it('recycling by --max-requests under load: many workers retired, zero failed requests, zero refused connections', async () => {
+  it('--max-requests under load: many workers retired, zero failed requests, zero refused connections', async () => {
     const m = await startFaultMaster([
       '-w',
       '2',

@@ -19,7 +19,8 @@ export function findH1check(): string {
   const found = candidates.find((dir) => dir && existsSync(join(dir, 'h1check.py')));
   if (!found)
     throw new Error(
-      `h1check not found: looked for h1check.py in ${candidates.filter(Boolean).join(', ')}. Put the shared suite at ../shared/h1check or set H1CHECK_DIR.`,
+      `h1check not found: looked for h1check.py in ${candidates.filter(Boolean).join(', ')}. ` +
+        'Put the shared suite at ../shared/h1check or set H1CHECK_DIR.',
     );
   return found;
 }

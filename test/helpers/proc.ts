@@ -4,6 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { onTestFinished } from 'vitest';
+import { sleep } from './wait.mjs';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BINS = {
@@ -52,7 +53,8 @@ export function runOnTerminal(
   opts: { columns?: number; env?: NodeJS.ProcessEnv } = {},
 ): Proc {
   const script = bin in BINS ? BINS[bin as keyof typeof BINS] : bin;
-  const command = `stty cols ${opts.columns ?? 100} rows 50; exec ${[process.execPath, script, ...args].map(quote).join(' ')}`;
+  const program = [process.execPath, script, ...args].map(quote).join(' ');
+  const command = `stty cols ${opts.columns ?? 100} rows 50; exec ${program}`;
   const child = spawn('script', ['-qec', command, '/dev/null'], {
     cwd: ROOT,
     env: { ...process.env, ...opts.env },
@@ -156,7 +158,7 @@ export async function waitForHttp(url: string, timeoutMs = 15_000): Promise<void
       return;
     } catch (err) {
       if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
   }
 }

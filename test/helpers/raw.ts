@@ -1,6 +1,8 @@
 // A raw-bytes HTTP/1.x client: exact requests in, parsed responses out, for what fetch hides.
 import net from 'node:net';
 import { onTestFinished } from 'vitest';
+import { sleep } from './wait.mjs';
+import { parseResponse } from './wire.mjs';
 
 export interface RawResponse {
   version: string;
@@ -17,8 +19,6 @@ export interface RawResponse {
 
 export class RawClient {
   private buf = Buffer.alloc(0);
-  /** What line()/exact()/rest() took while a response is read: its exact bytes. */
-  private taken: Buffer[] = [];
   private ended = false;
   private waiter: (() => void) | null = null;
   readonly socket: net.Socket;
@@ -44,12 +44,16 @@ export class RawClient {
     w?.();
   }
 
+  /** What is in hand, for error messages. */
+  private unread(): string {
+    const start = JSON.stringify(this.buf.toString('latin1').slice(0, 200));
+    return `${this.buf.length} bytes unread${this.ended ? ', connection closed' : ''}: ${start}`;
+  }
+
   private async more(deadline: number): Promise<void> {
-    if (this.ended)
-      throw new Error(`connection closed; unread: ${JSON.stringify(this.buf.toString('latin1').slice(0, 200))}`);
+    if (this.ended) throw new Error(`connection closed; ${this.unread()}`);
     const left = deadline - Date.now();
-    if (left <= 0)
-      throw new Error(`timed out waiting for data; have: ${JSON.stringify(this.buf.toString('latin1').slice(0, 200))}`);
+    if (left <= 0) throw new Error(`timed out waiting for data; ${this.unread()}`);
     await new Promise<void>((resolve) => {
       const t = setTimeout(resolve, left);
       this.waiter = () => {
@@ -68,79 +72,31 @@ export class RawClient {
     const bytes = typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
     for (const b of bytes) {
       this.socket.write(Buffer.from([b]));
-      await new Promise((r) => setTimeout(r, delayMs));
+      await sleep(delayMs);
     }
-  }
-
-  private async line(deadline: number): Promise<string> {
-    for (;;) {
-      const at = this.buf.indexOf('\r\n');
-      if (at >= 0) {
-        const line = this.buf.subarray(0, at).toString('latin1');
-        this.taken.push(this.buf.subarray(0, at + 2));
-        this.buf = this.buf.subarray(at + 2);
-        return line;
-      }
-      await this.more(deadline);
-    }
-  }
-
-  private async exact(n: number, deadline: number): Promise<Buffer> {
-    while (this.buf.length < n) await this.more(deadline);
-    const out = this.buf.subarray(0, n);
-    this.taken.push(out);
-    this.buf = this.buf.subarray(n);
-    return out;
   }
 
   /** Reads one response (skipping 1xx unless `interim`); `head` for answers to HEAD. */
   async response(opts: { head?: boolean; interim?: boolean; timeoutMs?: number } = {}): Promise<RawResponse> {
     const deadline = Date.now() + (opts.timeoutMs ?? 5000);
-    this.taken = [];
-    const statusLine = await this.line(deadline);
-    const m = /^(HTTP\/\d\.\d) (\d{3}) ?(.*)$/.exec(statusLine);
-    if (!m) throw new Error(`not a status line: ${JSON.stringify(statusLine)}`);
-    const headers: Array<[string, string]> = [];
     for (;;) {
-      const l = await this.line(deadline);
-      if (l === '') break;
-      const colon = l.indexOf(':');
-      headers.push([l.slice(0, colon).trim().toLowerCase(), l.slice(colon + 1).trim()]);
-    }
-    const status = Number(m[2]);
-    const get = (name: string) => headers.find(([k]) => k === name)?.[1];
-    let body: Buffer = Buffer.alloc(0);
-    if (status >= 100 && status < 200 && !opts.interim) return this.response(opts);
-    if (!(opts.head || status === 204 || status === 304 || (status >= 100 && status < 200))) {
-      if ((get('transfer-encoding') ?? '').toLowerCase().includes('chunked')) {
-        const parts: Buffer[] = [];
-        for (;;) {
-          const size = Number.parseInt((await this.line(deadline)).split(';')[0]!, 16);
-          if (size === 0) {
-            while ((await this.line(deadline)) !== '');
-            break;
-          }
-          parts.push(Buffer.from(await this.exact(size, deadline)));
-          await this.line(deadline);
-        }
-        body = Buffer.concat(parts);
-      } else if (get('content-length') !== undefined) {
-        body = Buffer.from(await this.exact(Number(get('content-length')), deadline));
-      } else {
-        body = await this.rest(deadline - Date.now());
-        this.taken.push(body);
+      const parsed = parseResponse(this.buf, { head: opts.head ?? false, ended: this.ended });
+      if (parsed === null) {
+        await this.more(deadline);
+        continue;
       }
+      if ('error' in parsed) throw new Error(`${parsed.error}; ${this.unread()}`);
+      const raw = this.buf.subarray(0, parsed.size);
+      this.buf = this.buf.subarray(parsed.size);
+      const { status, headers } = parsed.response;
+      if (status >= 100 && status < 200 && !opts.interim) continue;
+      return {
+        ...parsed.response,
+        raw,
+        header: (name) => headers.find(([k]) => k === name)?.[1],
+        all: (name) => headers.filter(([k]) => k === name).map(([, v]) => v),
+      };
     }
-    return {
-      version: m[1]!,
-      status,
-      reason: m[3]!,
-      headers,
-      body,
-      raw: Buffer.concat(this.taken),
-      header: get,
-      all: (name) => headers.filter(([k]) => k === name).map(([, v]) => v),
-    };
   }
 
   /** Everything until the server closes the connection (or what came within `timeoutMs`). */

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { start } from '../helpers/core.js';
 import { connect } from '../helpers/raw.js';
+import { sleep } from '../helpers/wait.mjs';
 
 const HEAD = 'POST /c HTTP/1.1\r\nHost: a.example\r\nTransfer-Encoding: chunked\r\n\r\n';
 
@@ -24,7 +25,7 @@ async function flood(port: number, prefix: string, filler: number, total: number
   while (sent < total && !c.socket.destroyed && c.pending().length === 0) {
     c.write(piece);
     sent += piece.length;
-    await new Promise((r) => setTimeout(r, 2));
+    await sleep(2);
   }
   return { c, sent };
 }
@@ -67,7 +68,7 @@ describe('chunk lines without body progress are bounded', () => {
     while (sent < 4 * 1024 * 1024 && !c.socket.destroyed && c.pending().length === 0) {
       c.write(line);
       sent += line.length;
-      await new Promise((r) => setTimeout(r, 1));
+      await sleep(1);
     }
     const res = await c.response();
     expect(res.status).toBe(413);

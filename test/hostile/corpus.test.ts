@@ -6,8 +6,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { type Server, serve } from '@tsws/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mulberry32, seedOf } from '../helpers/random.mjs';
 import { connect, type RawClient, type RawResponse } from '../helpers/raw.js';
-import { mulberry32, seedOf } from './random.js';
+import { sleep } from '../helpers/wait.mjs';
 
 const DIR = new URL('../corpus/', import.meta.url);
 
@@ -168,7 +169,7 @@ describe(`parser corpus (${cases.length} cases; TSWS_CORPUS_SEED=${runSeed})`, (
 
   it('leaves no connection behind', async () => {
     const deadline = Date.now() + 5000;
-    while (server.stats().connections > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while (server.stats().connections > 0 && Date.now() < deadline) await sleep(50);
     expect(server.stats().connections).toBe(0);
   });
 });

@@ -1,9 +1,9 @@
-// The fuzzer's short pass (bench/fuzz/fuzz.mjs; the long one is `pnpm fuzz`): mutated requests
+// The fuzzer's short pass (test/helpers/fuzz.mjs; the long one is `pnpm fuzz`): mutated requests
 // against tsws in a child process, checked against node:http's strict parser; the server must
 // stay up, never give a 2xx to what the reference refused, and leak nothing.
 import { describe, expect, it } from 'vitest';
-import { runFuzz } from '../../bench/fuzz/fuzz.mjs';
-import { seedOf } from './random.js';
+import { runFuzz } from '../helpers/fuzz.mjs';
+import { seedOf } from '../helpers/random.mjs';
 
 const seed = seedOf(process.env.TSWS_FUZZ_SEED);
 const SECONDS = 12;

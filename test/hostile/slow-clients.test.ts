@@ -5,11 +5,11 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { type Child, startChild } from '../../bench/fuzz/fuzz.mjs';
 import { start } from '../helpers/core.js';
+import { type Child, startChild } from '../helpers/fuzz.mjs';
 import { connect, type RawClient, req } from '../helpers/raw.js';
+import { sleep } from '../helpers/wait.mjs';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const MIB = 1024 * 1024;
 
 /** The server process's resident memory now, from /proc (no GC first: what it really holds). */
@@ -38,7 +38,7 @@ async function child(options: Record<string, unknown>): Promise<Child> {
 }
 
 /** Polls `stats()` until `ok` holds or 10 s pass; returns the last stats. */
-async function until(c: Child, ok: (s: Awaited<ReturnType<Child['stats']>>) => boolean) {
+async function statsWhen(c: Child, ok: (s: Awaited<ReturnType<Child['stats']>>) => boolean) {
   const deadline = Date.now() + 10_000;
   let s = await c.stats();
   while (!ok(s) && Date.now() < deadline) {
@@ -181,11 +181,12 @@ describe('a slow reader of a 100 MiB streamed response', () => {
     expect(slowPart).toBeLessThan(40 * MIB);
     // The head, then 1600 chunks of 64 KiB ("10000\r\n" + data + "\r\n"), then the last chunk.
     const head =
-      'HTTP/1.1 200 OK\r\nDate: Wed, 25 Nov 2026 00:00:00 GMT\r\ncontent-type: application/octet-stream\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n';
+      'HTTP/1.1 200 OK\r\nDate: Wed, 25 Nov 2026 00:00:00 GMT\r\ncontent-type: application/octet-stream\r\n' +
+      'Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n';
     expect(received).toBe(head.length + 1600 * (7 + 65536 + 2) + 5);
     expect(tail.toString()).toBe('0\r\n\r\n');
     expect(peak - base, `RSS growth while streaming (base ${(base / MIB).toFixed(0)} MiB)`).toBeLessThan(100 * 1e6);
-    const after = await until(server, (s) => s.connections === 0);
+    const after = await statsWhen(server, (s) => s.connections === 0);
     expect(after.connections).toBe(0);
   });
 
@@ -198,7 +199,7 @@ describe('a slow reader of a 100 MiB streamed response', () => {
     let peak = 0;
     const sampler = setInterval(() => (peak = Math.max(peak, rssOf(server.pid))), 100);
     const t0 = Date.now();
-    const after = await until(server, (s) => s.connections === 0);
+    const after = await statsWhen(server, (s) => s.connections === 0);
     const elapsed = Date.now() - t0;
     clearInterval(sampler);
     expect(after.connections).toBe(0);
@@ -254,7 +255,7 @@ describe('a connection flood up to maxConnections', () => {
 
     // Once they all go, the server is back where it started.
     for (const c of admitted) c.close();
-    const after = await until(server, (s) => s.connections === 0 && s.fds <= baseline.fds);
+    const after = await statsWhen(server, (s) => s.connections === 0 && s.fds <= baseline.fds);
     expect(after.connections).toBe(0);
     expect(after.fds, `fds before ${baseline.fds}`).toBeLessThanOrEqual(baseline.fds);
     // After a GC the heap is back; RSS keeps some of what V8 and malloc grew into.

@@ -13,7 +13,7 @@ const FORWARDED = [
   'X-Forwarded-Host: public.example',
 ];
 
-/** What the app (bench/soak/app.mjs) says it was told about a request that carries FORWARDED. */
+/** What the app (test/fixtures/faults/app.mjs) says it was told about a request that carries FORWARDED. */
 async function seen(port: number): Promise<{ url: string; remoteAddress: string }> {
   const c = await connect(port);
   c.write(req('GET', '/forwarded?q', FORWARDED));
@@ -21,7 +21,7 @@ async function seen(port: number): Promise<{ url: string; remoteAddress: string 
 }
 
 describe('X-Forwarded-* through tsws-master', () => {
-  it('are believed from 127.0.0.1 by default, and ignored when --forwarded-allow-ips (or TSWS_FORWARDED_ALLOW_IPS) leaves it out', async () => {
+  it('are trusted from 127.0.0.1 by default, ignored when --forwarded-allow-ips (or its env) omits it', async () => {
     const [byDefault, flag, env, cidr] = await Promise.all([
       startMaster('app.mjs', ['-w', '1'], { cwd: SOAK }),
       startMaster('app.mjs', ['-w', '1', '--forwarded-allow-ips', '10.0.0.1'], { cwd: SOAK }),

@@ -6,14 +6,15 @@ import { freePort } from '../helpers/proc.js';
 import { childPids, FIXTURES, get, type LogLine, parseLogs, startMaster, tempDir, until } from './helpers.js';
 
 describe('tsws-master when workers cannot boot', () => {
-  it('halts with exit code 4 when the app cannot be loaded: one line, as tsws says it, or the stack when it threw', async () => {
+  it('halts with 4 when the app cannot be loaded: one line, as tsws says it, or the stack if it threw', async () => {
     const [missing, threw] = await Promise.all([
       startMaster('missing.mjs:app', ['-w', '2'], { wait: false }),
       startMaster('throws.mjs', ['-w', '2'], { wait: false }),
     ]);
     expect((await missing.exited).code).toBe(4);
     expect(missing.err()).toBe(
-      `tsws-master: error: APP "missing.mjs:app": cannot find module "missing.mjs" in ${FIXTURES.replace(/\/$/, '')} (tried missing.mjs and node_modules)\n`,
+      `tsws-master: error: APP "missing.mjs:app": cannot find module "missing.mjs" in ${FIXTURES.replace(/\/$/, '')} ` +
+        '(tried missing.mjs and node_modules)\n',
     );
     expect((await threw.exited).code).toBe(4);
     const lines = threw.err().trimEnd().split('\n');

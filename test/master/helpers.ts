@@ -7,6 +7,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { onTestFinished } from 'vitest';
 import { freePort, type Proc, run } from '../helpers/proc.js';
+import { childPids } from '../helpers/procfs.mjs';
+import { sleep, until } from '../helpers/wait.mjs';
+
+/** childPids(master pid): its workers now, from /proc. */
+export { childPids, sleep, until };
 
 export const FIXTURES = fileURLToPath(new URL('../fixtures/master/', import.meta.url));
 
@@ -21,7 +26,7 @@ export interface RunningMaster extends Proc {
   origin: string;
   /** The master's and workers' JSON log lines so far (stderr). */
   logs(): LogLine[];
-  /** Resolves with the first log line matching `match`, after `from` lines (default: any). */
+  /** Resolves with the first log line so far or to come that matches `match`. */
   waitForLog(match: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
 }
 
@@ -69,7 +74,7 @@ export async function startMaster(
         const found = logs().find(match);
         if (found) return found;
         if (Date.now() > deadline) throw new Error(`timed out waiting for a log line; stderr:\n${proc.err()}`);
-        await new Promise((r) => setTimeout(r, 50));
+        await sleep(50);
       }
     },
   };
@@ -135,9 +140,8 @@ export async function load(
             `${persistent ? 'keep-alive' : 'new connection'}: status ${status}: ${body.slice(0, 100)}`,
           );
       } catch (err) {
-        result.failures.push(
-          `${persistent ? 'keep-alive' : 'new connection'}: ${(err as NodeJS.ErrnoException).code ?? ''} ${(err as Error).message}`,
-        );
+        const code = (err as NodeJS.ErrnoException).code ?? '';
+        result.failures.push(`${persistent ? 'keep-alive' : 'new connection'}: ${code} ${(err as Error).message}`);
       }
     }
   };
@@ -150,27 +154,10 @@ export async function load(
   return result;
 }
 
-/** The pids of the master's workers now (its child processes), from /proc. */
-export async function childPids(pid: number): Promise<number[]> {
-  const { readFileSync } = await import('node:fs');
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-/** Polls `check` until it returns a truthy value, or throws after `timeoutMs` with `what`. */
-export async function until<T>(what: string, check: () => T | Promise<T>, timeoutMs = 15_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
+/** Sends HUP and resolves with the line that says how the reload ended. */
+export function hup(m: RunningMaster): Promise<LogLine> {
+  const seen = m.logs().length;
+  m.kill('SIGHUP');
+  const ended = (l: LogLine) => l.msg === 'reload done' || l.msg.startsWith('reload abandoned');
+  return until('the reload to end', () => m.logs().slice(seen).find(ended), 20_000);
 }

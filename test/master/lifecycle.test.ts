@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort, run } from '../helpers/proc.js';
 import { connect, req } from '../helpers/raw.js';
-import { childPids, FIXTURES, get, sleep, startMaster, tempDir, until } from './helpers.js';
+import { childPids, FIXTURES, get, hup, sleep, startMaster, tempDir, until } from './helpers.js';
 
 describe('tsws-master from start to stop', () => {
-  it('writes its pid file, runs the hooks in order, and on TERM finishes in-flight requests, closing keep-alive connections, then exits 0', async () => {
+  it('writes its pid file, runs the hooks in order; TERM finishes requests, closes keep-alive, exits 0', async () => {
     const dir = tempDir();
     const pidFile = join(dir, 'master.pid');
     const hookLog = join(dir, 'hooks.log');
@@ -21,14 +21,7 @@ describe('tsws-master from start to stop', () => {
       async () => pids.add((await get(`${m.origin}/`)).body.split(' ')[1]!).size === 2,
     );
 
-    const seen = m.logs().length;
-    m.kill('SIGHUP');
-    await until('the reload', () =>
-      m
-        .logs()
-        .slice(seen)
-        .some((l) => l.msg === 'reload done'),
-    );
+    expect((await hup(m)).msg).toBe('reload done');
 
     // In flight at TERM: two slow requests, one on a keep-alive connection.
     const slow = [get(`${m.origin}/slow?ms=1500`), get(`${m.origin}/slow?ms=1500`)];
@@ -48,7 +41,8 @@ describe('tsws-master from start to stop', () => {
 
     const hooks = readFileSync(hookLog, 'utf8').trim().split('\n');
     const sorted = (lines: string[]) => [...lines].sort();
-    // Starting: onStarting, two forks, whenReady; reload: onReload, two forks, two old workers exit; stop: two exits, onExit.
+    // Starting: onStarting, two forks, whenReady; reload: onReload, two forks, two old workers exit;
+    // stop: two exits, onExit.
     expect(hooks[0]).toBe('onStarting starting');
     expect(sorted(hooks.slice(1, 3))).toEqual(['postFork 1', 'postFork 2']);
     expect(hooks[3]).toBe('whenReady 2');
@@ -75,7 +69,7 @@ describe('tsws-master from start to stop', () => {
     expect(Date.now() - t0).toBeLessThan(6000);
   });
 
-  it('USR1 reopens the log files after they were moved; workers write the access log, one line per request', async () => {
+  it('USR1 reopens the log files after they were moved; workers write one access log line per request', async () => {
     const dir = tempDir();
     const errorLog = join(dir, 'error.log');
     const accessLog = join(dir, 'access.log');

@@ -4,7 +4,7 @@ import http from 'node:http';
 import { join } from 'node:path';
 import { hasReusePort } from '@tsws/core';
 import { describe, expect, it } from 'vitest';
-import { childPids, startMaster, tempDir, until } from './helpers.js';
+import { childPids, hup, startMaster, tempDir, until } from './helpers.js';
 
 /** The listening TCP sockets on `port`, from the kernel (ss): backlog and owning pids of each. */
 function listeners(port: number): Array<{ backlog: number; pids: number[] }> {
@@ -35,7 +35,9 @@ const POLICIES = hasReusePort() ? (['shared', 'rr', 'reuseport'] as const) : (['
 
 describe('tsws-master listening sockets', () => {
   for (const scheduling of POLICIES) {
-    it(`--scheduling ${scheduling}: --backlog reaches the kernel's listening socket, held by ${scheduling === 'reuseport' ? 'each worker' : scheduling === 'rr' ? 'the master' : 'the master and every worker'}`, async () => {
+    const holder =
+      scheduling === 'reuseport' ? 'each worker' : scheduling === 'rr' ? 'the master' : 'the master and every worker';
+    it(`--scheduling ${scheduling}: --backlog reaches the kernel's listening socket, held by ${holder}`, async () => {
       const m = await startMaster('hello.mjs', ['-w', '2', '--backlog', '77', '--scheduling', scheduling]);
       const workers = (await childPids(m.pid)).sort();
       const sockets = listeners(m.port);
@@ -46,7 +48,7 @@ describe('tsws-master listening sockets', () => {
     });
   }
 
-  it('a Unix socket: a stale file is replaced, --umask gives its mode, it survives a reload and goes at stop', async () => {
+  it('a Unix socket: a stale file is replaced, --umask sets its mode, it outlives a reload, goes at stop', async () => {
     const dir = tempDir();
     const path = join(dir, 'app.sock');
     // A stale socket file: its process is gone.
@@ -58,14 +60,7 @@ describe('tsws-master listening sockets', () => {
     const m = await startMaster('hello.mjs', ['-w', '2', '-b', `unix:${path}`, '--umask', '0o007']);
     expect(statSync(path).mode & 0o777).toBe(0o770);
     expect(await getUnix(path)).toMatch(/^hello \d+$/);
-    const seen = m.logs().length;
-    m.kill('SIGHUP');
-    await until('the reload', () =>
-      m
-        .logs()
-        .slice(seen)
-        .some((l) => l.msg === 'reload done'),
-    );
+    expect((await hup(m)).msg).toBe('reload done');
     await until('the old workers to exit', async () => (await childPids(m.pid)).length === 2);
     expect(await getUnix(path)).toMatch(/^hello \d+$/);
     m.kill('SIGTERM');

@@ -65,7 +65,9 @@ describe('the packed tarballs', () => {
 const APPS = {
   'app.mjs': `export default (request) => new Response('esm ' + new URL(request.url).pathname);\n`,
   'app.cjs': `module.exports = (req, res) => res.end('commonjs ' + req.url);\n`,
-  'app.ts': `export default (request: Request): Response => new Response('typescript ' + new URL(request.url).pathname);\n`,
+  'app.ts':
+    'export default (request: Request): Response =>\n' +
+    `  new Response('typescript ' + new URL(request.url).pathname);\n`,
   'start.mjs': `import { createMaster } from 'tsws';
 const master = createMaster({ app: 'app.mjs', workers: 1, bind: [process.argv[2]] });
 await master.start();

@@ -7,7 +7,7 @@ import { exchange, req } from '../helpers/raw.js';
 import { FIXTURES, tempDir, until } from '../master/helpers.js';
 
 describe('tsws --access-log', () => {
-  it('shows a quiet server its lines within seconds, keeps the bytes a client sent, and loses none at exit', async () => {
+  it("shows a quiet server's lines within seconds, keeps the bytes a client sent, loses none at exit", async () => {
     const file = join(tempDir(), 'access.log');
     const port = await freePort();
     const proc = run('tsws', ['hello.mjs', '-b', `127.0.0.1:${port}`, '--access-log', file], { cwd: FIXTURES });

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { freePort, run, waitForHttp } from '../helpers/proc.js';
 import { connect } from '../helpers/raw.js';
+import { sleep } from '../helpers/wait.mjs';
 import { APPS, RUNNERS, serve } from './serve.js';
 
 const tsws = RUNNERS[0]!;
@@ -78,7 +79,8 @@ describe('a mistake is one line on stderr and its exit code', () => {
     ]);
     expect(unfit.code).toBe(3);
     expect(oneLine(unfit.err)).toBe(
-      'tsws: error: worker class "tsws" serves fetch apps, and the app is an Express or connect app: use -k node or -k auto',
+      'tsws: error: worker class "tsws" serves fetch apps, and the app is an Express or connect app: ' +
+        'use -k node or -k auto',
     );
     expect(unknown.code).toBe(3);
     expect(oneLine(unknown.err)).toBe(
@@ -100,7 +102,9 @@ describe('a mistake is one line on stderr and its exit code', () => {
       const { code, err } = await exits(['app.ts', '--chdir', dir]);
       expect(code).toBe(4);
       expect(oneLine(err)).toBe(
-        `tsws: error: APP "app.ts": ${join(dir, 'app.ts')} is TypeScript, and Node ${process.version} cannot strip types by itself: install tsx in the project (npm install --save-dev tsx), run Node >= 22.18, or compile the app to JavaScript`,
+        `tsws: error: APP "app.ts": ${join(dir, 'app.ts')} is TypeScript, ` +
+          `and Node ${process.version} cannot strip types by itself: install tsx in the project ` +
+          '(npm install --save-dev tsx), run Node >= 22.18, or compile the app to JavaScript',
       );
     }
   });
@@ -132,7 +136,7 @@ describe('config actions', () => {
 });
 
 describe('the process', () => {
-  it('writes its pid file, reopens its log on SIGUSR1, drains on SIGTERM, removes the pid file and exits 0', async () => {
+  it('writes its pid file, reopens its log on SIGUSR1, drains on SIGTERM, removes the pid file, exits 0', async () => {
     const dir = tempDir();
     const pidFile = join(dir, 'tsws.pid');
     const errorLog = join(dir, 'error.log');
@@ -159,14 +163,14 @@ describe('the process', () => {
     // logrotate moves the file away, then signals.
     renameSync(errorLog, `${errorLog}.1`);
     proc.kill('SIGUSR1');
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
 
     const slow = fetch(`${origin}/slow?ms=1500`).then((r) => r.text());
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     proc.kill('SIGTERM');
     // Draining: in-flight requests finish, new connections are refused.
     for (let i = 0; i < 50 && existsSync(errorLog) && !readFileSync(errorLog, 'utf8').includes('draining'); i++)
-      await new Promise((r) => setTimeout(r, 50));
+      await sleep(50);
     await expect(connect(port)).rejects.toThrow(/ECONNREFUSED/);
     expect(await slow).toBe('slow done');
     expect((await proc.exited).code).toBe(0);
@@ -178,7 +182,7 @@ describe('the process', () => {
   it('drains on SIGINT too (the node class), and a second signal cuts the drain short', async () => {
     const { proc, origin } = await serve(tsws, 'node-listener.js', ['--graceful-timeout', '20']);
     const slow = fetch(`${origin}/slow?ms=800`).then((r) => r.text());
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     proc.kill('SIGINT');
     await proc.waitFor(/"msg":"draining"/);
     expect(await slow).toBe('slow done');
@@ -189,7 +193,7 @@ describe('the process', () => {
       () => 'answered',
       () => 'cut',
     );
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     const started = Date.now();
     second.proc.kill('SIGINT');
     await second.proc.waitFor(/"msg":"draining"/);

@@ -2,6 +2,7 @@
 import http from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/proc.js';
+import { sleep } from '../helpers/wait.mjs';
 import { get } from '../master/helpers.js';
 import { RUNNERS, serve, servedAs } from './serve.js';
 
@@ -16,7 +17,7 @@ for (const runner of RUNNERS) {
       const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
       expect((await get(`${origin}/hello`, agent)).body).toBe('hello from fetch');
       const slow = get(`${origin}/slow?ms=800`, agent).then((r) => r.body);
-      await new Promise((r) => setTimeout(r, 200));
+      await sleep(200);
       // Each worker reports its own counters, and under tsws-master -w 2 a new connection may
       // reach either one: ask on fresh connections until the worker serving both answers.
       type Health = { ok: boolean; requests: number; inFlight: number; oldest: { target: string } | null };

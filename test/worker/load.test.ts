@@ -75,7 +75,10 @@ describe('wrong module:export forms', () => {
     ['nope.js', /^APP "nope\.js": cannot find module "nope\.js" in \/\S+ \(tried nope\.js and node_modules\)$/],
     [
       'nope',
-      /^APP "nope": cannot find module "nope" in \/\S+ \(tried nope, nope\.js, nope\.mjs, nope\.cjs, nope\.ts, nope\.mts, nope\.cts and node_modules\)$/,
+      new RegExp(
+        String.raw`^APP "nope": cannot find module "nope" in /\S+ ` +
+          String.raw`\(tried nope, nope\.js, nope\.mjs, nope\.cjs, nope\.ts, nope\.mts, nope\.cts and node_modules\)$`,
+      ),
     ],
     [
       'fetch.js:nope',
@@ -87,7 +90,10 @@ describe('wrong module:export forms', () => {
     ],
     [
       'fetch.js:1abc',
-      /^APP "fetch\.js:1abc": "1abc" is not an export: expected a name, a dotted path \(server\.handler\) or a call \(createApp\(\)\)$/,
+      new RegExp(
+        String.raw`^APP "fetch\.js:1abc": "1abc" is not an export: ` +
+          String.raw`expected a name, a dotted path \(server\.handler\) or a call \(createApp\(\)\)$`,
+      ),
     ],
     [
       'fetch.js:create({greeting: 1})',
@@ -99,19 +105,29 @@ describe('wrong module:export forms', () => {
     ],
     [
       'bad-exports.js:config',
-      /^APP "bad-exports\.js:config": expected a fetch handler \(.+\) or a Node request listener \(.+\); found an object with keys \[port, host\]$/,
+      new RegExp(
+        String.raw`^APP "bad-exports\.js:config": expected a fetch handler \(.+\) or a Node request listener \(.+\); ` +
+          String.raw`found an object with keys \[port, host\]$`,
+      ),
     ],
     ['bad-exports.js:name', /; found a string \("not an app"\)$/],
     ['bad-exports.js:nothing', /; found undefined \(did the module export the app, or the factory return it\?\)$/],
     ['bad-exports.js:Service', /; found the class Service: export an instance, or the handler itself$/],
     [
       'express5.cjs',
-      /^APP "express5\.cjs": expected a fetch handler \(.+\) for --interface fetch; found a function \(app, taking 3 arguments\) \(it looks like an Express or connect app\)$/,
+      new RegExp(
+        String.raw`^APP "express5\.cjs": expected a fetch handler \(.+\) for --interface fetch; ` +
+          String.raw`found a function \(app, taking 3 arguments\) \(it looks like an Express or connect app\)$`,
+      ),
       'fetch',
     ],
     [
       'hono4.js',
-      /^APP "hono4\.js": expected a Node request listener \(a function \(req, res\)\) for --interface node; found a Hono object with keys \[fetch, get, post, .*\] \(it looks like an object with a fetch method\)$/,
+      new RegExp(
+        String.raw`^APP "hono4\.js": expected a Node request listener \(a function \(req, res\)\) ` +
+          String.raw`for --interface node; found a Hono object with keys \[fetch, get, post, .*\] ` +
+          String.raw`\(it looks like an object with a fetch method\)$`,
+      ),
       'node',
     ],
   ];

@@ -7,6 +7,7 @@ import { type AccessLog, createLogger, defaults, type Settings } from '@tsws/wor
 import { detectApp } from '@tsws/worker/internal/app-kind';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { connect, req } from '../helpers/raw.js';
+import { sleep } from '../helpers/wait.mjs';
 
 const log = createLogger({ logLevel: 'silent', logFormat: 'json', errorLog: '-' }).log;
 
@@ -121,7 +122,7 @@ describe('timeouts and connections', () => {
     c.socket.pause();
     c.write(req('GET', '/'));
     const started = Date.now();
-    for (let i = 0; i < 100 && closed === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 100 && closed === 0; i++) await sleep(100);
     expect(closed).toBeGreaterThan(0);
     expect(closed - started).toBeGreaterThanOrEqual(900);
   });
@@ -149,7 +150,7 @@ describe('graceful stop and stats', () => {
     await idle.response();
     const busy = await connect(port);
     busy.write(req('GET', '/'));
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
     expect(worker.stats()).toMatchObject({
       requests: 2,
       inFlight: 1,
@@ -190,7 +191,7 @@ describe('the fetch adapter', () => {
     const head = await c.response({ head: true });
     expect(head.status).toBe(201);
     expect(head.body.length).toBe(0);
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
     expect(records[0]).toMatchObject({
       method: 'GET',
       target: '/x?y=1',
@@ -215,9 +216,9 @@ describe('the fetch adapter', () => {
     });
     const c = await connect(port);
     c.write(req('GET', '/wait'));
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
     c.close();
-    for (let i = 0; i < 30 && !aborted; i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 30 && !aborted; i++) await sleep(50);
     expect(aborted).toBe(true);
     const t = await connect(port);
     t.write(req('GET', '/throw'));

@@ -2,6 +2,7 @@
 // workers with runApp().
 import { expect, it } from 'vitest';
 import { freePort, ROOT, run } from '../helpers/proc.js';
+import { sleep } from '../helpers/wait.mjs';
 import { APPS } from './serve.js';
 
 it('two workers serve the app; SIGTERM to the primary drains them and everything exits 0', async () => {
@@ -18,7 +19,7 @@ it('two workers serve the app; SIGTERM to the primary drains them and everything
   expect(pids.size).toBe(2);
 
   const slow = fetch(`${origin}/slow?ms=800`).then((r) => r.text());
-  await new Promise((r) => setTimeout(r, 200));
+  await sleep(200);
   proc.kill('SIGTERM');
   expect(await slow).toBe('slow done');
   expect(await proc.exited).toEqual({ code: 0, signal: null });

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it, onTestFinished } from 'vitest';
 import { freePort, ROOT, run } from '../helpers/proc.js';
+import { sleep } from '../helpers/wait.mjs';
 import { APPS } from './serve.js';
 
 const PM2 = `${ROOT}node_modules/pm2/bin/pm2`;
@@ -65,7 +66,7 @@ it('cluster mode: two instances signal ready, pm2 reload drains them and drops n
         ),
       );
   })();
-  await new Promise((r) => setTimeout(r, 200));
+  await sleep(200);
   const reloaded = await pm2('reload', 'tsws-app');
   reloading = false;
   await traffic;

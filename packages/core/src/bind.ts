@@ -10,7 +10,7 @@ export type BindAddress =
   | { kind: 'fd'; fd: number };
 
 export class BindError extends Error {
-  readonly code = 'TSWS_BIND';
+  readonly code = 'ERR_TSWS_BIND';
 }
 
 const FORMS = 'host:port, [ipv6]:port, unix:/path, unix:@name or fd://N';
@@ -22,7 +22,8 @@ export function parseBind(spec: string): BindAddress {
       throw new BindError(`bind "${spec}": a Unix socket needs a path (unix:/path) or a name (unix:@name)`);
     if (path.startsWith('@') && !hasAbstractSockets())
       throw new BindError(
-        `bind "${spec}": abstract sockets need Node >= 22: this Node's libuv ${process.versions.uv} pads the name to 108 bytes, so only Node itself could connect; use unix:/path`,
+        `bind "${spec}": abstract sockets need Node >= 22: this Node's libuv ${process.versions.uv} pads the ` +
+          'name to 108 bytes, so only Node itself could connect; use unix:/path',
       );
     return { kind: 'unix', path: path.startsWith('@') ? `\0${path.slice(1)}` : path };
   }

@@ -28,45 +28,77 @@ export interface AccessRecord {
 /** A listener handed in ready-made: a listening (or not yet listening) net.Server, or a file descriptor. */
 export type ListenerInput = NetServer | { fd: number };
 
+/**
+ * The options of `serve()`. Each one's default is in DEFAULTS, or under `@defaultValue` where it
+ * is not a value; every limit and timeout takes 0 to mean off. The README's core options table is
+ * generated from these comments and DEFAULTS (`pnpm settings-docs`).
+ */
 export interface ServeOptions {
-  /** Addresses to listen on: `host:port`, `[v6]:port`, `unix:/path`, `unix:@abstract`, `fd://N`. Default `127.0.0.1:8000` when no `sockets` are given. */
+  /**
+   * Addresses to listen on, a string or an array: `host:port`, `[v6]:port`, `unix:/path` (a stale
+   * socket file is replaced), `unix:@name` (Linux abstract), `fd://N`. None by default when
+   * `sockets` are given.
+   */
   bind?: string | string[];
-  /** Listeners handed in: a net.Server (systemd, a supervisor) or `{ fd }`. */
+  /**
+   * Listeners handed in: a net.Server (systemd, a supervisor) or `{ fd }`.
+   * @defaultValue none
+   */
   sockets?: ListenerInput[];
-  /** Listen backlog: connections the kernel queues before accept. Default 2048. */
+  /** Listen backlog: connections the kernel queues before accept. */
   backlog?: number;
-  /** SO_REUSEPORT on TCP binds (Node >= 22.12 / 23.1). Default false. */
+  /** SO_REUSEPORT on TCP binds (Node >= 22.12 / 23.1; a clear error before). */
   reusePort?: boolean;
-  /** TCP_NODELAY on accepted sockets. Default true. */
+  /** TCP_NODELAY on accepted sockets. */
   noDelay?: boolean;
-  /** umask applied while creating Unix socket files, e.g. 0o007. Default: the process umask. */
+  /**
+   * umask applied while creating Unix socket files, e.g. 0o007.
+   * @defaultValue the process umask
+   */
   umask?: number;
-  /** Keep connections open between requests. Default true. */
+  /** Keep connections open between requests (HTTP/1.1 by default, HTTP/1.0 with `Connection: keep-alive`). */
   keepAlive?: boolean;
-  /** Close a keep-alive connection idle this long, in ms. Default 5000. */
+  /** Close a keep-alive connection idle this long, in ms. */
   keepAliveTimeout?: number;
-  /** A request's line and headers must arrive within this many ms of its first byte (and a new connection's first request within this many ms). 408 and close. Default 10000. */
+  /**
+   * A request's line and headers must arrive within this many ms of its first byte (and a new
+   * connection's first request within this many ms of the connection): 408 and close (slowloris).
+   */
   headerTimeout?: number;
-  /** Longest stall mid-body, in ms: no request-body bytes arriving, or a response the client does not read. Default 30000. */
+  /** Longest stall mid-body, in ms: no request-body bytes arriving, or a response the client does not read. */
   bodyTimeout?: number;
-  /** Concurrent connections per server; more are closed on accept. Default 10000. */
+  /** Concurrent connections per server; more are closed on accept. */
   maxConnections?: number;
-  /** Requests read ahead on one connection before its earlier responses are written; reading pauses there. Default 32. */
+  /** Requests read ahead on one connection before its earlier responses are written; reading pauses there. */
   maxPipelinedRequests?: number;
-  /** Longest request line (method, target, version), in bytes. 414. Default 8190. */
+  /** Longest request line (method, target, version), in bytes: 414. */
   limitRequestLine?: number;
-  /** Most header fields in one request. 431. Default 100. */
+  /** Most header fields in one request: 431. */
   limitRequestFields?: number;
-  /** Longest single header field (name plus value), in bytes. 431. Default 8190. */
+  /** Longest single header field (name plus value), in bytes: 431. */
   limitRequestFieldSize?: number;
-  /** Largest request body, in bytes. 413 (Content-Length is checked before reading). Default 1 MiB. */
+  /**
+   * Largest request body, in bytes: 413, before reading a declared Content-Length; chunked bodies
+   * are counted as they arrive.
+   */
   limitRequestBody?: number;
-  /** Peers whose X-Forwarded-For/-Proto/-Host headers are trusted: addresses, or `*`. Default 127.0.0.1 and ::1. */
+  /** Peers (addresses or CIDR ranges, or `'*'`) whose X-Forwarded-For/-Proto/-Host headers count. */
   forwardedAllowIps?: string[] | '*';
-  /** Replace `globalThis.Response` with a lighter subclass-compatible one, so string and byte responses skip streams. Default true. */
+  /**
+   * Replace `globalThis.Response` with a lighter subclass-compatible one, so string and byte
+   * responses skip streams.
+   */
   overrideGlobals?: boolean;
+  /**
+   * Where the server logs: a pino-compatible logger (`error`, `warn`, `info`, `debug`).
+   * @defaultValue errors and warnings to stderr
+   */
   logger?: Logger;
-  /** Called after each response is complete (the access log). Costs nothing when absent. */
+  /**
+   * Called after each response is complete with an access record (the access log); costs nothing
+   * when absent.
+   * @defaultValue none
+   */
   onResponse?: (record: AccessRecord) => void;
 }
 
@@ -94,8 +126,13 @@ export interface ResolvedOptions {
   onResponse: ((record: AccessRecord) => void) | undefined;
 }
 
+/** The default of every option that has a value for one (times in ms, sizes in bytes). */
 export const DEFAULTS = {
+  bind: '127.0.0.1:8000',
   backlog: 2048,
+  reusePort: false,
+  noDelay: true,
+  keepAlive: true,
   keepAliveTimeout: 5_000, // 5 s, as node:http
   headerTimeout: 10_000, // 10 s: a real client sends its headers in one packet
   bodyTimeout: 30_000, // 30 s without progress
@@ -106,13 +143,18 @@ export const DEFAULTS = {
   limitRequestFieldSize: 8190, // Gunicorn
   limitRequestBody: 1 << 20, // 1 MiB, as nginx's client_max_body_size
   forwardedAllowIps: ['127.0.0.1', '::1'],
+  overrideGlobals: true,
 } as const;
 
+type Defaulted = keyof typeof DEFAULTS;
+type Counted = { [K in Defaulted]: (typeof DEFAULTS)[K] extends number ? K : never }[Defaulted];
+type Flagged = { [K in Defaulted]: (typeof DEFAULTS)[K] extends boolean ? K : never }[Defaulted];
+
 export class OptionError extends TypeError {
-  readonly code = 'TSWS_INVALID_OPTION';
+  readonly code = 'ERR_TSWS_INVALID_OPTION';
 }
 
-function count(options: ServeOptions, name: keyof typeof DEFAULTS & keyof ServeOptions): number {
+function count(options: ServeOptions, name: Counted): number {
   const value = options[name] ?? DEFAULTS[name];
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
     throw new OptionError(
@@ -122,8 +164,8 @@ function count(options: ServeOptions, name: keyof typeof DEFAULTS & keyof ServeO
   return value;
 }
 
-function flag(options: ServeOptions, name: keyof ServeOptions, fallback: boolean): boolean {
-  const value = options[name] ?? fallback;
+function flag(options: ServeOptions, name: Flagged): boolean {
+  const value = options[name] ?? DEFAULTS[name];
   if (typeof value !== 'boolean')
     throw new OptionError(`tsws: option "${name}" must be true or false, got ${JSON.stringify(value)}`);
   return value;
@@ -138,7 +180,7 @@ const stderrLogger: Logger = {
 
 export function resolveOptions(options: ServeOptions = {}): ResolvedOptions {
   const sockets = options.sockets ?? [];
-  const bind = options.bind === undefined ? (sockets.length ? [] : ['127.0.0.1:8000']) : [options.bind].flat();
+  const bind = options.bind === undefined ? (sockets.length ? [] : [DEFAULTS.bind]) : [options.bind].flat();
   if (!bind.every((b) => typeof b === 'string'))
     throw new OptionError(`tsws: option "bind" must be a string or an array of strings`);
   const umask = options.umask;
@@ -153,10 +195,10 @@ export function resolveOptions(options: ServeOptions = {}): ResolvedOptions {
     bind,
     sockets,
     backlog: count(options, 'backlog'),
-    reusePort: flag(options, 'reusePort', false),
-    noDelay: flag(options, 'noDelay', true),
+    reusePort: flag(options, 'reusePort'),
+    noDelay: flag(options, 'noDelay'),
     umask,
-    keepAlive: flag(options, 'keepAlive', true),
+    keepAlive: flag(options, 'keepAlive'),
     keepAliveTimeout: count(options, 'keepAliveTimeout'),
     headerTimeout: count(options, 'headerTimeout'),
     bodyTimeout: count(options, 'bodyTimeout'),
@@ -167,7 +209,7 @@ export function resolveOptions(options: ServeOptions = {}): ResolvedOptions {
     limitRequestFieldSize: count(options, 'limitRequestFieldSize'),
     limitRequestBody: count(options, 'limitRequestBody'),
     forwardedAllowIps: allow,
-    overrideGlobals: flag(options, 'overrideGlobals', true),
+    overrideGlobals: flag(options, 'overrideGlobals'),
     logger: options.logger ?? stderrLogger,
     onResponse: options.onResponse,
   };

@@ -2,6 +2,8 @@
 // node:cluster's primary). Signal handlers, worker events and API calls only queue; one loop
 // drains the queue through a table of handlers, then ends overdue workers, marks workers past
 // their limits for replacement, and reconciles the worker count. Nothing else changes state.
+// The loop is synchronous: user code it needs (a reload's onReload hook and config file) runs
+// off it, bounded by --hook-timeout, and comes back as an event.
 import cluster from 'node:cluster';
 import { EventEmitter } from 'node:events';
 import { resolve as resolvePath } from 'node:path';
@@ -28,7 +30,7 @@ import {
   workerEntry,
   writePidFile,
 } from '@tsws/worker/internal';
-import { callHook } from './hooks.js';
+import { callHook, within } from './hooks.js';
 import { type Plan, plan } from './plan.js';
 import { watchSources } from './reload-watch.js';
 import { clearStaleSockets } from './sockets.js';
@@ -76,7 +78,7 @@ export interface MasterEvents {
  */
 export class HaltError extends BootError {
   override readonly name = 'HaltError';
-  override readonly code = 'TSWS_HALT';
+  override readonly code = 'ERR_TSWS_HALT';
 }
 
 type Event =
@@ -85,7 +87,11 @@ type Event =
   | { kind: 'scale'; workers: number }
   | { kind: 'stop'; graceful: boolean }
   | { kind: 'ready'; worker: WorkerRecord; listening: string[]; serving: Record<string, string | undefined> }
-  | { kind: 'exit'; worker: WorkerRecord; code: number | null; signal: NodeJS.Signals | null };
+  | { kind: 'exit'; worker: WorkerRecord; code: number | null; signal: NodeJS.Signals | null }
+  | { kind: 'reread'; outcome: Reread };
+
+/** A reload's settings, read off the loop: ready to use, or why the reload cannot go on. */
+type Reread = { next: { settings: Settings; plan: Plan } } | { error: string };
 
 interface Deferred<T> {
   promise: Promise<T>;
@@ -137,6 +143,8 @@ export class Master extends EventEmitter<MasterEvents> {
   private busy = false;
   private again = false;
   private reloading: Reload | null = null;
+  /** A reload reading its settings (off the loop), with its waiters; it becomes `reloading` next. */
+  private rereading: Array<Deferred<void>> | null = null;
   private readonly reloadWaiting: Array<Deferred<void>> = [];
   private reloadAgain = false;
   private crashes: number[] = [];
@@ -267,7 +275,10 @@ export class Master extends EventEmitter<MasterEvents> {
     this.push({ kind: 'scale', workers });
   }
 
-  /** Stops every worker (gracefully: in-flight requests finish within --graceful-timeout); resolves with the exit code. */
+  /**
+   * Stops every worker (gracefully: in-flight requests finish within --graceful-timeout); resolves
+   * with the exit code.
+   */
   stop({ graceful = true }: { graceful?: boolean } = {}): Promise<number> {
     if (this.stateNow === 'idle') {
       this.stateNow = 'stopped';
@@ -289,15 +300,15 @@ export class Master extends EventEmitter<MasterEvents> {
       return;
     }
     this.busy = true;
-    setImmediate(() => void this.turn());
+    setImmediate(() => this.turn());
   }
 
-  private async turn(): Promise<void> {
+  private turn(): void {
     try {
       do {
         this.again = false;
         for (let event = this.queue.shift(); event; event = this.queue.shift()) {
-          await (this.handlers[event.kind] as (e: Event) => void | Promise<void>)(event);
+          (this.handlers[event.kind] as (e: Event) => void)(event);
         }
         if (this.stateNow === 'idle' || this.stateNow === 'stopped') continue;
         const now = performance.now();
@@ -313,16 +324,17 @@ export class Master extends EventEmitter<MasterEvents> {
     }
   }
 
-  private readonly handlers: { [K in Event['kind']]: (event: Extract<Event, { kind: K }>) => void | Promise<void> } = {
+  private readonly handlers: { [K in Event['kind']]: (event: Extract<Event, { kind: K }>) => void } = {
     signal: (e) => this.signals[e.signal](),
     reload: (e) => this.beginReload(e.why),
     scale: (e) => this.setTarget(e.workers),
     stop: (e) => this.beginStop(e.graceful, EXIT.OK),
     ready: (e) => this.onReady(e.worker, e.listening, e.serving),
     exit: (e) => this.onExit(e.worker, e.code, e.signal),
+    reread: (e) => this.applyReload(e.outcome),
   };
 
-  private readonly signals: Record<MasterSignal, () => void | Promise<void>> = {
+  private readonly signals: Record<MasterSignal, () => void> = {
     /** TERM: graceful stop. */
     SIGTERM: () => this.beginStop(true, EXIT.OK),
     /** INT (Ctrl-C) and QUIT: quick stop; also cuts short a graceful stop under way. */
@@ -569,7 +581,10 @@ export class Master extends EventEmitter<MasterEvents> {
       );
   }
 
-  /** Kills what overstayed: a worker silent past --timeout, one not booted within --boot-timeout, one past its stop deadline. */
+  /**
+   * Kills what overstayed: a worker silent past --timeout, one not booted within --boot-timeout,
+   * one past its stop deadline.
+   */
   private endOverdue(now: number): void {
     const { timeout, bootTimeout } = this.current;
     for (const w of this.records.values()) {
@@ -679,30 +694,56 @@ export class Master extends EventEmitter<MasterEvents> {
     this.target = next;
   }
 
-  private async beginReload(why: string): Promise<void> {
+  private beginReload(why: string): void {
     if (this.stateNow !== 'running') {
       const err = new Error(`cannot reload: the master is ${this.stateNow}`);
       this.log.warn(`reload (${why}) ignored: the master is ${this.stateNow}`);
       for (const w of this.reloadWaiting.splice(0)) w.reject(err);
       return;
     }
-    if (this.reloading) {
+    if (this.reloading || this.rereading) {
       // One at a time: the next starts when this one ends (its waiters wait for that one).
       this.reloadAgain = true;
       return;
     }
-    const waiters = this.reloadWaiting.splice(0);
+    this.rereading = this.reloadWaiting.splice(0);
     this.log.info({ why }, 'reloading');
-    await callHook(this.log, this.current, 'onReload', this);
-    const previous = { settings: this.current, plan: this.planNow, target: this.target };
+    void this.reread().then((outcome) => this.push({ kind: 'reread', outcome }));
+  }
+
+  /** Off the loop: the onReload hook, then every settings source again, each within --hook-timeout. */
+  private async reread(): Promise<Reread> {
+    const before = this.current;
+    await callHook(this.log, before, 'onReload', this);
+    const read = await within(before.hookTimeout, () => this.resolveSettings());
+    if (read.kind === 'timed-out')
+      return {
+        error:
+          `the settings were not read within --hook-timeout ${before.hookTimeout} s ` +
+          '(does the config file finish loading?)',
+      };
     try {
-      const next = this.prepare(await this.resolveSettings(), previous.settings);
-      await clearStaleSockets(next.settings.bind.filter((b) => !previous.settings.bind.includes(b)));
-      this.use(next);
+      if (read.kind === 'failed') throw read.error;
+      const next = this.prepare(read.value, before);
+      await clearStaleSockets(next.settings.bind.filter((b) => !before.bind.includes(b)));
+      return { next };
     } catch (err) {
-      return this.failReload(`the settings are not valid: ${(err as Error).message}`, waiters);
+      return { error: `the settings are not valid: ${(err as Error).message}` };
     }
-    if (this.stateNow !== 'running') return this.failReload(`the master is ${this.stateNow}`, waiters);
+  }
+
+  /** Back on the loop with the settings read: replace every worker, new ones first. */
+  private applyReload(outcome: Reread): void {
+    const waiters = this.rereading;
+    this.rereading = null;
+    // Stopped meanwhile (the only way out of running): beginStop() has told the waiters.
+    if (waiters === null) return;
+    if ('error' in outcome) {
+      this.failReload(outcome.error, waiters);
+      return;
+    }
+    const previous = { settings: this.current, plan: this.planNow, target: this.target };
+    this.use(outcome.next);
     this.generation++;
     this.reloading = { generation: this.generation, previous, waiters };
     this.target = this.current.workers;
@@ -710,7 +751,10 @@ export class Master extends EventEmitter<MasterEvents> {
     // reconcile() now forks the new workers and retires an old one as each new one is ready.
   }
 
-  /** A new worker failed to boot: stop the new ones still booting, keep whatever serves, go back to the old settings. */
+  /**
+   * A new worker failed to boot: stop the new ones still booting, keep whatever serves, go back to
+   * the old settings.
+   */
   private abandonReload(reason: string): void {
     const reload = this.reloading!;
     this.reloading = null;
@@ -765,12 +809,10 @@ export class Master extends EventEmitter<MasterEvents> {
     this.stateNow = 'stopping';
     this.exitCode = exitCode;
     this.log.info({ graceful, workers: this.records.size }, graceful ? 'stopping gracefully' : 'stopping');
-    if (this.reloading) {
-      const { waiters } = this.reloading;
-      this.reloading = null;
-      for (const w of waiters) w.reject(new Error('reload abandoned: the master is stopping'));
-    }
-    for (const w of this.reloadWaiting.splice(0)) w.reject(new Error('reload abandoned: the master is stopping'));
+    const abandoned = [...(this.reloading?.waiters ?? []), ...(this.rereading ?? []), ...this.reloadWaiting.splice(0)];
+    this.reloading = null;
+    this.rereading = null;
+    for (const w of abandoned) w.reject(new Error('reload abandoned: the master is stopping'));
     for (const w of this.records.values()) this.end(w, 'stopping', graceful);
     if (wasStarting)
       this.started.reject(this.halted ?? new Error('tsws-master: stopped before every worker was ready'));

@@ -33,7 +33,9 @@ export function plan(settings: Settings): Plan {
   const abstract = settings.bind.find((bind) => bind.startsWith('unix:@'));
   if (abstract && resolve(settings.chdir) !== process.cwd())
     throw new SettingError(
-      `--bind ${abstract}: under tsws-master an abstract socket needs the workers to run in the master's own directory (${process.cwd()}): node:cluster resolves the name as a file path. Start it from --chdir, or use unix:/path`,
+      `--bind ${abstract}: under tsws-master an abstract socket needs the workers to run in the master's own ` +
+        `directory (${process.cwd()}): node:cluster resolves the name as a file path. Start it from --chdir, ` +
+        'or use unix:/path',
     );
   return { policy: settings.scheduling === 'rr' ? cluster.SCHED_RR : cluster.SCHED_NONE, reusePort, uid, gid };
 }

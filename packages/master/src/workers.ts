@@ -14,7 +14,10 @@ export type WorkerState = 'booting' | 'ready' | 'retiring' | 'stopping';
 export type ReplaceReason = 'reload' | 'max-requests' | 'max-worker-memory' | 'max-worker-lifetime';
 
 export interface WorkerRecord {
-  /** The worker's number, 1..n: the lowest not used by a living worker, so a crashed worker's replacement takes its number. */
+  /**
+   * The worker's number, 1..n: the lowest not used by a living worker, so a crashed worker's
+   * replacement takes its number.
+   */
   readonly id: number;
   readonly pid: number;
   /** Bumped by each reload: tells old workers from new while both serve. */

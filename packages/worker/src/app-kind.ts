@@ -14,8 +14,9 @@ export type LoadedApp =
   | { interface: 'node'; listener: NodeListener; kind: string };
 
 const EXPECTED =
-  'expected a fetch handler (a function (request) => Response, or an object with a fetch method, such as a Hono app) ' +
-  'or a Node request listener (a function (req, res), such as an Express app, Koa app, fastify instance or http.Server)';
+  'expected a fetch handler (a function (request) => Response, or an object with a fetch method, ' +
+  'such as a Hono app) or a Node request listener (a function (req, res), such as an Express app, ' +
+  'Koa app, fastify instance or http.Server)';
 
 type Obj = Record<string, unknown>;
 
@@ -53,7 +54,8 @@ function functionInterface(fn: (...args: never[]) => unknown): Interface {
 function wrong(spec: string, want: Interface | 'any', value: unknown, hint = ''): AppLoadError {
   const expected =
     want === 'fetch'
-      ? 'expected a fetch handler (a function (request) => Response, or an object with a fetch method) for --interface fetch'
+      ? 'expected a fetch handler (a function (request) => Response, or an object with a fetch method) ' +
+        'for --interface fetch'
       : want === 'node'
         ? 'expected a Node request listener (a function (req, res)) for --interface node'
         : EXPECTED;

@@ -23,7 +23,7 @@ export const BUILT_IN: Record<string, WorkerClass> = { tsws: TswsWorker, node: N
 /** A bad --worker-class: unknown, not loadable, not a worker, or unfit for the app. */
 export class WorkerClassError extends Error {
   override readonly name = 'WorkerClassError';
-  readonly code = 'TSWS_WORKER_CLASS';
+  readonly code = 'ERR_TSWS_WORKER_CLASS';
 }
 
 /** A constructor whose prototype has start() and stop(): a Worker (even from another copy of this package). */
@@ -45,8 +45,10 @@ export async function resolveWorkerClass(name: string, app: LoadedApp, chdir: st
     // Errors loading it (with the module's own exception as the cause) go up as they are.
     const value = await loadExport(name, chdir, 'worker class');
     if (!isWorkerClass(value)) {
+      const got = typeof value === 'function' ? `the function ${value.name || '(anonymous)'}` : typeof value;
       throw new WorkerClassError(
-        `worker class "${name}": expected a class extending Worker from @tsws/worker (with start() and stop()), got ${typeof value === 'function' ? `the function ${value.name || '(anonymous)'}` : typeof value}`,
+        `worker class "${name}": expected a class extending Worker from @tsws/worker ` +
+          `(with start() and stop()), got ${got}`,
       );
     }
     cls = value;
@@ -59,7 +61,8 @@ export async function resolveWorkerClass(name: string, app: LoadedApp, chdir: st
   if (!serves.includes(app.interface)) {
     const other = app.interface === 'node' ? 'node' : 'tsws';
     throw new WorkerClassError(
-      `worker class "${name}" serves ${serves.join(' and ')} apps, and the app is ${app.kind}: use -k ${other} or -k auto`,
+      `worker class "${name}" serves ${serves.join(' and ')} apps, and the app is ${app.kind}: ` +
+        `use -k ${other} or -k auto`,
     );
   }
   return cls;

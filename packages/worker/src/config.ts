@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { CommanderError, Help, Option, Command as Program } from 'commander';
 import { WORKER_ENV } from './protocol.js';
 import {
+  CONFIG_FILES,
   type Command,
   defaults,
   describe,
@@ -24,7 +25,7 @@ import { type Usage, usageSections } from './usage.js';
 /** A bad setting, or a bad command line: the message names the option, where it came from and why. */
 export class SettingError extends Error {
   override readonly name = 'SettingError';
-  readonly code = 'TSWS_BAD_SETTING';
+  readonly code = 'ERR_TSWS_BAD_SETTING';
 }
 
 export type Source = 'default' | 'config' | 'env' | 'TSWS_CMD_ARGS' | 'cli';
@@ -40,7 +41,6 @@ export interface Resolved {
 }
 
 const NAMES = Object.keys(SETTINGS) as SettingName[];
-const CONFIG_FILES = ['tsws.config.js', 'tsws.config.mjs', 'tsws.config.cjs', 'tsws.config.json'];
 
 function spec(name: SettingName): Setting<unknown> {
   return SETTINGS[name] as Setting<unknown>;
@@ -86,7 +86,8 @@ export function buildProgram(command: Command, version: string, usage?: Usage): 
   program.description(
     command === 'tsws'
       ? 'Serve a Node app in one process with tsws.'
-      : 'Run a Node app on every core: a master process keeps tsws workers alive and reloads them without dropping requests.',
+      : 'Run a Node app on every core: a master process keeps tsws workers alive and reloads them ' +
+          'without dropping requests.',
   );
   for (const name of settingsFor(command)) {
     const s = spec(name);
@@ -188,7 +189,7 @@ function fromEnv(command: Command, env: NodeJS.ProcessEnv): Partial<Record<Setti
   const given: Partial<Record<SettingName, unknown>> = {};
   for (const name of settingsFor(command)) {
     const s = spec(name);
-    if (s.action || s.section === 'Hooks') continue;
+    if (s.action || s.hook) continue;
     const value = env[envName(name)];
     if (value !== undefined && value !== '') given[name] = value;
   }
@@ -215,9 +216,8 @@ async function readConfigFile(path: string): Promise<Record<string, unknown>> {
     throw new SettingError(`config file ${path}: ${syntax ?? (err as Error).message}`, { cause: err });
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new SettingError(
-      `config file ${path}: expected an object of settings${path.endsWith('.json') ? '' : ' as the default export'}, got ${describe(value)}`,
-    );
+    const where = path.endsWith('.json') ? '' : ' as the default export';
+    throw new SettingError(`config file ${path}: expected an object of settings${where}, got ${describe(value)}`);
   }
   return value as Record<string, unknown>;
 }
@@ -328,16 +328,20 @@ export async function resolveSettings(command: Command, options: ResolveOptions 
   return { settings: settings as Settings, sources, configFile, warnings: unknownVariables(env) };
 }
 
-/** TSWS_* variables that name no setting: a misspelling is otherwise ignored without a word. */
+/**
+ * TSWS_* variables that name no setting but nearly do: a misspelling is otherwise ignored without
+ * a word. One far from every name is left alone (an app or a tool may have variables of its own).
+ */
 function unknownVariables(env: NodeJS.ProcessEnv): string[] {
   const known = NAMES.filter((n) => !spec(n).action && spec(n).section !== 'Hooks').map(envName);
   const other = new Set(['TSWS_CMD_ARGS', WORKER_ENV]);
-  return Object.keys(env)
-    .filter((key) => key.startsWith('TSWS_') && !known.includes(key) && !other.has(key))
-    .map((key) => {
-      const hint = closest(key, known);
-      return `${key} is not a setting and is ignored${hint ? ` (did you mean ${hint}?)` : ''}`;
-    });
+  const warnings: string[] = [];
+  for (const key of Object.keys(env)) {
+    if (!key.startsWith('TSWS_') || known.includes(key) || other.has(key)) continue;
+    const hint = closest(key, known);
+    if (hint) warnings.push(`${key} is not a setting and is ignored (did you mean ${hint}?)`);
+  }
+  return warnings;
 }
 
 function where(name: SettingName, source: Source, configFile: string | undefined): string {
@@ -363,7 +367,7 @@ export function printable(settings: Settings): Record<string, unknown> {
   return out;
 }
 
-/** The README's option reference, generated from the table (see scripts/docs.mjs). */
+/** The README's option reference, generated from the table (scripts/settings-docs.mjs writes it there). */
 export function settingsMarkdown(): string {
   const sections = new Map<string, SettingName[]>();
   for (const name of NAMES) {
@@ -373,17 +377,15 @@ export function settingsMarkdown(): string {
   }
   let md = '';
   for (const [section, names] of sections) {
-    md += `\n#### ${section}\n\n| Flag | Config key / env | Default | Commands | Description |\n|---|---|---|---|---|\n`;
+    md += `\n#### ${section}\n\n`;
+    md += '| Flag | Config key / env | Default | Commands | Description |\n|---|---|---|---|---|\n';
     for (const name of names) {
       const s = spec(name);
       const flags = s.flags ? `\`${s.flags.replace(/\|/g, '\\|')}\`` : '(config file only)';
-      const key = s.action
-        ? '(command line only)'
-        : s.section === 'Hooks'
-          ? `\`${name}\``
-          : `\`${name}\` / \`${envName(name)}\``;
+      const key = s.action ? '(command line only)' : s.hook ? `\`${name}\`` : `\`${name}\` / \`${envName(name)}\``;
       const commands = s.commands.length === 2 ? 'both' : s.commands[0]!;
-      md += `| ${flags} | ${key} | ${s.action ? '' : defaultText(name).replace(/\|/g, '\\|')} | ${commands} | ${s.desc.replace(/\|/g, '\\|')} |\n`;
+      const shown = s.action ? '' : defaultText(name).replace(/\|/g, '\\|');
+      md += `| ${flags} | ${key} | ${shown} | ${commands} | ${s.desc.replace(/\|/g, '\\|')} |\n`;
     }
   }
   return md;

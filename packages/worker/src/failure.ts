@@ -8,7 +8,7 @@ import { EXIT } from './protocol.js';
 /** The process cannot start; `exitCode` is the protocol's answer (APP_LOAD_ERROR or BOOT_ERROR). */
 export class BootError extends Error {
   override readonly name: string = 'BootError';
-  readonly code: string = 'TSWS_BOOT';
+  readonly code = 'ERR_TSWS_BOOT' as string;
   constructor(
     message: string,
     readonly exitCode: number,

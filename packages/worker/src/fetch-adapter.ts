@@ -11,7 +11,7 @@ import type { NodeListener } from './app-kind.js';
 import type { Logger } from './logging.js';
 
 class BodyTooLarge extends Error {
-  readonly code = 'TSWS_BODY_TOO_LARGE';
+  readonly code = 'ERR_TSWS_BODY_TOO_LARGE';
 }
 
 const NO_BODY = new Set(['GET', 'HEAD']);

@@ -19,7 +19,16 @@ export {
   type WorkerSettings,
   type WorkerStatus,
 } from './protocol.js';
-export { defaults, envName, type Hook, SETTINGS, type Setting, type SettingName, type Settings } from './settings.js';
+export {
+  defaults,
+  envName,
+  type Hook,
+  type HookName,
+  SETTINGS,
+  type Setting,
+  type SettingName,
+  type Settings,
+} from './settings.js';
 export { takePassedSockets } from './systemd.js';
 export { type Entry, EXIT_CODES, entriesMarkdown, MASTER_USAGE, TSWS_USAGE, type Usage } from './usage.js';
 export { WATCHDOG_FD, type WatchdogReport } from './watchdog.js';

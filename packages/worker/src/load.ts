@@ -14,7 +14,7 @@ import { importTypeScript, isTypeScript, TypeScriptUnavailable } from './typescr
  */
 export class AppLoadError extends Error {
   override readonly name = 'AppLoadError';
-  readonly code = 'TSWS_APP_LOAD';
+  readonly code = 'ERR_TSWS_APP_LOAD';
 }
 
 export interface AppSpec {
@@ -45,7 +45,8 @@ export function parseAppSpec(spec: string): AppSpec {
   const bad = path.find((key) => !IDENTIFIER.test(key));
   if (bad !== undefined) {
     throw new AppLoadError(
-      `APP "${spec}": "${rest}" is not an export: expected a name, a dotted path (server.handler) or a call (createApp())`,
+      `APP "${spec}": "${rest}" is not an export: ` +
+        'expected a name, a dotted path (server.handler) or a call (createApp())',
     );
   }
   let args: unknown[] | undefined;
@@ -118,7 +119,8 @@ export function describeValue(value: unknown): string {
   const notable = ['fetch', 'callback', 'handle', 'routing', 'listen'].filter((k) => keys.has(k));
   const list = [...notable, ...[...keys].filter((k) => !notable.includes(k))];
   const name = (value as object).constructor?.name;
-  return `${name && name !== 'Object' ? `a ${name} object` : 'an object'} with keys [${list.slice(0, 12).join(', ')}${list.length > 12 ? ', ...' : ''}]`;
+  const shown = `${list.slice(0, 12).join(', ')}${list.length > 12 ? ', ...' : ''}`;
+  return `${name && name !== 'Object' ? `a ${name} object` : 'an object'} with keys [${shown}]`;
 }
 
 function exportNames(namespace: Record<string, unknown>): string {

@@ -133,7 +133,8 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
 /** Apache's `[10/Oct/2000:13:55:36 +0000]`, in UTC. */
 function clf(date: Date): string {
   const p = (n: number) => String(n).padStart(2, '0');
-  return `[${p(date.getUTCDate())}/${MONTHS[date.getUTCMonth()]}/${date.getUTCFullYear()}:${p(date.getUTCHours())}:${p(date.getUTCMinutes())}:${p(date.getUTCSeconds())} +0000]`;
+  const day = `${p(date.getUTCDate())}/${MONTHS[date.getUTCMonth()]}/${date.getUTCFullYear()}`;
+  return `[${day}:${p(date.getUTCHours())}:${p(date.getUTCMinutes())}:${p(date.getUTCSeconds())} +0000]`;
 }
 
 /** Access log lines are written in batches of this many bytes. */
@@ -169,9 +170,16 @@ export function createAccessLog(path: string, format: Settings['logFormat']): Ac
   const pid = process.pid;
   const line = isPretty(format, toStdout && process.stdout.isTTY === true)
     ? (r: AccessRecord) =>
-        `${r.remoteAddress || '-'} - - ${clf(new Date())} ${JSON.stringify(`${r.method} ${r.target} HTTP/${r.httpVersion}`)} ${r.status} ${r.bytes} ${JSON.stringify(r.referer || '-')} ${JSON.stringify(r.userAgent || '-')} ${r.durationMs.toFixed(3)}ms pid=${pid}\n`
+        `${r.remoteAddress || '-'} - - ${clf(new Date())} ` +
+        `${JSON.stringify(`${r.method} ${r.target} HTTP/${r.httpVersion}`)} ${r.status} ${r.bytes} ` +
+        `${JSON.stringify(r.referer || '-')} ${JSON.stringify(r.userAgent || '-')} ` +
+        `${r.durationMs.toFixed(3)}ms pid=${pid}\n`
     : (r: AccessRecord) =>
-        `{"time":${Date.now()},"remote":${JSON.stringify(r.remoteAddress)},"method":${JSON.stringify(r.method)},"target":${JSON.stringify(r.target)},"http":"${r.httpVersion}","status":${r.status},"bytes":${r.bytes},"durationMs":${r.durationMs.toFixed(3)},"userAgent":${JSON.stringify(r.userAgent)},"referer":${JSON.stringify(r.referer)},"pid":${pid}}\n`;
+        `{"time":${Date.now()},"remote":${JSON.stringify(r.remoteAddress)},` +
+        `"method":${JSON.stringify(r.method)},"target":${JSON.stringify(r.target)},` +
+        `"http":"${r.httpVersion}","status":${r.status},"bytes":${r.bytes},` +
+        `"durationMs":${r.durationMs.toFixed(3)},"userAgent":${JSON.stringify(r.userAgent)},` +
+        `"referer":${JSON.stringify(r.referer)},"pid":${pid}}\n`;
   return {
     write: (r: AccessRecord) => {
       batch += line(r);

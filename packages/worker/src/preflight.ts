@@ -52,7 +52,8 @@ export function preflight(
   if ((settings.reusePort || settings.scheduling === 'reuseport') && !hasReusePort()) {
     const why = settings.reusePort ? '--reuse-port' : '--scheduling reuseport';
     throw new SettingError(
-      `${why}: SO_REUSEPORT needs Node >= 22.12 or >= 23.1; this is Node ${process.versions.node}${settings.reusePort ? '' : ' (use --scheduling shared or rr)'}`,
+      `${why}: SO_REUSEPORT needs Node >= 22.12 or >= 23.1; this is Node ${process.versions.node}` +
+        (settings.reusePort ? '' : ' (use --scheduling shared or rr)'),
     );
   }
   const uid = settings.user === undefined ? undefined : lookup('user', settings.user);

@@ -6,7 +6,7 @@ import type { Logger } from './logging.js';
 
 export class PrivilegeError extends Error {
   override readonly name = 'PrivilegeError';
-  readonly code = 'TSWS_PRIVILEGES';
+  readonly code = 'ERR_TSWS_PRIVILEGES';
 }
 
 function numeric(id: string): number | undefined {
@@ -54,10 +54,8 @@ export function dropPrivileges(user: string | undefined, group: string | undefin
     if (err instanceof PrivilegeError) throw err;
     const e = err as NodeJS.ErrnoException;
     const why = e.code === 'EPERM' ? 'not permitted (only root can switch users)' : e.message;
-    throw new PrivilegeError(
-      `cannot switch to ${user !== undefined ? `user ${user}` : ''}${user !== undefined && group !== undefined ? ' and ' : ''}${group !== undefined ? `group ${group}` : ''}: ${why}`,
-      { cause: err },
-    );
+    const to = [user !== undefined && `user ${user}`, group !== undefined && `group ${group}`].filter(Boolean);
+    throw new PrivilegeError(`cannot switch to ${to.join(' and ')}: ${why}`, { cause: err });
   }
   log.info({ uid: process.getuid(), gid: process.getgid!() }, 'switched user and group');
 }

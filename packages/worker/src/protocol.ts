@@ -1,6 +1,6 @@
 // What a master and its workers say to each other. Workers are node:cluster children; messages go
 // over the cluster IPC channel as plain objects tagged `tsws`, and unknown tags are ignored.
-import type { Settings } from './settings.js';
+import type { HookName, Settings } from './settings.js';
 
 /** Exit codes are part of the protocol (Gunicorn's numbers): boot failures must not respawn forever. */
 export const EXIT = {
@@ -68,10 +68,7 @@ export function isMasterMessage(value: unknown): value is MasterMessage {
  */
 export const WORKER_ENV = 'TSWS_WORKER';
 
-export type WorkerSettings = Omit<
-  Settings,
-  'onStarting' | 'whenReady' | 'onReload' | 'postFork' | 'workerExit' | 'onExit'
->;
+export type WorkerSettings = Omit<Settings, HookName>;
 
 export interface WorkerBoot {
   settings: WorkerSettings;

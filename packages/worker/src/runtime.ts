@@ -69,10 +69,8 @@ export async function prepareWorker(
   try {
     process.chdir(settings.chdir);
   } catch (err) {
-    throw new BootError(
-      `--chdir ${settings.chdir}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (err as Error).message}`,
-      EXIT.BOOT_ERROR,
-    );
+    const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (err as Error).message;
+    throw new BootError(`--chdir ${settings.chdir}: ${why}`, EXIT.BOOT_ERROR);
   }
   const app = await loadSettingsApp(settings);
   let Class: WorkerClass;

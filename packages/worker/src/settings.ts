@@ -2,12 +2,19 @@
 // CLI flags, its config-file key (the name), its environment variable (TSWS_ + the name in
 // UPPER_SNAKE), its parser/validator, its default and its description. The command lines,
 // config files, environment, --help and the README's option table are all generated from it.
+// Settings that the core has an option for take the core's default (DEFAULTS, in ms) rather
+// than stating it again, durations as `inSeconds(DEFAULTS.x)`, which coreOptions() turns back.
 import os from 'node:os';
+// The options module alone: a master imports the settings and must not load the core's parser.
+import { DEFAULTS } from '@tsws/core/options';
 
 export type Command = 'tsws' | 'tsws-master';
 export type Section = 'App' | 'Server' | 'Workers' | 'Limits' | 'Timeouts' | 'Logging' | 'Process' | 'Hooks' | 'Config';
 
 const BOTH: readonly Command[] = ['tsws', 'tsws-master'];
+
+/** The config files looked for in --chdir when no --config is given; the first found is read. */
+export const CONFIG_FILES = ['tsws.config.js', 'tsws.config.mjs', 'tsws.config.cjs', 'tsws.config.json'] as const;
 const MASTER: readonly Command[] = ['tsws-master'];
 
 /** A hook from the config file; the master documents each one's arguments. */
@@ -15,6 +22,8 @@ export type Hook = (...args: never[]) => unknown;
 
 export interface Setting<T> {
   section: Section;
+  /** A master hook: a function, given in a config file or to createMaster(), never a flag or env var. */
+  hook?: boolean;
   /** Commander flags, e.g. `-w, --workers <n>`; absent for settings only a config file can give. */
   flags?: string;
   /** The APP positional argument rather than a flag. */
@@ -128,8 +137,25 @@ export function describe(value: unknown): string {
   return Array.isArray(value) ? 'a list' : 'an object';
 }
 
+/** A core default in ms as a setting's seconds. */
+function inSeconds(ms: number): number {
+  return ms / 1000;
+}
+
 function setting<T>(spec: Setting<T>): Setting<T> {
   return spec;
+}
+
+function hookSetting(desc: string): Setting<Hook | undefined> {
+  return {
+    section: 'Hooks',
+    hook: true,
+    commands: MASTER,
+    parse: optional(hook),
+    default: undefined,
+    defaultText: 'none',
+    desc,
+  };
 }
 
 // ---- the table -------------------------------------------------------------------------------
@@ -142,7 +168,9 @@ export const SETTINGS = {
     commands: BOTH,
     parse: optional(text),
     default: undefined,
-    desc: 'The app to serve, as `module:export`: `app.js:app`, `app` (the default export), `pkg/server.mjs:api.handler`, `app.js:createApp()`.',
+    desc:
+      'The app to serve, as `module:export`: `app.js:app`, `app` (the default export), ' +
+      '`pkg/server.mjs:api.handler`, `app.js:createApp()`.',
   }),
   chdir: setting({
     section: 'App',
@@ -159,7 +187,9 @@ export const SETTINGS = {
     commands: BOTH,
     parse: oneOf('auto', 'fetch', 'node'),
     default: 'auto',
-    desc: 'What the app is: `fetch` (a fetch handler or an object with `fetch`), `node` (a `(req, res)` listener such as Express), or `auto` to detect it.',
+    desc:
+      'What the app is: `fetch` (a fetch handler or an object with `fetch`), `node` (a `(req, res)` listener ' +
+      'such as Express), or `auto` to detect it.',
   }),
   workerClass: setting({
     section: 'App',
@@ -167,7 +197,9 @@ export const SETTINGS = {
     commands: BOTH,
     parse: text,
     default: 'auto',
-    desc: "The worker that serves the app: `tsws` (the tsws core, for fetch apps), `node` (node:http, for Node listeners), `auto` (by the app's interface), or a custom class as `path.js:Export`.",
+    desc:
+      'The worker that serves the app: `tsws` (the tsws core, for fetch apps), `node` (node:http, for Node ' +
+      "listeners), `auto` (by the app's interface), or a custom class as `path.js:Export`.",
   }),
   env: setting({
     section: 'App',
@@ -187,16 +219,19 @@ export const SETTINGS = {
     repeatable: true,
     commands: BOTH,
     parse: listOf(text),
-    default: () => ['127.0.0.1:8000'],
-    defaultText: '127.0.0.1:8000',
-    desc: "Where to listen: `host:port`, `[ipv6]:port`, `unix:/path`, `unix:@abstract` or `fd://N`. Repeat for more. Sockets passed by systemd (LISTEN_FDS) are used instead when present. An abstract name (Linux) needs Node >= 22 (Node 20 pads it to 108 bytes, which only Node clients can reach), and under tsws-master the workers' --chdir must be the master's own directory.",
+    default: () => [DEFAULTS.bind],
+    desc:
+      'Where to listen: `host:port`, `[ipv6]:port`, `unix:/path`, `unix:@abstract` or `fd://N`. Repeat for ' +
+      'more. Sockets passed by systemd (LISTEN_FDS) are used instead when present. An abstract name (Linux) ' +
+      'needs Node >= 22 (Node 20 pads it to 108 bytes, which only Node clients can reach), and under ' +
+      "tsws-master the workers' --chdir must be the master's own directory.",
   }),
   backlog: setting({
     section: 'Server',
     flags: '--backlog <n>',
     commands: BOTH,
     parse: whole(1),
-    default: 2048,
+    default: DEFAULTS.backlog,
     desc: 'Connections the kernel queues before they are accepted (capped by net.core.somaxconn).',
   }),
   reusePort: setting({
@@ -204,7 +239,7 @@ export const SETTINGS = {
     flags: '--reuse-port',
     commands: BOTH,
     parse: flag,
-    default: false,
+    default: DEFAULTS.reusePort,
     desc: 'Set SO_REUSEPORT on TCP listeners (Node >= 22.12 or >= 23.1).',
   }),
   keepAlive: setting({
@@ -212,7 +247,7 @@ export const SETTINGS = {
     flags: '--keep-alive <seconds>',
     commands: BOTH,
     parse: seconds,
-    default: 5,
+    default: inSeconds(DEFAULTS.keepAliveTimeout),
     desc: 'Close a keep-alive connection after this many idle seconds; 0 turns keep-alive off.',
   }),
   workerConnections: setting({
@@ -220,7 +255,7 @@ export const SETTINGS = {
     flags: '--worker-connections <n>',
     commands: BOTH,
     parse: whole(0),
-    default: 10_000,
+    default: DEFAULTS.maxConnections,
     desc: 'Most simultaneous connections one worker holds; more are closed on accept. 0 means no limit.',
   }),
   forwardedAllowIps: setting({
@@ -228,9 +263,10 @@ export const SETTINGS = {
     flags: '--forwarded-allow-ips <list>',
     commands: BOTH,
     parse: (value: unknown): string[] | '*' => (value === '*' ? '*' : listOf(text)(value)),
-    default: () => ['127.0.0.1', '::1'],
-    defaultText: '127.0.0.1,::1',
-    desc: 'Proxies trusted to set X-Forwarded-For, -Proto and -Host: comma-separated addresses or CIDR ranges, or `*` for any.',
+    default: () => [...DEFAULTS.forwardedAllowIps],
+    desc:
+      'Proxies trusted to set X-Forwarded-For, -Proto and -Host: comma-separated addresses or CIDR ranges, or ' +
+      '`*` for any.',
   }),
 
   // Workers
@@ -249,7 +285,10 @@ export const SETTINGS = {
     commands: MASTER,
     parse: oneOf('rr', 'shared', 'reuseport'),
     default: 'shared',
-    desc: "How connections reach workers: `shared` (one listening socket the kernel hands out), `rr` (the master accepts and passes them round-robin, node:cluster's default), or `reuseport` (one SO_REUSEPORT socket per worker; Node >= 22.12).",
+    desc:
+      'How connections reach workers: `shared` (one listening socket the kernel hands out), `rr` (the master ' +
+      "accepts and passes them round-robin, node:cluster's default), or `reuseport` (one SO_REUSEPORT socket " +
+      'per worker; Node >= 22.12).',
   }),
   timeout: setting({
     section: 'Workers',
@@ -289,7 +328,9 @@ export const SETTINGS = {
     commands: MASTER,
     parse: whole(0),
     default: 0,
-    desc: 'Add up to this many requests, at random per worker, to --max-requests so workers do not all restart at once.',
+    desc:
+      'Add up to this many requests, at random per worker, to --max-requests so workers do not all restart at ' +
+      'once.',
   }),
   maxWorkerMemory: setting({
     section: 'Workers',
@@ -322,7 +363,10 @@ export const SETTINGS = {
     parse: flag,
     default: true,
     defaultText: 'on',
-    desc: "Turn off each worker's watchdog thread, which tells the master what a blocked event loop is doing (the request its timeout line names) and ends a worker left blocked by a dead master. It costs about 8 MB of memory per worker (a thread) and a few stores per request.",
+    desc:
+      "Turn off each worker's watchdog thread, which tells the master what a blocked event loop is doing (the " +
+      'request its timeout line names) and ends a worker left blocked by a dead master. It costs about 8 MB of ' +
+      'memory per worker (a thread) and a few stores per request.',
   }),
   reload: setting({
     section: 'Workers',
@@ -339,15 +383,17 @@ export const SETTINGS = {
     flags: '--limit-request-line <bytes>',
     commands: BOTH,
     parse: whole(0),
-    default: 8190,
-    desc: 'Longest request line (method, target, version) in bytes; longer gets 414. Bounds memory per request. 0 means no limit.',
+    default: DEFAULTS.limitRequestLine,
+    desc:
+      'Longest request line (method, target, version) in bytes; longer gets 414. Bounds memory per request. 0 ' +
+      'means no limit.',
   }),
   limitRequestFields: setting({
     section: 'Limits',
     flags: '--limit-request-fields <n>',
     commands: BOTH,
     parse: whole(0),
-    default: 100,
+    default: DEFAULTS.limitRequestFields,
     desc: 'Most header fields in one request; more gets 431. 0 means no limit.',
   }),
   limitRequestFieldSize: setting({
@@ -355,7 +401,7 @@ export const SETTINGS = {
     flags: '--limit-request-field-size <bytes>',
     commands: BOTH,
     parse: whole(0),
-    default: 8190,
+    default: DEFAULTS.limitRequestFieldSize,
     desc: 'Longest header field (name and value) in bytes; longer gets 431. 0 means no limit.',
   }),
   limitRequestBody: setting({
@@ -363,16 +409,20 @@ export const SETTINGS = {
     flags: '--limit-request-body <bytes>',
     commands: BOTH,
     parse: whole(0),
-    default: 1_048_576,
-    desc: 'Largest request body in bytes; larger gets 413 (a declared Content-Length is refused before the body is read). 0 means no limit.',
+    default: DEFAULTS.limitRequestBody,
+    desc:
+      'Largest request body in bytes; larger gets 413 (a declared Content-Length is refused before the body is ' +
+      'read). 0 means no limit.',
   }),
   maxPipelinedRequests: setting({
     section: 'Limits',
     flags: '--max-pipelined-requests <n>',
     commands: BOTH,
     parse: whole(0),
-    default: 32,
-    desc: 'Requests read ahead on one connection while earlier ones are answered; reading pauses there. 0 means no limit.',
+    default: DEFAULTS.maxPipelinedRequests,
+    desc:
+      'Requests read ahead on one connection while earlier ones are answered; reading pauses there. 0 means no ' +
+      'limit.',
   }),
 
   // Timeouts
@@ -381,16 +431,20 @@ export const SETTINGS = {
     flags: '--header-timeout <seconds>',
     commands: BOTH,
     parse: seconds,
-    default: 10,
-    desc: "A request's line and headers must arrive within this many seconds of its first byte, or it gets 408 (against slowloris). 0 turns it off.",
+    default: inSeconds(DEFAULTS.headerTimeout),
+    desc:
+      "A request's line and headers must arrive within this many seconds of its first byte, or it gets 408 " +
+      '(against slowloris). 0 turns it off.',
   }),
   bodyTimeout: setting({
     section: 'Timeouts',
     flags: '--body-timeout <seconds>',
     commands: BOTH,
     parse: seconds,
-    default: 30,
-    desc: 'Longest stall mid-body: no request body bytes arriving, or a response the client does not read. 0 turns it off.',
+    default: inSeconds(DEFAULTS.bodyTimeout),
+    desc:
+      'Longest stall mid-body: no request body bytes arriving, or a response the client does not read. 0 turns ' +
+      'it off.',
   }),
 
   // Logging
@@ -408,7 +462,10 @@ export const SETTINGS = {
     commands: BOTH,
     parse: oneOf('auto', 'json', 'pretty'),
     default: 'auto',
-    desc: 'How log lines look: `json` (one JSON object per line), `pretty` (one short line per event, for people), or `auto`: pretty on a terminal, JSON anywhere else. The access log follows it: JSON lines, or when pretty the combined format.',
+    desc:
+      'How log lines look: `json` (one JSON object per line), `pretty` (one short line per event, for people), ' +
+      'or `auto`: pretty on a terminal, JSON anywhere else. The access log follows it: JSON lines, or when ' +
+      'pretty the combined format.',
   }),
   accessLog: setting({
     section: 'Logging',
@@ -467,55 +524,24 @@ export const SETTINGS = {
     desc: 'The umask for files tsws creates, such as Unix socket files (e.g. 0o007 for group access).',
   }),
 
-  // Hooks (config file only)
-  onStarting: setting({
+  // Hooks (config file or createMaster() only), and how long the master waits for one
+  hookTimeout: setting({
     section: 'Hooks',
+    flags: '--hook-timeout <seconds>',
     commands: MASTER,
-    parse: optional(hook),
-    default: undefined,
-    defaultText: 'none',
-    desc: '`onStarting(master)`: called before the master starts any worker.',
+    parse: seconds,
+    default: 30,
+    desc:
+      'How long the master waits for a hook, or for the config file to load again on a reload, before it logs ' +
+      'what it gave up on and carries on (a reload whose settings were not read is abandoned). Signals and ' +
+      'workers are handled meanwhile. 0 means no limit.',
   }),
-  whenReady: setting({
-    section: 'Hooks',
-    commands: MASTER,
-    parse: optional(hook),
-    default: undefined,
-    defaultText: 'none',
-    desc: '`whenReady(master)`: called once every first worker is listening.',
-  }),
-  onReload: setting({
-    section: 'Hooks',
-    commands: MASTER,
-    parse: optional(hook),
-    default: undefined,
-    defaultText: 'none',
-    desc: '`onReload(master)`: called when a reload begins (HUP or `reload()`).',
-  }),
-  postFork: setting({
-    section: 'Hooks',
-    commands: MASTER,
-    parse: optional(hook),
-    default: undefined,
-    defaultText: 'none',
-    desc: '`postFork(master, worker)`: called in the master just after a worker process is started.',
-  }),
-  workerExit: setting({
-    section: 'Hooks',
-    commands: MASTER,
-    parse: optional(hook),
-    default: undefined,
-    defaultText: 'none',
-    desc: '`workerExit(master, worker)`: called in the master after a worker process has exited.',
-  }),
-  onExit: setting({
-    section: 'Hooks',
-    commands: MASTER,
-    parse: optional(hook),
-    default: undefined,
-    defaultText: 'none',
-    desc: '`onExit(master)`: called just before the master exits.',
-  }),
+  onStarting: hookSetting('`onStarting(master)`: called before the master starts any worker.'),
+  whenReady: hookSetting('`whenReady(master)`: called once every first worker is listening.'),
+  onReload: hookSetting('`onReload(master)`: called when a reload begins (HUP or `reload()`).'),
+  postFork: hookSetting('`postFork(master, worker)`: called in the master just after a worker process is started.'),
+  workerExit: hookSetting('`workerExit(master, worker)`: called in the master after a worker process has exited.'),
+  onExit: hookSetting('`onExit(master)`: called just before the master exits.'),
 
   // Config
   config: setting({
@@ -524,8 +550,10 @@ export const SETTINGS = {
     commands: BOTH,
     parse: optional(text),
     default: undefined,
-    defaultText: 'tsws.config.js, .mjs or .json in --chdir, if present',
-    desc: 'Read settings from this file: a `.json` object, or a `.js`/`.mjs` module whose default export is an object (or a function returning one).',
+    defaultText: `the first of ${CONFIG_FILES.join(', ')} in --chdir, if any`,
+    desc:
+      'Read settings from this file: a `.json` object, or a `.js`, `.mjs` or `.cjs` module whose default export ' +
+      'is an object (or a function returning one).',
   }),
   checkConfig: setting({
     section: 'Config',
@@ -551,6 +579,9 @@ export type SettingName = keyof typeof SETTINGS;
 
 /** Every setting, resolved and typed. */
 export type Settings = { -readonly [K in SettingName]: ReturnType<(typeof SETTINGS)[K]['parse']> };
+
+/** The master's hooks, by name: the settings declared with hookSetting(). */
+export type HookName = { [K in SettingName]: Settings[K] extends Hook | undefined ? K : never }[SettingName];
 
 /** `TSWS_` + the name in UPPER_SNAKE: `gracefulTimeout` is `TSWS_GRACEFUL_TIMEOUT`. */
 export function envName(name: SettingName): string {

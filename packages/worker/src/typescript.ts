@@ -7,10 +7,12 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-/** A TypeScript module the running Node cannot load; the message says what to install. */
+/**
+ * A TypeScript module the running Node cannot load; the message says what to install. Internal:
+ * loadExport() passes the message on in an AppLoadError (ERR_TSWS_APP_LOAD), so it has no code.
+ */
 export class TypeScriptUnavailable extends Error {
   override readonly name = 'TypeScriptUnavailable';
-  readonly code = 'TSWS_NO_TYPESCRIPT';
 }
 
 export function isTypeScript(file: string): boolean {
@@ -78,6 +80,7 @@ export async function importTypeScript(file: string, chdir: string): Promise<Rec
     return (await import(url)) as Record<string, unknown>;
   }
   throw new TypeScriptUnavailable(
-    `${file} is TypeScript, and Node ${process.version} cannot strip types by itself: install tsx in the project (npm install --save-dev tsx), run Node >= 22.18, or compile the app to JavaScript`,
+    `${file} is TypeScript, and Node ${process.version} cannot strip types by itself: ` +
+      'install tsx in the project (npm install --save-dev tsx), run Node >= 22.18, or compile the app to JavaScript',
   );
 }

@@ -22,7 +22,8 @@ export const EXIT_CODES: readonly Entry[] = [
   ],
   [
     String(EXIT.BOOT_ERROR),
-    'Could not start serving: cannot listen, the worker class does not fit the app, cannot switch user, or not ready within --boot-timeout.',
+    'Could not start serving: cannot listen, the worker class does not fit the app, cannot switch user, ' +
+      'or not ready within --boot-timeout.',
   ],
   [String(EXIT.APP_LOAD_ERROR), 'The app could not be loaded: not found, no such export, a syntax error, or it threw.'],
   ['128+N', 'Ended by signal N, which it does not handle (SIGKILL: 137).'],
@@ -33,12 +34,14 @@ export const TSWS_USAGE: Usage = {
   signals: [
     [
       'TERM, INT',
-      'Drain: stop accepting, answer the requests already received, exit 0 within --graceful-timeout. A second one stops at once.',
+      'Drain: stop accepting, answer the requests already received, exit 0 within --graceful-timeout. ' +
+        'A second one stops at once.',
     ],
     ['QUIT', 'Stop at once: close every connection and exit 0.'],
     [
       'HUP',
-      'Reopen the log files, as USR1. One process cannot reload its code: a supervisor restarts it, or run tsws-master.',
+      'Reopen the log files, as USR1. One process cannot reload its code: a supervisor restarts it, ' +
+        'or run tsws-master.',
     ],
     ['USR1', 'Reopen the log files (after logrotate moved them).'],
     ['USR2', 'Ignored, with a log line.'],
@@ -55,12 +58,16 @@ export const MASTER_USAGE: Usage = {
   signals: [
     [
       'TERM',
-      'Graceful stop: workers stop accepting, answer every request they have (the last response on each connection says Connection: close), and exit; what still runs after --graceful-timeout is cut. The pid file is removed; exit 0.',
+      'Graceful stop: workers stop accepting, answer every request they have (the last response on each ' +
+        'connection says Connection: close), and exit; what still runs after --graceful-timeout is cut. ' +
+        'The pid file is removed; exit 0.',
     ],
     ['INT, QUIT', 'Quick stop: workers close their connections now; also cuts a graceful stop short.'],
     [
       'HUP',
-      'Reload: read the settings again (config file included), start new workers on the code as it is now, and retire an old worker each time a new one is ready. If the new code does not boot (it throws, exits, or is not ready within --boot-timeout), the old workers keep serving and the master logs why.',
+      'Reload: read the settings again (config file included), start new workers on the code as it is now, ' +
+        'and retire an old worker each time a new one is ready. If the new code does not boot (it throws, ' +
+        'exits, or is not ready within --boot-timeout), the old workers keep serving and the master logs why.',
     ],
     ['TTIN, TTOU', 'One more worker, one fewer (never fewer than one).'],
     ['USR1', "Reopen the log files, the master's and every worker's (after logrotate moved them)."],

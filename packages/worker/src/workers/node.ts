@@ -28,6 +28,13 @@ function maxHeaderSize(s: WorkerSettings): number {
 /** The sweep that cuts responses a client stopped reading; 1 s is well under any timeout worth setting. */
 const SWEEP_MS = 1000;
 
+/** How far a response's output had got when last looked at, and when that last changed. */
+interface Progress {
+  written: number;
+  queued: number;
+  movedAt: number;
+}
+
 function refuse(res: http.ServerResponse, status: number, text: string): void {
   res.writeHead(status, {
     'Content-Type': 'text/plain; charset=utf-8',
@@ -43,8 +50,8 @@ export class NodeWorker extends Worker {
   private readonly servers: http.Server[] = [];
   private readonly unixPaths: string[] = [];
   private readonly sockets = new Set<Socket>();
-  /** Responses under way, with when their output last stalled (0: flowing). */
-  private readonly responses = new Map<http.ServerResponse, number>();
+  /** Responses under way, with how far their output had got at the last sweep (see cutStalled()). */
+  private readonly responses = new Map<http.ServerResponse, Progress>();
   private sweep: NodeJS.Timeout | undefined;
   private draining = false;
   private allClosed: (() => void) | null = null;
@@ -70,7 +77,8 @@ export class NodeWorker extends Worker {
           handle,
         );
         server.keepAliveTimeout = Math.round(s.keepAlive * 1000);
-        // node:http drops fields past maxHeadersCount silently; one more than the limit lets us see (and refuse) the excess.
+        // node:http drops fields past maxHeadersCount silently; one more than the limit lets us see
+        // (and refuse) the excess.
         server.maxHeadersCount = s.limitRequestFields === 0 ? 0 : s.limitRequestFields + 1;
         server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
           // Refuse an oversized body before the client sends it (RFC 9110 §10.1.1).
@@ -148,7 +156,7 @@ export class NodeWorker extends Worker {
       req.socket.setTimeout(bodyTimeout);
       req.once('end', () => req.socket?.setTimeout(0));
     }
-    this.responses.set(res, 0);
+    this.responses.set(res, { written: 0, queued: 0, movedAt: Date.now() });
     res.once('close', () => {
       this.responses.delete(res);
       // A response begun before the drain may leave its connection idle: close it now.
@@ -157,19 +165,41 @@ export class NodeWorker extends Worker {
     listener(req, res);
   }
 
-  /** Cuts responses whose output has not moved for --body-timeout (a client that stopped reading). */
+  /**
+   * Cuts responses whose output has not moved for --body-timeout: the client stopped reading.
+   * Moving is the kernel taking bytes (nginx's send_timeout), not the response finishing: a slow
+   * but steady download is never cut, however long it takes.
+   */
   private cutStalled(): void {
     const now = Date.now();
     const limit = this.settings.bodyTimeout * 1000;
-    for (const [res, since] of this.responses) {
+    for (const [res, seen] of this.responses) {
+      const socket = res.socket;
+      if (socket === null) continue;
+      // Writes Node has finished (a whole write each), and what libuv still holds of the one
+      // under way, which shrinks as the kernel takes a large write piece by piece.
+      const written = socket.bytesWritten - socket.writableLength;
+      const queued = (socket as Socket & { _handle?: { writeQueueSize?: number } | null })._handle?.writeQueueSize ?? 0;
       // Output backed up, or the app is done and the rest has not gone out.
-      const stalled = res.writableNeedDrain || (res.writableEnded && !res.writableFinished);
-      if (!stalled) {
-        if (since !== 0) this.responses.set(res, 0);
-      } else if (since === 0) {
-        this.responses.set(res, now);
-      } else if (now - since >= limit) {
-        this.log.debug({ method: res.req?.method, target: res.req?.url }, 'cut a response the client stopped reading');
+      const waiting = res.writableNeedDrain || (res.writableEnded && !res.writableFinished);
+      if (!waiting || written !== seen.written || queued !== seen.queued) {
+        seen.written = written;
+        seen.queued = queued;
+        seen.movedAt = now;
+      } else if (now - seen.movedAt >= limit) {
+        const req = res.req;
+        // The line the tsws class writes for the same cut.
+        this.log.warn(
+          {
+            remoteAddress: socket.remoteAddress,
+            request: `${req.method} ${req.url} HTTP/${req.httpVersion}`,
+            status: res.statusCode,
+            streaming: !res.writableEnded,
+            unsentBytes: socket.writableLength,
+            timeoutMs: limit,
+          },
+          'cut a client that stopped reading its response',
+        );
         res.destroy();
       }
     }

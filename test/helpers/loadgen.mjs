@@ -1,12 +1,13 @@
 // A load generator that records the fate of every request, for the fault tests (test/faults/)
-// and the soak (run.mjs). Clients on 127.0.0.1 only, bounded in time and count: `keepAlive`
-// clients each keep one connection and send request after request on it (a new connection only
-// when the server closed the last one, as a browser or undici would), and `fresh` clients open a
-// new connection per request (`Connection: close`); each client waits `pauseMs` between requests
-// (0: none; or a function of the client and the request number), which leaves CPU for the
-// processes under test on a small machine, or keeps a keep-alive connection idle for a while. Plain HTTP/1.1 over net.Socket, so each fate
-// knows exactly what happened on the wire: refused at connect, no response byte before the
-// connection died (on a new or a reused connection), a response cut short, a wrong answer.
+// and the soak (bench/soak/run.mjs). Clients on 127.0.0.1 only, bounded in time and count:
+// `keepAlive` clients each keep one connection and send request after request on it (a new
+// connection only when the server closed the last one, as a browser or undici would), and `fresh`
+// clients open a new connection per request (`Connection: close`); each client waits `pauseMs`
+// between requests (0: none; or a function of the client and the request number), which leaves
+// CPU for the processes under test on a small machine, or keeps a keep-alive connection idle for a
+// while. Plain HTTP/1.1 over net.Socket, so each fate knows exactly what happened on the wire:
+// refused at connect, no response byte before the connection died (on a new or a reused
+// connection), a response cut short, a wrong answer.
 //
 // Retrying is off by default. With `retry: true`, a GET on a reused keep-alive connection that
 // died before any response byte is sent again once on a new connection (undici and browsers do
@@ -14,6 +15,8 @@
 // kept, marked `retried`, and the summary counts retries apart from failures.
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { sleep } from './wait.mjs';
+import { parseHead } from './wire.mjs';
 
 /** Outcomes other than `ok`, in the summary's order. */
 export const FAILURES = [
@@ -26,8 +29,6 @@ export const FAILURES = [
   'bad-body',
   'bad-response',
 ];
-
-const CRLF2 = Buffer.from('\r\n\r\n');
 
 /**
  * Starts the load. `path(client, n)` chooses each request's target (default `/`); a 200 whose body
@@ -117,7 +118,7 @@ export function startLoad(options) {
       const { socket } = conn;
       let buf = Buffer.alloc(0);
       let need = -1;
-      let headerEnd = -1;
+      let headSize = -1;
       let closeAfter = close;
       let settled = false;
       const finish = (outcome, detail = '') => {
@@ -138,26 +139,22 @@ export function startLoad(options) {
       };
       const onData = (chunk) => {
         buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
-        if (headerEnd < 0) {
-          headerEnd = buf.indexOf(CRLF2);
-          if (headerEnd < 0) return;
-          const head = buf.subarray(0, headerEnd).toString('latin1').split('\r\n');
-          const status = /^HTTP\/1\.[01] (\d{3})/.exec(head[0]);
-          if (!status) return finish('bad-response', JSON.stringify(head[0]));
-          fate.status = Number(status[1]);
-          for (const line of head.slice(1)) {
-            const colon = line.indexOf(':');
-            const name = line.slice(0, colon).trim().toLowerCase();
-            const value = line.slice(colon + 1).trim();
+        if (headSize < 0) {
+          const head = parseHead(buf);
+          if (head === null) return;
+          if (head.error) return finish('bad-response', head.error);
+          headSize = head.size;
+          fate.status = head.status;
+          for (const [name, value] of head.headers) {
             if (name === 'content-length') need = Number(value);
             else if (name === 'connection' && value.toLowerCase() === 'close') closeAfter = true;
           }
           if (need < 0) return finish('bad-response', 'no Content-Length');
         }
-        const have = buf.length - headerEnd - 4;
+        const have = buf.length - headSize;
         if (have < need) return;
         if (have > need) return finish('bad-response', `${have - need} bytes past the body`);
-        const body = buf.subarray(headerEnd + 4).toString('utf8');
+        const body = buf.subarray(headSize).toString('utf8');
         if (fate.status !== 200) return finish('status', `${fate.status} ${body.slice(0, 100)}`);
         const match = expect.exec(body);
         if (!match) return finish('bad-body', body.slice(0, 100));
@@ -210,7 +207,7 @@ export function startLoad(options) {
       if (opened instanceof Error) {
         fates.push(connectFate(opened, target));
         // Refused: do not spin on a port nobody listens on.
-        await new Promise((r) => setTimeout(r, 20));
+        await sleep(20);
         return null;
       }
       conn = opened;
@@ -235,7 +232,7 @@ export function startLoad(options) {
         for (let n = 0; !stopping && fates.length < maxRequests; n++) {
           conn = await request(c, persistent ? conn : null, path(c, n), !persistent);
           const pause = typeof pauseMs === 'function' ? pauseMs(c, n) : pauseMs;
-          if (pause > 0) await new Promise((r) => setTimeout(r, pause));
+          if (pause > 0) await sleep(pause);
         }
         conn?.socket.destroy();
       })(),
@@ -255,7 +252,7 @@ export function startLoad(options) {
     /** Resolves once `n` more requests have been answered correctly. */
     async answered(n) {
       const target = answered + n;
-      while (!stopping && answered < target) await new Promise((r) => setTimeout(r, 20));
+      while (!stopping && answered < target) await sleep(20);
     },
     stop() {
       stopping = true;
@@ -280,5 +277,8 @@ export function summarise(fates, elapsedMs) {
 /** One line per fate, for failure messages. */
 export function describeFate(f) {
   const conn = f.reused ? `reused after ${f.idle.toFixed(0)} ms idle` : 'new';
-  return `${f.outcome}${f.detail ? ` (${f.detail})` : ''}: GET ${f.path} from client ${f.client ?? '-'} on connection ${f.conn} (client port ${f.localPort}, opened at ${f.opened.toFixed(0)} ms, ${conn}${f.pid ? `, worker ${f.pid}` : ''}) at ${f.sent.toFixed(0)}-${f.ended.toFixed(0)} ms`;
+  const what = `${f.outcome}${f.detail ? ` (${f.detail})` : ''}: GET ${f.path} from client ${f.client ?? '-'}`;
+  const worker = f.pid ? `, worker ${f.pid}` : '';
+  const where = `client port ${f.localPort}, opened at ${f.opened.toFixed(0)} ms, ${conn}${worker}`;
+  return `${what} on connection ${f.conn} (${where}) at ${f.sent.toFixed(0)}-${f.ended.toFixed(0)} ms`;
 }

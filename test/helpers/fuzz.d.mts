@@ -1,4 +1,4 @@
-// Types for the parts of fuzz.mjs and echo-app.mjs the TypeScript tests import.
+// Types for the parts of fuzz.mjs the TypeScript tests import.
 export interface Stats {
   connections: number;
   fds: number;
@@ -26,8 +26,6 @@ export interface Figures {
   leaks: { baseline: Stats; after: Stats } | null;
 }
 export const SERVER_OPTIONS: Record<string, number>;
-/** mulberry32: 32-bit state, [0, 1). */
-export function prng(seed: number): () => number;
 export function startChild(options?: Record<string, unknown>): Promise<Child>;
 export function runFuzz(options: {
   seconds: number;

@@ -19,9 +19,12 @@ import { fork } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { echoOf } from './echo-app.mjs';
+import { echoOf } from '../fixtures/fuzz/echo-app.mjs';
+import { mulberry32 } from './random.mjs';
+import { sleep } from './wait.mjs';
+import { parseResponse } from './wire.mjs';
 
-const SERVER = fileURLToPath(new URL('./server.mjs', import.meta.url));
+const SERVER = fileURLToPath(new URL('../fixtures/fuzz/server.mjs', import.meta.url));
 
 // The tsws server's options: short timeouts so stalled cases end quickly; limits at defaults
 // except the body, kept small so a mutated length is likely to cross it.
@@ -34,18 +37,6 @@ export const SERVER_OPTIONS = {
 const CASE_TIMEOUT_MS = 10_000;
 
 // ---- randomness ----------------------------------------------------------------------------
-
-/** mulberry32: 32-bit state, [0, 1). */
-export function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The seed of case `index` in run `seed`. */
 export function caseSeed(seed, index) {
@@ -62,16 +53,19 @@ export const SEEDS = [
   'GET / HTTP/1.1\r\nHost: a.example\r\n\r\n',
   'GET /path/to?q=1&r=%20 HTTP/1.1\r\nHost: a.example:8080\r\nUser-Agent: fuzz\r\nAccept: */*\r\n\r\n',
   'POST /form HTTP/1.1\r\nHost: a.example\r\nContent-Type: text/plain\r\nContent-Length: 11\r\n\r\nhello world',
-  'POST /chunked HTTP/1.1\r\nHost: a.example\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n',
+  'POST /chunked HTTP/1.1\r\nHost: a.example\r\nTransfer-Encoding: chunked\r\n\r\n' +
+    '5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n',
   'PUT /x HTTP/1.1\r\nHost: a.example\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\nbody',
   'GET /old HTTP/1.0\r\nConnection: keep-alive\r\n\r\n',
   'GET http://b.example/abs HTTP/1.1\r\nHost: b.example\r\n\r\n',
   'OPTIONS * HTTP/1.1\r\nHost: a.example\r\n\r\n',
   'HEAD /h HTTP/1.1\r\nHost: a.example\r\n\r\n',
   'DELETE /d HTTP/1.1\r\nHost: a.example\r\nContent-Length: 0\r\n\r\n',
-  'GET /1 HTTP/1.1\r\nHost: a.example\r\n\r\nGET /2 HTTP/1.1\r\nHost: a.example\r\n\r\nPOST /3 HTTP/1.1\r\nHost: a.example\r\nContent-Length: 3\r\n\r\nabc',
+  'GET /1 HTTP/1.1\r\nHost: a.example\r\n\r\nGET /2 HTTP/1.1\r\nHost: a.example\r\n\r\n' +
+    'POST /3 HTTP/1.1\r\nHost: a.example\r\nContent-Length: 3\r\n\r\nabc',
   'POST /p HTTP/1.1\r\nHost: a.example\r\nContent-Length: 5\r\n\r\nhelloGET /after HTTP/1.1\r\nHost: a.example\r\n\r\n',
-  'POST /c HTTP/1.1\r\nHost: a.example\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\nGET /next HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\n\r\n',
+  'POST /c HTTP/1.1\r\nHost: a.example\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n' +
+    'GET /next HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\n\r\n',
 ].map((s) => Buffer.from(s, 'latin1'));
 
 /** Tokens that matter to an HTTP/1.1 parser, inserted or overwritten at random. */
@@ -242,7 +236,7 @@ function mutate(r, input) {
 
 /** The bytes of case `seed` and the sizes of its writes. */
 export function makeCase(seed) {
-  const r = prng(seed);
+  const r = mulberry32(seed);
   let bytes = pick(r, SEEDS);
   for (let n = 1 + int(r, 4); n > 0; n--) bytes = mutate(r, bytes);
   const writes = [];
@@ -262,60 +256,19 @@ export function makeCase(seed) {
 // ---- the wire ------------------------------------------------------------------------------
 
 /**
- * Parses what a server sent back into responses (skipping 1xx). `x-method: HEAD` marks an
- * answer to HEAD, which has no body whatever its Content-Length says.
+ * Parses what a server sent back, until it closed, into responses (skipping 1xx). `x-method: HEAD`
+ * marks an answer to HEAD, which has no body whatever its Content-Length says.
  */
 export function parseResponses(buf) {
   const out = [];
-  let pos = 0;
-  while (pos < buf.length) {
-    const end = buf.indexOf('\r\n\r\n', pos);
-    if (end < 0)
-      return {
-        responses: out,
-        error: `incomplete head: ${JSON.stringify(buf.subarray(pos, pos + 80).toString('latin1'))}`,
-      };
-    const lines = buf.subarray(pos, end).toString('latin1').split('\r\n');
-    const m = /^HTTP\/1\.1 (\d{3}) /.exec(lines[0]);
-    if (!m) return { responses: out, error: `not a status line: ${JSON.stringify(lines[0].slice(0, 80))}` };
-    const status = Number(m[1]);
-    const headers = new Map();
-    for (const line of lines.slice(1)) {
-      const colon = line.indexOf(':');
-      const name = line.slice(0, colon).toLowerCase();
-      if (colon <= 0 || (headers.has(name) && (name === 'content-length' || name === 'transfer-encoding'))) {
-        return { responses: out, error: `bad or repeated framing header: ${JSON.stringify(line)}` };
-      }
-      headers.set(name, line.slice(colon + 1).trim());
-    }
-    pos = end + 4;
-    if (status < 200) continue;
-    let body = Buffer.alloc(0);
-    if (headers.get('x-method') !== 'HEAD' && status !== 204 && status !== 304) {
-      if (headers.get('transfer-encoding') === 'chunked') {
-        const parts = [];
-        for (;;) {
-          const eol = buf.indexOf('\r\n', pos);
-          if (eol < 0) return { responses: out, error: 'incomplete chunk size' };
-          const size = Number.parseInt(buf.subarray(pos, eol).toString('latin1'), 16);
-          if (!Number.isFinite(size) || buf.length < eol + 2 + size + 2)
-            return { responses: out, error: 'incomplete chunk' };
-          pos = eol + 2 + size + 2;
-          if (size === 0) break;
-          parts.push(buf.subarray(eol + 2, eol + 2 + size));
-        }
-        body = Buffer.concat(parts);
-      } else if (headers.has('content-length')) {
-        const n = Number(headers.get('content-length'));
-        if (buf.length < pos + n) return { responses: out, error: 'incomplete body' };
-        body = buf.subarray(pos, pos + n);
-        pos += n;
-      } else {
-        body = buf.subarray(pos);
-        pos = buf.length;
-      }
-    }
-    out.push({ status, headers, body });
+  const head = (headers) => headers.some(([name, value]) => name === 'x-method' && value === 'HEAD');
+  for (let pos = 0; pos < buf.length; ) {
+    const parsed = parseResponse(buf.subarray(pos), { head, ended: true });
+    if (parsed.error) return { responses: out, error: parsed.error };
+    const { version, status, headers, body } = parsed.response;
+    if (version !== 'HTTP/1.1') return { responses: out, error: `not HTTP/1.1: ${version}` };
+    pos += parsed.size;
+    if (status >= 200) out.push({ status, headers: new Map(headers), body });
   }
   return { responses: out, error: null };
 }
@@ -430,7 +383,7 @@ export async function startReference() {
 
 // ---- the tsws child ------------------------------------------------------------------------
 
-/** Starts tsws (bench/fuzz/server.mjs) in a child process with `options`. */
+/** Starts tsws (test/fixtures/fuzz/server.mjs) in a child process with `options`. */
 export async function startChild(options = SERVER_OPTIONS) {
   const child = fork(SERVER, [JSON.stringify(options)], {
     execArgv: ['--expose-gc'],
@@ -516,7 +469,14 @@ export async function runCase(seed, tswsPort, reference) {
   const fail = (why) => ({
     outcome,
     statuses,
-    failure: `${why}\n  case seed ${seed}; ${bytes.length} bytes in writes of [${writes.join(', ')}]:\n  sent: ${show(bytes)}\n  tsws: ${show(ours.data)}\n  node: ${show(ref.data)}\n  node's app saw: ${JSON.stringify(taken)}`,
+    failure: [
+      why,
+      `  case seed ${seed}; ${bytes.length} bytes in writes of [${writes.join(', ')}]:`,
+      `  sent: ${show(bytes)}`,
+      `  tsws: ${show(ours.data)}`,
+      `  node: ${show(ref.data)}`,
+      `  node's app saw: ${JSON.stringify(taken)}`,
+    ].join('\n'),
   });
   if (ours.timedOut) return fail(`tsws kept the connection open ${CASE_TIMEOUT_MS} ms after the client's FIN`);
   if (mine.error && !ours.reset) return fail(`tsws's output does not parse: ${mine.error}`);
@@ -599,9 +559,8 @@ export async function runFuzz({ seconds, seed, concurrency = 16, log = () => {},
         for (const status of result.statuses) figures.statuses[status] = (figures.statuses[status] ?? 0) + 1;
         if (result.failure) {
           figures.failures.push(`case ${index}: ${result.failure}`);
-          log(
-            `FAIL case ${index} (replay: TSWS_FUZZ_SEED=${seed} node bench/fuzz/run.mjs --case ${index})\n${result.failure}`,
-          );
+          const replay = `TSWS_FUZZ_SEED=${seed} node bench/fuzz/run.mjs --case ${index}`;
+          log(`FAIL case ${index} (replay: ${replay})\n${result.failure}`);
         }
         if (Date.now() - lastReport > 30_000) {
           lastReport = Date.now();
@@ -609,9 +568,8 @@ export async function runFuzz({ seconds, seed, concurrency = 16, log = () => {},
           const rss = stats
             ? `${(stats.rss / 1e6).toFixed(0)} MB RSS, ${stats.fds} fds, ${stats.connections} connections open`
             : 'stats unavailable';
-          log(
-            `${Math.round((lastReport - started) / 1000)} s: ${figures.sent} cases, ${figures.failures.length} failures; tsws ${rss}`,
-          );
+          const elapsed = Math.round((lastReport - started) / 1000);
+          log(`${elapsed} s: ${figures.sent} cases, ${figures.failures.length} failures; tsws ${rss}`);
         }
       }
     };
@@ -645,7 +603,7 @@ async function settle(child) {
   const deadline = Date.now() + 10_000;
   let stats = await child.stats();
   while (stats.connections > 0 && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
     stats = await child.stats();
   }
   return stats;

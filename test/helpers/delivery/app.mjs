@@ -1,0 +1,20 @@
+// The delivery matrix's fetch app: `GET /body/<kind>?size=<bytes>` answers with a body of that
+// kind (bodies.mjs), `GET /ok` with "ok" (the request after a download on a kept connection),
+// `GET /peer` with the client's port (a proxy's upstream connection, seen from the server).
+import { KINDS } from './bodies.mjs';
+
+/** Sizes are whole multiples of 8 (the Float64Array kind) up to 128 MiB. */
+const MAX_SIZE = 128 * 1024 * 1024;
+
+export default async function app(request, info) {
+  const url = new URL(request.url);
+  if (url.pathname === '/ok') return new Response('ok');
+  if (url.pathname === '/peer') return new Response(String(info?.remotePort));
+  const name = url.pathname.startsWith('/body/') ? url.pathname.slice(6) : '';
+  const kind = Object.hasOwn(KINDS, name) ? KINDS[name] : undefined;
+  if (kind === undefined) return new Response('no such body kind', { status: 404 });
+  const size = Number(url.searchParams.get('size'));
+  if (!Number.isSafeInteger(size) || size < 0 || size > MAX_SIZE || size % 8 !== 0)
+    return new Response(`size must be a multiple of 8 up to ${MAX_SIZE}`, { status: 400 });
+  return new Response(await kind.make(size));
+}
