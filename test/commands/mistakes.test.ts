@@ -109,7 +109,9 @@ describe.each(COMMANDS)('$name', ({ name: command, args }) => {
     // Run from the app's directory: under tsws-master, node:cluster needs the workers in the master's.
     const proc = run(command, [...args, 'fetch.js', '-b', `unix:@${name}`], { cwd: APPS });
     await proc.waitFor(command === 'tsws' ? /listening on/ : /"msg":"ready"/);
-    const curl = spawnSync('curl', ['-sS', '--abstract-unix-socket', name, 'http://unix/hello'], { encoding: 'utf8' });
+    const curl = spawnSync('curl', ['-sS', '-m', '10', '--abstract-unix-socket', name, 'http://unix/hello'], {
+      encoding: 'utf8',
+    });
     expect(curl.stdout, curl.stderr).toBe('hello from fetch');
   });
 

@@ -1,7 +1,7 @@
 // Where the server listens: every bind form, several at once, listeners handed in, and the socket
 // options (backlog, SO_REUSEPORT, TCP_NODELAY) as the kernel sees them.
 
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, linkSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -108,9 +108,13 @@ describe('binds', () => {
     const { server } = await start(hello, { bind: `unix:@${name}` });
     expect(server.urls()).toEqual([`@${name}`]);
     expect(await getVia(`\0${name}`)).toBe('hello');
-    // curl (not Node) names the socket at its own length.
-    const curl = spawnSync('curl', ['-sS', '--abstract-unix-socket', name, 'http://unix/'], { encoding: 'utf8' });
-    expect(curl.stdout, curl.stderr).toBe('hello');
+    // curl (not Node) names the socket at its own length. Not spawnSync: the server is in this process.
+    const curl = await new Promise<string>((resolve, reject) =>
+      execFile('curl', ['-sS', '-m', '10', '--abstract-unix-socket', name, 'http://unix/'], (err, out, errOut) =>
+        err ? reject(new Error(`curl: ${errOut}`)) : resolve(out),
+      ),
+    );
+    expect(curl).toBe('hello');
   });
 
   it('several binds at once', async () => {

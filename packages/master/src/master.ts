@@ -808,6 +808,8 @@ export class Master extends EventEmitter<MasterEvents> {
     const wasStarting = this.stateNow === 'starting';
     this.stateNow = 'stopping';
     this.exitCode = exitCode;
+    // Stopped by a signal while starting: what the start held back is part of the story (a halt has silenced it).
+    if (!this.halted) this.logging.release();
     this.log.info({ graceful, workers: this.records.size }, graceful ? 'stopping gracefully' : 'stopping');
     const abandoned = [...(this.reloading?.waiters ?? []), ...(this.rereading ?? []), ...this.reloadWaiting.splice(0)];
     this.reloading = null;
