@@ -6,17 +6,21 @@
 //
 //   node bench/ab.mjs before=/tmp/old/packages/core after=packages/core
 //   node bench/ab.mjs --scenario pipelined --rounds 7 --duration 4 a=... b=...
+//   node bench/ab.mjs bench=bench/app.mjs hello=examples/hello.mjs
 //
 // A build is a package directory with dist/ (make the old one with `git worktree add /tmp/old
-// HEAD~1 && cd /tmp/old && pnpm install && pnpm build`). Scenarios: keepalive (50 connections),
-// pipelined (16 deep), close (Connection: close).
+// HEAD~1 && cd /tmp/old && pnpm install && pnpm build`); an app file (.mjs, .js) instead is that
+// app served by this checkout's core, to compare apps. Scenarios: keepalive (50 connections),
+// pipelined (16 deep), close (Connection: close). Each runs on the Node that runs this script.
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { cpuMicros, startPinned, stop, waitForPort } from './proc.mjs';
 
+const CORE = fileURLToPath(new URL('../packages/core', import.meta.url));
+const BENCH_APP = new URL('./app.mjs', import.meta.url).href;
 const args = process.argv.slice(2);
 const opts = { scenario: 'keepalive', rounds: 5, duration: 4, connections: 50 };
 const builds = [];
@@ -24,12 +28,19 @@ for (let i = 0; i < args.length; i++) {
   const a = args[i];
   if (a.startsWith('--')) opts[a.slice(2)] = Number.isNaN(Number(args[i + 1])) ? args[++i] : Number(args[++i]);
   else {
-    const [name, dir] = a.split('=');
-    builds.push({ name, entry: pathToFileURL(join(resolve(dir), 'dist/index.js')).href });
+    const [name, path] = a.split('=');
+    const app = /\.m?js$/.test(path);
+    builds.push({
+      name,
+      entry: pathToFileURL(join(resolve(app ? CORE : path), 'dist/index.js')).href,
+      app: app ? pathToFileURL(resolve(path)).href : BENCH_APP,
+    });
   }
 }
 if (builds.length < 2) {
-  console.error('usage: node bench/ab.mjs [--scenario keepalive|pipelined|close] [--rounds N] name=dir name=dir');
+  console.error(
+    'usage: node bench/ab.mjs [--scenario keepalive|pipelined|close] [--rounds N] name=<core dir or app file> ...',
+  );
   process.exit(2);
 }
 
@@ -43,9 +54,9 @@ const script = join(tmpdir(), `tsws-ab-${process.pid}.lua`);
 writeFileSync(script, lua);
 
 // The server: serve(app) from the build given, as bench/servers/tsws-core.mjs does.
-const SERVER = `const [entry, port] = process.argv.slice(1);
+const SERVER = `const [entry, appUrl, port] = process.argv.slice(1);
 const { serve } = await import(entry);
-const { default: app } = await import(${JSON.stringify(new URL('./app.mjs', import.meta.url).href)});
+const { default: app } = await import(appUrl);
 await serve(app, { bind: '127.0.0.1:' + port });`;
 
 function wrk(port, seconds) {
@@ -62,7 +73,10 @@ let port = 20_000 + (process.pid % 20_000);
 for (let round = 0; round < opts.rounds; round++) {
   for (const build of round % 2 ? [...builds].reverse() : builds) {
     port++;
-    const proc = startPinned([process.execPath, '--input-type=module', '-e', SERVER, build.entry, String(port)], 0);
+    const proc = startPinned(
+      [process.execPath, '--input-type=module', '-e', SERVER, build.entry, build.app, String(port)],
+      0,
+    );
     await waitForPort(proc, port);
     wrk(port, 1); // warm-up
     const before = cpuMicros(proc.pid);

@@ -79,13 +79,18 @@ export async function idleRss(server, { serverCpu }) {
  * Bytes per idle keep-alive connection: RSS (and live JS heap) with CONNECTIONS connections open
  * (each has carried one request) minus before, over CONNECTIONS. A warm-up of a few hundred
  * requests comes first, so code compiled on the first requests is not counted as connection
- * memory. The server runs with a preload that lets us force a GC (it adds 1-2 MB, which is why
- * idle RSS is measured apart, by idleRss).
+ * memory. With `gc` (the default) the server runs with a preload that lets us force a GC (it adds
+ * 1-2 MB, which is why idle RSS is measured apart, by idleRss) and a capped young generation;
+ * without, it runs as users run it and RSS is read once steady (`heapPerConnection` is then null).
  */
-export async function measureMemory(server, { serverCpu, clientCpu }) {
-  const heapDir = mkdtempSync(join(tmpdir(), 'tsws-bench-heap-'));
-  const { proc, port } = await started(server, serverCpu, gcEnv(heapDir));
-  const settled = () => settledMemory(proc, heapDir);
+export async function measureMemory(server, { serverCpu, clientCpu }, { gc = true } = {}) {
+  const heapDir = gc ? mkdtempSync(join(tmpdir(), 'tsws-bench-heap-')) : null;
+  const { proc, port } = await started(server, serverCpu, gc ? gcEnv(heapDir) : {});
+  const settled = async () => {
+    if (gc) return settledMemory(proc, heapDir);
+    await steadyRss(proc);
+    return { rss: rssKiB(proc.pid) * 1024, heap: Number.NaN };
+  };
   let client;
   try {
     await holdConnections(port, 200, clientCpu).then((c) => c.close());
@@ -95,12 +100,12 @@ export async function measureMemory(server, { serverCpu, clientCpu }) {
     if (client.lost()) throw new Error('the server closed idle connections while they were measured');
     return {
       perConnection: (after.rss - before.rss) / CONNECTIONS,
-      heapPerConnection: (after.heap - before.heap) / CONNECTIONS,
+      heapPerConnection: gc ? (after.heap - before.heap) / CONNECTIONS : null,
     };
   } finally {
     await client?.close();
     await stop(proc);
-    rmSync(heapDir, { recursive: true, force: true });
+    if (heapDir) rmSync(heapDir, { recursive: true, force: true });
   }
 }
 

@@ -136,15 +136,19 @@ export async function stop(proc, graceMs = 2000) {
   await proc.cleanup?.();
 }
 
+/** The fields of /proc/<pid>/stat after the command (which may hold spaces): f[0] is the state. */
+function statFields(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
 /** The pids of a process group, with their CPU ticks. */
 export function groupPids(pgid) {
   const pids = [];
   for (const name of readdirSync('/proc')) {
     if (name.charCodeAt(0) > 57) continue; // not a pid
     try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'latin1');
-      // Fields after the command (which may hold spaces) start after the last ')'.
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const f = statFields(name);
       // utime stime cutime cstime: a child's time moves to its parent's cutime/cstime when
       // it is reaped, so a worker that exits mid-window still counts.
       if (Number(f[2]) === pgid)
@@ -166,6 +170,15 @@ export function cpuMicros(pgid) {
   let ticks = 0;
   for (const p of groupPids(pgid)) ticks += p.ticks;
   return (ticks * 1e6) / CLK_TCK;
+}
+
+/**
+ * User+system CPU time (microseconds) of this process's children that have exited and been
+ * reaped: read around a load tool's run, the tool's own CPU time (servers are still running).
+ */
+export function childCpuMicros() {
+  const f = statFields('self');
+  return ((Number(f[13]) + Number(f[14])) * 1e6) / CLK_TCK;
 }
 
 /** Resident set size of one process, in KiB (0 once it has gone). */

@@ -7,14 +7,16 @@ import { fileURLToPath } from 'node:url';
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
 const SNIPPET = fileURLToPath(new URL('./README-snippet.md', import.meta.url));
 const BASELINE = 'node:http';
-const CEILING = 'ceiling';
 const SUPERVISED = 'supervised';
 const KB = 1000;
 const MB = 1e6;
-/** Memory targets: issue 4 (4 kB per idle connection; idle RSS within 5 MB of a bare node), issue 2 (6 kB). */
-const PER_CONNECTION_TARGET = 4 * KB;
-const PER_CONNECTION_ISSUE_2 = 6 * KB;
+/**
+ * Memory targets: issue 11 (3 kB per idle connection with and without a forced GC, on both Nodes;
+ * the master process within 15 MB of a bare node), issue 4 (a worker's idle RSS within 5 MB of it).
+ */
+const PER_CONNECTION_TARGET = 3 * KB;
 const IDLE_OVER_BARE_TARGET = 5 * MB;
+const MASTER_OVER_BARE_TARGET = 15 * MB;
 /**
  * "No measurable loss" of tsws-master against a plain node:cluster program: a median req/s
  * ratio of at least this. Between rounds the same server moves a few percent on a quiet machine,
@@ -64,6 +66,7 @@ export function summarise(results) {
             rps: stats(ok.map((s) => s.rps)),
             cpuUsPerReq: stats(ok.map((s) => s.cpuUsPerReq)),
             cpuPct: stats(ok.map((s) => s.cpuPct)),
+            toolCpuPct: stats(ok.map((s) => s.toolCpuPct)),
             ratio,
             cpuRatio,
             errors: ok.reduce((n, s) => n + s.errors + s.non2xx, 0),
@@ -84,6 +87,16 @@ export function summarise(results) {
         : null;
     }
   }
+  for (const scenario of results.scenarios) {
+    for (const [name, cell] of Object.entries(scenario.servers)) {
+      if (!cell.summary || isCeiling(name, results) || scenario.compare) continue;
+      cell.summary.ofCeilings = Object.fromEntries(
+        ceilingNames(results)
+          .filter((c) => scenario.servers[c]?.summary)
+          .map((c) => [c, paired(cell.samples, scenario.servers[c].samples)]),
+      );
+    }
+  }
   results.versus = versus(results);
   if (results.memory) {
     const m = results.memory;
@@ -95,6 +108,7 @@ export function summarise(results) {
         idleWorker: stats(cell.idleWorker ?? []),
         perConnection: stats(cell.perConnection),
         heapPerConnection: stats(cell.heapPerConnection ?? []),
+        perConnectionNoGc: stats(cell.perConnectionNoGc ?? []),
       };
     }
   }
@@ -129,6 +143,9 @@ function versus(results) {
 
 const serverInfo = (name, results) => results.servers.find((s) => s.name === name);
 const isSubject = (name, results) => serverInfo(name, results)?.subject === true;
+const isCeiling = (name, results) => serverInfo(name, results)?.ceiling === true;
+/** Node's socket ceiling and nginx's: reference columns, each scenario's last. */
+const ceilingNames = (results) => results.servers.filter((s) => s.ceiling).map((s) => s.name);
 
 function targets(results) {
   const out = [];
@@ -150,7 +167,7 @@ function targets(results) {
         server: name,
         value: `${r.toFixed(2)}x`,
         met: r >= scenario.target.ratio,
-        note: scenario.compare ? cpuCost(cell.summary.cpuRatio) : ceilingNote(scenario),
+        note: scenario.compare ? cpuCost(cell.summary.cpuRatio) : ceilingNote(scenario, results),
       });
     }
   }
@@ -181,21 +198,30 @@ function targets(results) {
     for (const [name, cell] of Object.entries(m.servers)) {
       if (!isSubject(name, results)) continue;
       const per = cell.summary.perConnection?.median;
+      const perNoGc = cell.summary.perConnectionNoGc?.median;
       // For a master, the target is about a worker: the process that serves.
       const idle = (cell.summary.idleWorker ?? cell.summary.idle)?.median;
       const who = cell.summary.idleWorker ? `${name}, a worker` : name;
-      if (per != null) {
+      for (const [value, how] of [
+        [per, 'after a forced GC'],
+        [perNoGc, 'as it runs (no forced GC)'],
+      ]) {
+        if (value == null) continue;
         out.push({
-          target: `RSS per idle keep-alive connection <= 4 kB (issue 4)`,
+          target: `RSS per idle keep-alive connection <= 3 kB, ${how} (issue 11)`,
           server: name,
-          value: kB(per),
-          met: per <= PER_CONNECTION_TARGET,
+          value: kB(value),
+          met: value <= PER_CONNECTION_TARGET,
         });
+      }
+      const master = cell.summary.idleLeader?.median;
+      if (master != null && m.bareSummary) {
+        const over = master - m.bareSummary.median;
         out.push({
-          target: `RSS per idle keep-alive connection < 6 kB (issue 2)`,
+          target: `the master process within 15 MB of a bare node process (issue 11)`,
           server: name,
-          value: kB(per),
-          met: per < PER_CONNECTION_ISSUE_2,
+          value: `+${(over / MB).toFixed(1)} MB (${mB(master)})`,
+          met: over <= MASTER_OVER_BARE_TARGET,
         });
       }
       if (idle != null && m.bareSummary) {
@@ -216,10 +242,13 @@ const cpuNote = (r, what) => (r ? `${what} ${r.median.toFixed(2)}x less` : '');
 /** For a server against itself with a feature on: how much more CPU per request the feature costs. */
 const cpuCost = (r) => (r ? `CPU per request ${(1 / r.median).toFixed(2)}x with it on` : '');
 
-/** What the tool's own ceiling allowed, when it caps the ratio a server could show. */
-function ceilingNote(scenario) {
-  const c = scenario.servers[CEILING]?.summary?.ratio;
-  return c ? `tool ceiling ${c.median.toFixed(2)}x` : '';
+/** Where the ceilings stood in the same scenario: Node's socket layer, and a C server under the same load. */
+function ceilingNote(scenario, results) {
+  return ceilingNames(results)
+    .map((c) => [c, scenario.servers[c]?.summary?.ratio])
+    .filter(([, r]) => r)
+    .map(([c, r]) => `${c} ${r.median.toFixed(2)}x`)
+    .join(', ');
 }
 
 /**
@@ -235,12 +264,15 @@ function contentionWarning(results) {
   ];
 }
 
+const toolName = (results) => results.tool.name;
+/** What the two reference columns are, for the tables' captions. */
+const CEILINGS_NOTE =
+  "Two ceilings under the same load: Node's socket ceiling (a bare `net.Socket` answering with a prebuilt response: what Node's socket layer allows, with no HTTP) and nginx's (one worker answering `return 200`: a C server, the most this load tool was seen to drive on one core; on pipelined requests it writes each answer alone and falls below Node's socket ceiling).";
 const kB = (bytes) => `${(bytes / KB).toFixed(2)} kB`;
 const mB = (bytes) => `${(bytes / MB).toFixed(1)} MB`;
 const rate = (x) => (x >= 1e5 ? `${Math.round(x / 1e3)}k` : x >= 1e3 ? `${(x / 1e3).toFixed(1)}k` : `${Math.round(x)}`);
 const spread = (st, f = rate) => `${f(st.median)} [${f(st.min)}–${f(st.max)}]`;
 const verdict = (met) => (met === null ? 'n/a' : met ? 'met' : '**missed**');
-const label = (n) => (n === CEILING ? 'tool ceiling' : n);
 /** A Markdown table; `align`: 'l' or 'r' per column (default: the first left, the rest right). */
 const table = (head, rows, align = `l${'r'.repeat(head.length - 1)}`) => [
   `| ${head.join(' | ')} |`,
@@ -248,12 +280,12 @@ const table = (head, rows, align = `l${'r'.repeat(head.length - 1)}`) => [
   ...rows.map((r) => `| ${r.join(' | ')} |`),
 ];
 
-/** The columns of one table: node:http first, then the group's servers in run order, the ceiling last (single processes only). */
+/** The columns of one table: node:http first, then the group's servers in run order, the ceilings last (single processes only). */
 function columns(results, group) {
   const names = results.servers
-    .filter((s) => s.name !== CEILING && s.name !== BASELINE && (s.group ?? null) === group)
+    .filter((s) => !s.ceiling && s.name !== BASELINE && (s.group ?? null) === group)
     .map((s) => s.name);
-  return [BASELINE, ...names, ...(group ? [] : [CEILING])].filter((n) =>
+  return [BASELINE, ...names, ...(group ? [] : ceilingNames(results))].filter((n) =>
     results.scenarios.some((s) => s.servers[n]?.summary),
   );
 }
@@ -280,16 +312,16 @@ function loadTables(results, group) {
     });
     return [`${s.title} (${loadOf(s)})`, ...cells, group ? '' : s.target ? `≥ ${s.target.ratio}x` : ''];
   });
-  const cpuCols = cols.filter((n) => n !== CEILING);
   const cpu = shown
     .filter((s) => !s.unavailable)
     .map((s) => [
       s.title,
-      ...cpuCols.map((n) => {
+      ...cols.map((n) => {
         const sum = s.servers[n]?.summary;
         if (!sum) return s.servers[n]?.outside ? '' : 'n/a';
         const less = n === BASELINE || !sum.cpuRatio ? '' : `${sum.cpuRatio.median.toFixed(2)}x, `;
-        return `${sum.cpuUsPerReq.median.toFixed(1)} (${less}${sum.cpuPct.median.toFixed(0)}%)`;
+        const tool = sum.toolCpuPct ? `; ${toolName(results)} ${sum.toolCpuPct.median.toFixed(0)}%` : '';
+        return `${sum.cpuUsPerReq.median.toFixed(1)} (${less}${sum.cpuPct.median.toFixed(0)}%${tool})`;
       }),
     ]);
   const title = group ? '### Several processes: tsws-master, a plain node:cluster program, PM2' : '### One process';
@@ -300,13 +332,41 @@ function loadTables(results, group) {
     title,
     '',
     ...(about ? [about, ''] : []),
-    `**Requests per second**: median [min–max] over the rounds; the ratio is to ${BASELINE} in the same round (median).${group ? '' : ' "tool ceiling" is the load tool against a trivial responder: no server can show more.'}`,
+    `**Requests per second**: median [min–max] over the rounds; the ratio is to ${BASELINE} in the same round (median).${group ? '' : ` ${CEILINGS_NOTE}`}`,
     '',
-    ...table(['scenario', ...cols.map(label), ...(group ? [''] : ['target'])], rps),
+    ...table(['scenario', ...cols, ...(group ? [''] : ['target'])], rps),
     '',
-    `**Server CPU time per request** (µs, median; lower is better): utime+stime of the server's processes over the measured window, divided by requests. In brackets: how many times less than ${BASELINE}, and the server's CPU use (near 100% means the server, not the load tool, was the limit).`,
+    `**Server CPU time per request** (µs, median; lower is better): utime+stime of the server's processes over the measured window, divided by requests. In brackets: how many times less than ${BASELINE}, the server's CPU use and the load tool's (${toolName(results)} on its own core): near 100% on the server's side means the server was the limit, on the tool's side the tool.`,
     '',
-    ...table(['scenario', ...cpuCols], cpu),
+    ...table(['scenario', ...cols], cpu),
+    '',
+  ];
+}
+
+/** tsws against the two ceilings, paired by round: what is left to Node's socket layer, and to C. */
+function ceilingsTable(results) {
+  const names = ceilingNames(results);
+  const subjects = results.servers.filter((s) => s.targets).map((s) => s.name);
+  const shown = results.scenarios.filter(
+    (s) => !s.compare && !s.reload && !s.unavailable && subjects.some((n) => s.servers[n]?.summary?.ofCeilings),
+  );
+  if (!names.length || !shown.length) return [];
+  const head = ['scenario', ...subjects.flatMap((n) => names.map((c) => `${n} / ${c}`))];
+  const rows = shown.map((s) => [
+    s.title,
+    ...subjects.flatMap((n) =>
+      names.map((c) => {
+        const r = s.servers[n]?.summary?.ofCeilings?.[c];
+        return r?.ratio ? `${r.ratio.median.toFixed(2)} (CPU ${r.cpuRatio.median.toFixed(2)})` : '';
+      }),
+    ),
+  ]);
+  return [
+    '### tsws against the ceilings',
+    '',
+    "tsws's req/s as a fraction of each ceiling's (above) in the same round (median); in brackets, the ceiling's CPU time per request over tsws's (1.00: as cheap as the ceiling).",
+    '',
+    ...table(head, rows),
     '',
   ];
 }
@@ -416,29 +476,34 @@ function memoryTable(results) {
     'idle RSS',
     ...(withWorkers ? ['its processes'] : []),
     'over bare node',
-    ...(perConn ? ['RSS per idle connection [min–max]', 'JS heap per idle connection'] : []),
+    ...(perConn
+      ? [
+          'RSS per idle connection, after a GC [min–max]',
+          'JS heap per idle connection',
+          'RSS per idle connection, no forced GC [min–max]',
+        ]
+      : []),
   ];
   const rows = [[`bare \`node -e\`, one listening socket`, mB(m.bareSummary.median), ...head.slice(2).map(() => '')]];
   for (const [name, cell] of cells) {
     const { idle, idleLeader, idleWorker, perConnection: per, heapPerConnection: heap } = cell.summary;
+    const noGc = cell.summary.perConnectionNoGc;
+    const range = (x) => `${kB(x.median)} [${(x.min / KB).toFixed(2)}–${(x.max / KB).toFixed(2)}]`;
     const one = idleWorker ?? idle;
     const row = [name, idle ? mB(idle.median) : 'failed'];
     if (withWorkers) row.push(idleWorker ? `master ${mB(idleLeader.median)}, a worker ${mB(idleWorker.median)}` : '');
     row.push(one ? `+${((one.median - m.bareSummary.median) / MB).toFixed(1)} MB` : '');
     if (perConn)
       row.push(
-        per
-          ? `${kB(per.median)} [${(per.min / KB).toFixed(2)}–${(per.max / KB).toFixed(2)}]`
-          : cell.errors.length
-            ? 'failed'
-            : '',
+        per ? range(per) : cell.errors.length ? 'failed' : '',
         heap ? kB(heap.median) : '',
+        noGc ? range(noGc) : '',
       );
     rows.push(row);
   }
   const perText = perConn
-    ? ` Per idle keep-alive connection (median of ${m.rounds}): the server's RSS (and live JS heap) with ${m.connections.toLocaleString('en')} connections open (one request each) minus before, over ${m.connections.toLocaleString('en')}, each read once RSS is steady and after a full GC, with V8's young generation capped (\`--max-semi-space-size=1\`): bench/README.md says why. 1 kB = 1000 bytes.`
-    : ' RSS per connection is measured by the full pass.';
+    ? ` Per idle keep-alive connection (median of ${m.rounds}): the server's RSS (and live JS heap) with ${m.connections.toLocaleString('en')} connections open (one request each) minus before, over ${m.connections.toLocaleString('en')}, each read once RSS is steady: after a full GC, with V8's young generation capped (\`--max-semi-space-size=1\`; bench/README.md says why), and again as users run it (no preload, no forced GC). 1 kB = 1000 bytes.`
+    : ' RSS per connection is measured by the full pass and `pnpm bench --memory`.';
   return [
     '### Memory',
     '',
@@ -471,13 +536,17 @@ function targetTable(results) {
 
 function header(results) {
   const { machine, tool, settings } = results;
-  return `Node ${machine.node} · ${machine.cpu}, ${machine.cores} cores · load average ${machine.loadAverage.join(', ')} at the start · ${tool.version} (${tool.why}) · server on core ${settings.serverCpu}, load on core ${settings.clientCpu} · ${results.pass} pass: ${settings.rounds} rounds of ${settings.durationS} s after ${settings.warmS} s warm-up · ${results.startedAt.slice(0, 10)}`;
+  const load = results.scenarios.length
+    ? `${tool.version} (${tool.why}) · server on core ${settings.serverCpu}, load on core ${settings.clientCpu} · ${results.pass} pass: ${settings.rounds} rounds of ${settings.durationS} s after ${settings.warmS} s warm-up`
+    : `server on core ${settings.serverCpu}, clients on core ${settings.clientCpu} · ${results.pass} pass`;
+  return `Node ${machine.node} · ${machine.cpu}, ${machine.cores} cores · load average ${machine.loadAverage.join(', ')} at the start · ${load} · ${results.startedAt.slice(0, 10)}`;
 }
 
 export function markdown(results) {
   const lines = [header(results), '', ...contentionWarning(results)];
   lines.push(
     ...loadTables(results, null),
+    ...ceilingsTable(results),
     ...loadTables(results, SUPERVISED),
     ...versusTable(results),
     ...accessLogTable(results),
@@ -518,22 +587,23 @@ export function snippet(results) {
     '<!-- Generated by `pnpm bench --full` (bench/report.mjs): rerun it rather than edit. -->',
     '## Benchmarks',
     '',
-    '![Requests per second relative to node:http](bench/results/full.svg)',
+    `![Requests per second relative to node:http](bench/results/${fileName(results)}.svg)`,
     '',
     header(results),
     '',
     ...contentionWarning(results),
     `Requests per second relative to ${BASELINE} (median of the per-round ratios; ${BASELINE}'s own rate in its column):`,
     '',
-    ...table(['scenario', ...cols.map(label), 'target'], rows, `l${'r'.repeat(cols.length)}l`),
+    ...table(['scenario', ...cols, 'target'], rows, `l${'r'.repeat(cols.length)}l`),
     '',
     ...targetTable(results),
-    `**How it is measured.** Each server runs pinned to one core and the load generator (${results.tool.version}, one thread) to the other, on 127.0.0.1. For each scenario every server is started fresh, its answer is checked (status, content type, body length), and it is warmed up; then ${results.settings.rounds} rounds measure every server once each, in an order rotated every round, and the figures are medians. A ratio to node:http is taken within each round, so the noise both saw cancels. Beside req/s we report the server's own CPU time per request (utime+stime of all its processes, from /proc), which moves far less than req/s on a shared machine. The "tool ceiling" is the same load against a trivial responder that writes a prebuilt answer: no server can show more than that. Multi-process servers keep all their processes on the server core, so they show what supervision costs, not a speed-up. Memory per connection is read with 5,000 idle keep-alive connections open, after a forced GC and once RSS is steady. Every figure, every server and the method in full: [bench/results/full.md](bench/results/full.md) and [bench/README.md](bench/README.md); \`pnpm bench\` (quick, under 3 minutes) or \`pnpm bench --full\` reproduces them.`,
+    `**How it is measured.** Each server runs pinned to one core and the load generator (${results.tool.version}, one thread) to the other, on 127.0.0.1. For each scenario every server is started fresh, its answer is checked (status, content type, body length), and it is warmed up; then ${results.settings.rounds} rounds measure every server once each, in an order rotated every round, and the figures are medians. A ratio to node:http is taken within each round, so the noise both saw cancels. Beside req/s we report the server's own CPU time per request (utime+stime of all its processes, from /proc), which moves far less than req/s on a shared machine. Two ceilings take the same load: Node's socket ceiling, a bare \`net.Socket\` writing a prebuilt answer (what Node's socket layer allows, with no HTTP at all), and nginx with one worker answering \`return 200\` (a C server: what this load tool can drive on one core). Multi-process servers keep all their processes on the server core, so they show what supervision costs, not a speed-up. Memory per connection is read with 5,000 idle keep-alive connections open, after a forced GC and once RSS is steady. Every figure, every server and the method in full: [bench/results/${fileName(results)}.md](bench/results/${fileName(results)}.md) and [bench/README.md](bench/README.md); \`pnpm bench\` (quick, under 3 minutes) or \`pnpm bench --full\` reproduces them.`,
   ].join('\n')}\n`;
 }
 
-const PALETTE = { [CEILING]: '#dadce0' };
-// Distinct enough for the 14 series of a full pass; no gray (the 1x line and the ceiling are gray).
+/** The ceilings in grays, the servers in colours. */
+const CEILING_GRAYS = ['#dadce0', '#9aa0a6'];
+// Distinct enough for the 14 series of a full pass; no gray (the 1x line and the ceilings are gray).
 const COLORS = [
   '#1a73e8',
   '#e8710a',
@@ -556,8 +626,13 @@ const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 export function svg(results) {
   // node:http is the 1x line, not a bar; the access-log pairs and reloads are not ratios to it.
   const loads = results.scenarios.filter((s) => !s.unavailable && !s.compare && !s.reload);
-  // The tool ceiling last in each group, after the multi-process servers.
-  const order = [...columns(results, null).filter((n) => n !== CEILING), ...columns(results, SUPERVISED), CEILING];
+  // The ceilings last in each group, after the multi-process servers.
+  const ceilings = ceilingNames(results);
+  const order = [
+    ...columns(results, null).filter((n) => !ceilings.includes(n)),
+    ...columns(results, SUPERVISED),
+    ...ceilings,
+  ];
   const names = order.filter(
     (n, i) => n !== BASELINE && order.indexOf(n) === i && loads.some((s) => s.servers[n]?.summary?.ratio),
   );
@@ -565,7 +640,14 @@ export function svg(results) {
   // Each scenario gets a bar for each server it ran, no empty slots.
   const barsOf = (s) => names.filter((n) => s.servers[n]?.summary?.ratio);
   let color = 0;
-  const fill = Object.fromEntries(names.map((n) => [n, PALETTE[n] ?? COLORS[color++ % COLORS.length]]));
+  const fill = Object.fromEntries(
+    names.map((n) => [
+      n,
+      ceilings.includes(n)
+        ? CEILING_GRAYS[ceilings.indexOf(n) % CEILING_GRAYS.length]
+        : COLORS[color++ % COLORS.length],
+    ]),
+  );
   const BAR = 14;
   const GAP = 14;
   const LEFT = 230;
@@ -579,7 +661,7 @@ export function svg(results) {
         `<line x1="${lx + 6}" y1="${y}" x2="${lx + 6}" y2="${y + 12}" stroke="#5f6368" stroke-width="2"/>`,
     },
     ...names.map((n) => ({
-      label: n === CEILING ? 'tool ceiling' : n,
+      label: n,
       mark: (lx, y) => `<rect x="${lx}" y="${y}" width="12" height="12" fill="${fill[n]}"/>`,
     })),
     {
@@ -653,14 +735,38 @@ export function svg(results) {
   return `${out.join('\n')}\n`;
 }
 
+/** A pass's files are kept apart by the Node it ran on: `quick-node20`, `full-node24` (`--name` replaces the pass). */
+const fileName = (results) => `${results.name ?? results.pass}-node${/^v?(\d+)/.exec(results.machine.node)?.[1]}`;
+
+/**
+ * Results written before the two ceilings had one server named 'ceiling' (Node's socket
+ * ceiling, then mislabelled the tool's): name it as it is now, so old passes redraw.
+ */
+function upgrade(results) {
+  const old = results.servers.find((s) => s.name === 'ceiling' && s.ceiling === undefined);
+  if (!old) return results;
+  const name = 'Node socket ceiling';
+  Object.assign(old, { name, ceiling: true });
+  for (const scenario of results.scenarios) {
+    if (!scenario.servers.ceiling) continue;
+    scenario.servers[name] = scenario.servers.ceiling;
+    delete scenario.servers.ceiling;
+  }
+  return results;
+}
+
 /** Summarises `results` and writes the three files (and the README snippet for the full pass); returns their paths. */
 export function writeReport(results) {
   summarise(results);
-  const base = `${RESULTS}${results.pass}`;
+  const base = `${RESULTS}${fileName(results)}`;
   writeFileSync(`${base}.json`, `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(`${base}.md`, markdown(results));
-  writeFileSync(`${base}.svg`, svg(results));
-  const files = [`${base}.json`, `${base}.md`, `${base}.svg`];
+  const files = [`${base}.json`, `${base}.md`];
+  // A chart of ratios needs load scenarios (the memory pass has none).
+  if (results.scenarios.length) {
+    writeFileSync(`${base}.svg`, svg(results));
+    files.push(`${base}.svg`);
+  }
   if (results.pass === 'full') {
     writeFileSync(SNIPPET, snippet(results));
     files.push(SNIPPET);
@@ -671,8 +777,8 @@ export function writeReport(results) {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const file = process.argv[2];
   if (!file) {
-    console.error('usage: node bench/report.mjs bench/results/<pass>.json');
+    console.error('usage: node bench/report.mjs bench/results/<pass>-node<major>.json');
     process.exit(2);
   }
-  console.log(writeReport(JSON.parse(readFileSync(file, 'utf8'))).join('\n'));
+  console.log(writeReport(upgrade(JSON.parse(readFileSync(file, 'utf8')))).join('\n'));
 }

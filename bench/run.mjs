@@ -1,28 +1,32 @@
 #!/usr/bin/env node
 // The bench runner. `pnpm bench` runs the quick pass (the target scenarios, tsws core and the
-// tsws CLI against node:http and the tool ceiling, 3 rounds, idle RSS; under 3 minutes);
+// tsws CLI against node:http and the two ceilings, 3 rounds, idle RSS; about 3 minutes);
 // `pnpm bench --full` runs every scenario on every server, the access log on and off, reloads
 // under load, and memory per connection; `pnpm bench --streaming` the streamed responses and
 // files (issue 9).
 // Options: --rounds N, --duration S, --scenarios a,b, --servers a,b, --tool wrk|autocannon,
-// --no-memory, --check (answers only, no load), --profile (servers under --cpu-prof, profiles in
-// results/profiles/<scenario>/<server>/). See bench/README.md for what the figures mean.
+// --node PATH (every server, and the runner, on that Node), --name N (results/<N>-node<major>
+// instead of the pass's name), --no-memory, --check (answers only,
+// no load), --profile (servers under --cpu-prof, profiles in results/profiles/<scenario>/<server>/).
+// See bench/README.md for what the figures mean.
 //
 // Each server runs pinned to core 0, the load tool to core 1. For each scenario, every server is
 // started fresh, checked once with a real request and warmed up; then each round measures them
 // in an order rotated by one (so none always goes first), reading the server's CPU time
 // (utime+stime of its process group) before and after each measured window.
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import ceiling from './ceiling.mjs';
+import { loadDir } from './defs.mjs';
 import autocannon from './load/autocannon.mjs';
 import wrk from './load/wrk.mjs';
 import { bareNode, CONNECTIONS, idleRss, measureMemory } from './memory.mjs';
 import {
+  childCpuMicros,
   cpuMicros,
   freePort,
   groupPids,
@@ -42,6 +46,8 @@ const CLIENT_CPU = 1;
 const PASSES = {
   quick: { rounds: 3, warmS: 1, durationS: 2, memoryRounds: 0, pick: (x) => x.quick === true },
   full: { rounds: 5, warmS: 2, durationS: 5, memoryRounds: 3, pick: () => true },
+  // Memory alone, no load scenario: idle RSS and RSS per idle connection for every server.
+  memory: { rounds: 0, warmS: 0, durationS: 0, memoryRounds: 3, pick: (x) => x.memory !== undefined },
   // Streamed responses and files (issue 9): the tsws core against node:http (res.write, and
   // Readable.fromWeb of the same stream) and @hono/node-server.
   streaming: { rounds: 3, warmS: 1, durationS: 3, memoryRounds: 0, pick: (x) => x.streaming === true },
@@ -68,6 +74,7 @@ const ORDER = [
 const { values: args } = parseArgs({
   options: {
     full: { type: 'boolean', default: false },
+    memory: { type: 'boolean', default: false },
     streaming: { type: 'boolean', default: false },
     rounds: { type: 'string' },
     duration: { type: 'string' },
@@ -77,23 +84,22 @@ const { values: args } = parseArgs({
     'no-memory': { type: 'boolean', default: false },
     check: { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
+    node: { type: 'string' },
+    name: { type: 'string' },
   },
 });
-const passName = args.full ? 'full' : args.streaming ? 'streaming' : 'quick';
+
+// --node: the whole pass runs on that Node (servers start with the runner's own execPath), so its
+// results are kept apart by the Node major in their file names.
+if (args.node && realpathSync(args.node) !== realpathSync(process.execPath)) {
+  const r = spawnSync(args.node, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
+  if (r.error) throw new Error(`--node ${args.node}: ${r.error.message}`);
+  process.exit(r.status ?? 1);
+}
+const passName = args.full ? 'full' : args.memory ? 'memory' : args.streaming ? 'streaming' : 'quick';
 const pass = { ...PASSES[passName] };
 if (args.rounds) pass.rounds = Number(args.rounds);
 if (args.duration) pass.durationS = Number(args.duration);
-
-async function loadDir(dir) {
-  const files = readdirSync(new URL(dir, import.meta.url)).filter((f) => f.endsWith('.mjs'));
-  const out = [];
-  for (const file of files) {
-    const id = file.slice(0, -4);
-    const mod = (await import(new URL(`${dir}/${file}`, import.meta.url))).default;
-    for (const def of [mod].flat()) out.push({ id, ...def, name: def.name ?? id });
-  }
-  return out;
-}
 
 const only = (list) => (list ? new Set(list.split(',')) : null);
 const wantedScenarios = only(args.scenarios);
@@ -121,6 +127,11 @@ const servers = (await loadDir('./servers'))
   .filter((s) => s.baseline || (wantedServers ? wantedServers.has(s.id) || wantedServers.has(s.name) : pass.pick(s)))
   .sort((a, b) => serverRank(a) - serverRank(b) || a.id.localeCompare(b.id));
 const baseline = servers.find((s) => s.baseline);
+// Node's socket ceiling and nginx's run in every scenario they can answer: each is its own column.
+const CEILING_ORDER = ['node-socket', 'nginx'];
+const ceilings = (await loadDir('./ceilings')).sort(
+  (a, b) => CEILING_ORDER.indexOf(a.id) - CEILING_ORDER.indexOf(b.id),
+);
 
 function pickTool() {
   if (args.tool) {
@@ -152,6 +163,8 @@ const machine = {
 
 const results = {
   pass: passName,
+  // A pass narrowed to some servers or scenarios can be written apart from the pass itself.
+  ...(args.name ? { name: args.name } : {}),
   startedAt: new Date().toISOString(),
   machine,
   tool: { name: tool.name, version: tool.version(), why: toolWhy },
@@ -162,10 +175,11 @@ const results = {
     serverCpu: SERVER_CPU,
     clientCpu: CLIENT_CPU,
   },
-  servers: [ceiling, ...servers].map((s) => ({
+  servers: [...ceilings, ...servers].map((s) => ({
     name: s.name,
     about: s.about,
     subject: s.subject === true,
+    ceiling: s.ceiling === true,
     targets: s.subject === true && !s.group && s.ratioTargets !== false,
     group: s.group ?? null,
     workers: s.workers ?? 1,
@@ -283,6 +297,7 @@ async function measure(server, { proc, port }, scenario, warmUp) {
   if (warmUp) await tool.run({ ...load, durationS: pass.warmS });
   const durationS = windowS(scenario);
   const cpuBefore = cpuMicros(proc.pid);
+  const toolBefore = childCpuMicros();
   const workersBefore = workerPids(proc);
   let reloading = null;
   const timer =
@@ -300,6 +315,7 @@ async function measure(server, { proc, port }, scenario, warmUp) {
   const r = await tool.run({ ...load, durationS });
   clearTimeout(timer);
   const cpu = cpuMicros(proc.pid) - cpuBefore;
+  const toolCpu = childCpuMicros() - toolBefore;
   const reload =
     scenario.needs === 'reload' ? await (reloading ?? { error: 'the window ended before the reload began' }) : null;
   if (!proc.alive()) throw new Error(`the server exited: ${proc.stderr().trim().split('\n').slice(-3).join(' / ')}`);
@@ -312,6 +328,8 @@ async function measure(server, { proc, port }, scenario, warmUp) {
     cpuUsPerReq: cpu / r.requests,
     // Near 100% the server was the limit; well below, the load tool or other work on the machine.
     cpuPct: (100 * cpu) / (r.seconds * 1e6),
+    // The load tool's own share of its core: near 100% it, not the server, was the limit.
+    toolCpuPct: (100 * toolCpu) / (r.seconds * 1e6),
     errors: r.errors,
     non2xx: r.non2xx,
     errorsBy: r.errorsBy,
@@ -330,12 +348,12 @@ async function measure(server, { proc, port }, scenario, warmUp) {
   return sample;
 }
 
-/** Why a scenario can't run on this server, or null. The ceiling answers any load but reloads nothing. */
+/** Why a scenario can't run on this server, or null. The ceilings answer any load but reload nothing. */
 function cannotRun(server, scenario) {
   const missing = server.unavailable();
   if (missing) return missing;
   if (server.scenarios && !server.scenarios.includes(scenario.id)) return OUTSIDE;
-  if (server === ceiling) return scenario.needs === 'reload' || scenario.compare ? OUTSIDE : null;
+  if (server.ceiling) return scenario.needs === 'reload' || scenario.compare ? OUTSIDE : null;
   if (!scenario.needs || server[scenario.needs]) return null;
   return server.lacks?.[scenario.needs] ?? `no ${scenario.needs} support`;
 }
@@ -368,7 +386,7 @@ async function runScenario(scenario) {
     servers: {},
   };
   results.scenarios.push(entry);
-  const all = [ceiling, ...servers];
+  const all = [...ceilings, ...servers];
   for (const s of all) {
     const why = cannotRun(s, scenario);
     entry.servers[s.name] = {
@@ -431,7 +449,7 @@ function describe(s) {
       : '';
   const reload =
     s.reloadMs === undefined ? '' : `  reload ${(s.reloadMs / 1000).toFixed(1)} s, ${s.replaced} new workers`;
-  return `${Math.round(s.rps).toString().padStart(7)} req/s  ${s.cpuUsPerReq.toFixed(2).padStart(7)} us/req  cpu ${s.cpuPct.toFixed(0)}%${errors}${reload}`;
+  return `${Math.round(s.rps).toString().padStart(7)} req/s  ${s.cpuUsPerReq.toFixed(2).padStart(7)} us/req  cpu ${s.cpuPct.toFixed(0)}%  ${tool.name} ${s.toolCpuPct.toFixed(0)}%${errors}${reload}`;
 }
 
 /**
@@ -455,6 +473,7 @@ async function runMemory() {
       idleWorker: [],
       perConnection: [],
       heapPerConnection: [],
+      perConnectionNoGc: [],
       errors: [],
     };
   }
@@ -487,10 +506,13 @@ async function runMemory() {
       const m = memory.servers[s.name];
       try {
         const { perConnection, heapPerConnection } = await measureMemory(s, opts);
+        // As users run it: no preload, no forced GC, V8's own young-generation sizing.
+        const noGc = (await measureMemory(s, opts, { gc: false })).perConnection;
         m.perConnection.push(perConnection);
         m.heapPerConnection.push(heapPerConnection);
+        m.perConnectionNoGc.push(noGc);
         log(
-          `  round ${round + 1} ${s.name.padEnd(18)} per connection ${(perConnection / 1000).toFixed(2)} kB RSS, ${(heapPerConnection / 1000).toFixed(2)} kB JS heap`,
+          `  round ${round + 1} ${s.name.padEnd(18)} per connection ${(perConnection / 1000).toFixed(2)} kB RSS after a GC (${(heapPerConnection / 1000).toFixed(2)} kB JS heap), ${(noGc / 1000).toFixed(2)} kB RSS without`,
         );
       } catch (err) {
         m.errors.push(err.message.split('\n')[0]);
@@ -508,7 +530,7 @@ async function runMemory() {
 async function checkOnly() {
   let failed = 0;
   for (const scenario of scenarios) {
-    for (const server of [ceiling, ...servers]) {
+    for (const server of [...ceilings, ...servers]) {
       const why = cannotRun(server, scenario);
       if (why === OUTSIDE) continue;
       let outcome = why ? `not available: ${why}` : 'ok';

@@ -5,6 +5,10 @@
 // medians. Fairness is the spread of requests between workers, from their heartbeat counters.
 //   node bench/master/scheduling.mjs [--rounds 3] [--seconds 5] [--workers 2] [--policies shared,rr,reuseport]
 //   node bench/master/scheduling.mjs --access-log /tmp/access.log   (the access log's cost instead)
+//   node bench/master/scheduling.mjs --metrics --workers 1 --policies shared --rounds 5
+//       (the cost of --metrics-bind: the workers counting each request, the master adding them up,
+//       and a Prometheus scrape every second (--scrape-every S, 0 for none), as against the same
+//       master without it)
 //   --no-pin: server and wrk on every core, for fairness as the kernel spreads processes (not CPU cost)
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
@@ -20,16 +24,25 @@ const rounds = Number(arg('rounds', 3));
 const seconds = Number(arg('seconds', 5));
 const workers = Number(arg('workers', 2));
 const accessLog = arg('access-log', undefined);
+const metrics = process.argv.includes('--metrics');
+// With --metrics: how often the bench scrapes /metrics, as Prometheus would (0: never; then only
+// the workers' counting and the master adding up their heartbeats are measured).
+const scrapeEvery = Number(arg('scrape-every', 1));
 const [major, minor] = process.versions.node.split('.').map(Number);
 const hasReusePort = major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
 const policies = arg('policies', hasReusePort ? 'shared,rr,reuseport' : 'shared,rr').split(',');
-// With --access-log: the same policy with the log off, then on.
+// With --access-log or --metrics: the same policy with the feature off, then on.
 const variants = accessLog
   ? [
       { name: 'access log off', policy: policies[0] },
       { name: 'access log on', policy: policies[0], accessLog },
     ]
-  : policies.map((p) => ({ name: p, policy: p }));
+  : metrics
+    ? [
+        { name: 'metrics off', policy: policies[0] },
+        { name: 'metrics on', policy: policies[0], metrics: true },
+      ]
+    : policies.map((p) => ({ name: p, policy: p }));
 const scenarios = { 'keep-alive': [], 'new connection per request': ['-H', 'Connection: close'] };
 const pin = !process.argv.includes('--no-pin');
 const server = pin ? ['taskset', '-c', '0', process.execPath] : [process.execPath];
@@ -55,6 +68,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function startMaster(variant) {
   const port = await freePort();
+  const metricsPort = variant.metrics ? await freePort() : 0;
   const child = spawn(
     server[0],
     [
@@ -64,6 +78,7 @@ async function startMaster(variant) {
       String(port),
       String(workers),
       variant.accessLog ?? '',
+      metricsPort ? `127.0.0.1:${metricsPort}` : '',
     ],
     { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
   );
@@ -81,7 +96,19 @@ async function startMaster(variant) {
       child.once('exit', resolve);
       child.send('stop');
     });
-  return { port, stats, stop };
+  return { port, metricsPort, stats, stop };
+}
+
+/** Scrapes /metrics once a second, as Prometheus would (its cost counts in the master's CPU); returns a stop function. */
+function scraping(port) {
+  if (!port || !scrapeEvery) return () => {};
+  const timer = setInterval(() => {
+    fetch(`http://127.0.0.1:${port}/metrics`).then(
+      (r) => r.text(),
+      () => {},
+    );
+  }, scrapeEvery * 1000);
+  return () => clearInterval(timer);
 }
 
 async function measure(variant, headers) {
@@ -91,13 +118,17 @@ async function measure(variant, headers) {
   await new Promise((r) => setTimeout(r, 1200));
   const before = await m.stats();
   const pids = [before.pid, ...before.workers.map((w) => w.pid)];
+  const stopScraping = scraping(m.metricsPort);
   const cpu0 = pids.reduce((sum, pid) => sum + cpuUs(pid), 0);
+  const master0 = cpuUs(before.pid);
   const out = execFileSync(
     wrk[0],
     [...wrk.slice(1), '-t1', '-c50', `-d${seconds}s`, ...headers, `http://127.0.0.1:${m.port}/`],
     { encoding: 'utf8' },
   );
   const cpu1 = pids.reduce((sum, pid) => sum + cpuUs(pid), 0);
+  const masterCpu = cpuUs(before.pid) - master0;
+  stopScraping();
   // Heartbeats carry the counters once a second.
   await new Promise((r) => setTimeout(r, 1500));
   const after = await m.stats();
@@ -107,7 +138,14 @@ async function measure(variant, headers) {
   const perWorker = after.workers.map((w) => w.requests - (before.workers.find((b) => b.pid === w.pid)?.requests ?? 0));
   const mean = perWorker.reduce((a, b) => a + b, 0) / perWorker.length;
   const spread = (Math.max(...perWorker) - Math.min(...perWorker)) / mean;
-  return { rps: requests / seconds, cpuPerRequest: (cpu1 - cpu0) / requests, spread, perWorker, errors };
+  return {
+    rps: requests / seconds,
+    cpuPerRequest: (cpu1 - cpu0) / requests,
+    workerCpuPerRequest: (cpu1 - cpu0 - masterCpu) / requests,
+    spread,
+    perWorker,
+    errors,
+  };
 }
 
 const results = {};
@@ -119,7 +157,7 @@ for (let round = 0; round < rounds; round++) {
       const r = await measure(variant, headers);
       (results[`${variant.name} | ${scenario}`] ??= []).push(r);
       console.error(
-        `round ${round + 1} ${variant.name} ${scenario}: ${r.rps.toFixed(0)} req/s, ${r.cpuPerRequest.toFixed(1)} us CPU/req, per worker ${r.perWorker.join('/')} ${r.errors.join(' ')}`,
+        `round ${round + 1} ${variant.name} ${scenario}: ${r.rps.toFixed(0)} req/s, ${r.cpuPerRequest.toFixed(1)} us CPU/req (workers ${r.workerCpuPerRequest.toFixed(1)}), per worker ${r.perWorker.join('/')} ${r.errors.join(' ')}`,
       );
     }
   }
@@ -128,10 +166,12 @@ if (accessLog) rmSync(accessLog, { force: true });
 console.log(
   `\nNode ${process.versions.node}, ${os.cpus()[0]?.model} x${os.cpus().length}; ${workers} workers + master ${pin ? 'on core 0' : 'unpinned'}, wrk -t1 -c50 -d${seconds}s ${pin ? 'on core 1' : 'unpinned'}; median of ${rounds}`,
 );
-console.log('| variant | scenario | req/s | server CPU us/req | spread (max-min)/mean |\n|---|---|---|---|---|');
+console.log(
+  '| variant | scenario | req/s | server CPU us/req | of which workers | spread (max-min)/mean |\n|---|---|---|---|---|---|',
+);
 for (const [key, rs] of Object.entries(results)) {
   const [variant, scenario] = key.split(' | ');
   console.log(
-    `| ${variant} | ${scenario} | ${median(rs.map((r) => r.rps)).toFixed(0)} | ${median(rs.map((r) => r.cpuPerRequest)).toFixed(1)} | ${median(rs.map((r) => r.spread)).toFixed(2)} |`,
+    `| ${variant} | ${scenario} | ${median(rs.map((r) => r.rps)).toFixed(0)} | ${median(rs.map((r) => r.cpuPerRequest)).toFixed(1)} | ${median(rs.map((r) => r.workerCpuPerRequest)).toFixed(1)} | ${median(rs.map((r) => r.spread)).toFixed(2)} |`,
   );
 }

@@ -1,8 +1,9 @@
 // One master for the scheduling benchmark, run under `taskset` by scheduling.mjs: createMaster
-// with the policy in argv, and answers 'stats' over IPC with each worker's pid and request count.
+// with the policy in argv (and an access log, a metrics bind when given), and answers 'stats' over
+// IPC with each worker's pid and request count.
 import { createMaster } from '@tsws/master';
 
-const [scheduling, port, workers, accessLog] = process.argv.slice(2);
+const [scheduling, port, workers, accessLog, metricsBind] = process.argv.slice(2);
 const master = createMaster({
   app: new URL('./hello.mjs', import.meta.url).pathname,
   bind: [`127.0.0.1:${port}`],
@@ -10,6 +11,7 @@ const master = createMaster({
   scheduling,
   logLevel: 'warn',
   ...(accessLog ? { accessLog } : {}),
+  ...(metricsBind ? { metricsBind } : {}),
 });
 await master.start();
 process.on('message', (message) => {

@@ -4,7 +4,7 @@ export default {
   request: { method: 'GET', path: '/', headers: {} },
   connections: 10,
   expect: { status: 200, contentType: 'text/plain', bodyBytes: 11 },
-  // The load tool's own ceiling is near 2.5x node:http here: see the ceiling column.
+  // Node's socket ceiling and nginx's columns say how far a Node server and a C one get here.
   target: { ratio: 2.0, why: 'issue 4' },
   quick: true,
 };

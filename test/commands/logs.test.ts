@@ -71,9 +71,9 @@ describe('tsws-master', () => {
     expect((await proc.exited).code).toBe(0);
     const lines = plain(proc.out()).trimEnd().split('\n');
     for (const line of lines) expect(line).toMatch(PRETTY_LINE);
-    // starting, 2 started, 2 ready, ready; reloading, 2 started, 2 ready, 2 retiring, reload done, 2 exited;
-    // stopping, 2 exited, stopped.
-    expect(lines.length, lines.join('\n')).toBe(20);
+    // control socket at, starting, 2 started, 2 ready, ready; reloading, 2 started, 2 ready, 2 retiring,
+    // reload done, 2 exited; stopping, 2 exited, stopped.
+    expect(lines.length, lines.join('\n')).toBe(21);
     expect(lines.at(-1)).toMatch(/INFO: stopped {2}exitCode=0$/);
   });
 });

@@ -116,6 +116,7 @@ describe('errors', () => {
     }
     const refused = lines.filter((l) => l.level === 'error' && l.msg === 'refused to write the response');
     expect(refused).toHaveLength(Object.keys(bad).length);
+    for (const line of refused) expect(line.obj.err).toMatchObject({ code: 'ERR_TSWS_BAD_RESPONSE' });
   });
 
   it('survives whatever a client sends, and serves the next client', async () => {

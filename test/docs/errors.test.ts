@@ -5,15 +5,6 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/proc.js';
 
-/**
- * Codes the core-shape branch (issue 10) renames in files only it may edit. Once it has merged
- * the old names are gone from the sources and these lines do nothing: delete them then.
- */
-const RENAMED_ELSEWHERE: Record<string, string> = {
-  TSWS_CLIENT_GONE: 'ERR_TSWS_CLIENT_GONE',
-  TSWS_BAD_RESPONSE: 'ERR_TSWS_BAD_RESPONSE',
-};
-
 /** `code = 'X'` or `code: 'X'` in every source file of the packages, with where each is. */
 function codesInSources(): Map<string, string> {
   const found = new Map<string, string>();
@@ -23,7 +14,7 @@ function codesInSources(): Map<string, string> {
       if (!file.endsWith('.ts')) continue;
       const text = readFileSync(join(dir, file), 'utf8');
       for (const m of text.matchAll(/\bcode\s*[=:]\s*['"`]([A-Z][A-Z0-9_]+)['"`]/g))
-        found.set(RENAMED_ELSEWHERE[m[1]!] ?? m[1]!, `packages/${pkg}/src/${file}`);
+        found.set(m[1]!, `packages/${pkg}/src/${file}`);
     }
   }
   return found;

@@ -10,6 +10,7 @@ export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BINS = {
   tsws: `${ROOT}packages/tsws/bin/tsws.js`,
   'tsws-master': `${ROOT}packages/tsws/bin/tsws-master.js`,
+  'tsws-ctl': `${ROOT}packages/tsws/bin/tsws-ctl.js`,
 } as const;
 
 export interface Proc {
@@ -24,15 +25,19 @@ export interface Proc {
   kill(signal?: NodeJS.Signals): void;
 }
 
-/** `fds`: file descriptors of this process the child gets as its fds 3, 4, ... (listening sockets). */
+/**
+ * `fds`: file descriptors of this process the child gets as its fds 3, 4, ... (listening sockets).
+ * `prefix`: a command that runs node (`['unshare', '--pid', '--fork']`, `['taskset', '-c', '0']`).
+ */
 export function run(
   bin: keyof typeof BINS | string,
   args: string[],
-  opts: { cwd?: string; env?: NodeJS.ProcessEnv; fds?: number[] } = {},
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; fds?: number[]; prefix?: string[] } = {},
 ): Proc {
   const script = bin in BINS ? BINS[bin as keyof typeof BINS] : bin;
+  const argv = [...(opts.prefix ?? []), process.execPath, script, ...args];
   // detached: its own process group, so cleanup reaches cluster workers too.
-  const child = spawn(process.execPath, [script, ...args], {
+  const child = spawn(argv[0]!, argv.slice(1), {
     cwd: opts.cwd ?? ROOT,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe', ...(opts.fds ?? [])],

@@ -2,61 +2,13 @@
 // byte by byte and in seeded random splits, and must give the outcome its NNN-name.json names,
 // the same every way. Replay a split with TSWS_CORPUS_SEED=<seed from the test name>.
 
-import { readdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { type Server, serve } from '@tsws/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CORPUS_LIMITS, loadCases } from '../helpers/corpus.js';
 import { mulberry32, seedOf } from '../helpers/random.mjs';
 import { connect, type RawClient, type RawResponse } from '../helpers/raw.js';
 import { sleep } from '../helpers/wait.mjs';
-
-const DIR = new URL('../corpus/', import.meta.url);
-
-/** Small limits, so each limit's edges fit in a few bytes. */
-const CORPUS_LIMITS = {
-  limitRequestLine: 64,
-  limitRequestFields: 8,
-  limitRequestFieldSize: 64,
-  limitRequestBody: 32,
-};
-
-interface Accepted {
-  method: string;
-  /** request.url without its scheme and authority. */
-  target: string;
-  /** `[...request.headers]`: lower-cased, sorted, repeated names joined. */
-  headers: Array<[string, string]>;
-  /** The body bytes as latin1 text. */
-  body: string;
-  /** request.url in full, when the case pins it. */
-  url?: string;
-  /** The server closes the connection after answering. */
-  close?: boolean;
-}
-interface Refused {
-  status: number;
-}
-type Expected = Accepted | Refused;
-
-interface Case {
-  name: string;
-  bytes: Buffer;
-  expected: Expected;
-}
-
-function loadCases(): Case[] {
-  return readdirSync(DIR)
-    .filter((f) => f.endsWith('.http'))
-    .sort()
-    .map((f) => {
-      const name = f.slice(0, -'.http'.length);
-      return {
-        name,
-        bytes: readFileSync(new URL(f, DIR)),
-        expected: JSON.parse(readFileSync(new URL(`${name}.json`, DIR), 'utf8')) as Expected,
-      };
-    });
-}
 
 /** Answers with the request as the app sees it. */
 async function echo(request: Request): Promise<Response> {
@@ -82,6 +34,16 @@ async function send(c: RawClient, bytes: Buffer, way: Way, seed: number): Promis
     c.write(bytes.subarray(at, at + size));
     at += size;
     await tick();
+  }
+}
+
+/** The answer, and the statuses of the 1xx responses before it. */
+async function answer(c: RawClient): Promise<{ res: RawResponse; interim: number[] }> {
+  const interim: number[] = [];
+  for (;;) {
+    const res = await c.response({ interim: true });
+    if (res.status >= 200) return { res, interim };
+    interim.push(res.status);
   }
 }
 
@@ -129,7 +91,7 @@ describe(`parser corpus (${cases.length} cases; TSWS_CORPUS_SEED=${runSeed})`, (
       it(`${name} (${label})`, async () => {
         const c = await connect(port);
         await send(c, bytes, way, seed);
-        const res = await c.response();
+        const { res, interim } = await answer(c);
         if ('status' in expected) {
           expect(res.status, 'status').toBe(expected.status);
           if (expected.status >= 400) {
@@ -148,6 +110,7 @@ describe(`parser corpus (${cases.length} cases; TSWS_CORPUS_SEED=${runSeed})`, (
           if (expected.url !== undefined) expect(got.url).toBe(expected.url);
           expect(got.headers).toEqual(expected.headers);
           expect(got.body).toBe(expected.body);
+          if (expected.interim !== undefined) expect(interim, '1xx responses').toEqual(expected.interim);
           if (expected.close) {
             expect(res.header('connection')).toBe('close');
             expect(await c.closed(3000), 'closed after the answer').toBe(true);

@@ -55,12 +55,13 @@ export function tempDir(...files: string[]): string {
 export async function startMaster(
   app: string,
   args: string[] = [],
-  opts: { cwd?: string; env?: NodeJS.ProcessEnv; wait?: boolean; port?: number } = {},
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; wait?: boolean; port?: number; prefix?: string[] } = {},
 ): Promise<RunningMaster> {
   const port = opts.port ?? (await freePort());
   const proc = run('tsws-master', [app, '-b', `127.0.0.1:${port}`, ...args], {
     cwd: opts.cwd ?? FIXTURES,
     env: opts.env,
+    ...(opts.prefix ? { prefix: opts.prefix } : {}),
   });
   const logs = () => parseLogs(proc.err());
   const master: RunningMaster = {

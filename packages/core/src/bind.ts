@@ -1,7 +1,8 @@
 // Bind addresses: parsing `host:port`, `[v6]:port`, `unix:/path`, `unix:@abstract` and `fd://N`,
 // and listening on them with the backlog, SO_REUSEPORT and umask asked for.
 import cluster from 'node:cluster';
-import { lstatSync, unlinkSync } from 'node:fs';
+import { unlinkSync } from 'node:fs';
+import { lstat } from 'node:fs/promises';
 import net from 'node:net';
 
 export type BindAddress =
@@ -81,12 +82,14 @@ export function formatAddress(address: net.AddressInfo | string | null): string 
 
 /**
  * Removes a Unix socket file left by a dead process; refuses (BindError) a live one or a file that
- * is not a socket. No file: nothing to do.
+ * is not a socket. No file: nothing to do. (An async lstat: on Node 20 a statSync of a socket
+ * leaves module resolution not following the next symlink, nodejs/node#51142, and a pnpm
+ * install is symlinks: the next import of a package failed.)
  */
 export async function clearStaleSocket(path: string): Promise<void> {
   let isSocket: boolean;
   try {
-    isSocket = lstatSync(path).isSocket();
+    isSocket = (await lstat(path)).isSocket();
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw err;

@@ -1,5 +1,7 @@
 // One request and its response on a connection: what was asked, and how far the answer got.
+import type { Socket } from 'node:net';
 import { clock } from './clock.js';
+import type { AccessRecord } from './options.js';
 import { LightRequest, type RequestBody, type RequestHead } from './request.js';
 
 /** Where the client came from; the second argument to fetch handlers. */
@@ -9,13 +11,68 @@ export interface ConnInfo {
   readonly remotePort: number;
 }
 
+/** The peer's address, read lazily and shared by every request of the connection. */
+export class PeerInfo implements ConnInfo {
+  // A private field, so JSON.stringify(info) and spreads never reach the socket.
+  readonly #socket: Socket;
+  constructor(socket: Socket) {
+    this.#socket = socket;
+  }
+  get remoteAddress(): string {
+    return this.#socket.remoteAddress ?? '';
+  }
+  get remotePort(): number {
+    return this.#socket.remotePort ?? 0;
+  }
+  /** Response.json(info) and loggers show the two fields, as for a plain object. */
+  toJSON(): ConnInfo {
+    return { remoteAddress: this.remoteAddress, remotePort: this.remotePort };
+  }
+}
+
+/** Why an exchange was aborted: the client left (request.signal's reason, a body read's error). */
+export class ClientGone extends Error {
+  readonly code = 'ERR_TSWS_CLIENT_GONE';
+}
+
+/** An unread body this small is read and dropped to keep the connection; a larger one closes it. */
+const DRAIN_LIMIT = 64 * 1024;
+
 // Exchange states, in order.
 export const S_APP = 0; // waiting for the app's Response
 export const S_READY = 1; // the answer is in, waiting for earlier responses to go out
 export const S_WRITING = 2; // a streamed body is being written
 export const S_DONE = 3;
 
+/** A request as read, for the app to answer. */
+export interface ExchangeInit {
+  method: string;
+  target: string;
+  /** Raw header lines, flat: name, value, name, value. */
+  rawHeaders: string[];
+  http10: boolean;
+  keepAlive: boolean;
+  /** The client waits for `100 Continue` before it sends the body. */
+  expectContinue: boolean;
+  body: RequestBody | null;
+  /** `scheme://authority` of the absolute URL (empty for absolute-form targets). */
+  origin: string;
+  info: ConnInfo;
+  /** The server's own answer with no request behind it (see failure()): never logged or counted. */
+  synthetic: boolean;
+}
+
 export class Exchange implements RequestHead {
+  readonly method: string;
+  readonly target: string;
+  readonly rawHeaders: string[];
+  readonly http10: boolean;
+  readonly keepAlive: boolean;
+  readonly expectContinue: boolean;
+  readonly body: RequestBody | null;
+  private readonly origin: string;
+  readonly info: ConnInfo;
+  readonly synthetic: boolean;
   next: Exchange | null = null;
   state = S_APP;
   /** The app's answer, once in (a Response, or whatever it wrongly returned). */
@@ -33,20 +90,18 @@ export class Exchange implements RequestHead {
   private abort: AbortController | null = null;
   private request: LightRequest | null = null;
 
-  constructor(
-    readonly method: string,
-    readonly target: string,
-    readonly rawHeaders: string[],
-    readonly http10: boolean,
-    readonly keepAlive: boolean,
-    readonly expectContinue: boolean,
-    readonly body: RequestBody | null,
-    /** Declared body length: bytes, -1 when chunked, 0 for none. */
-    readonly bodyLength: number,
-    /** `scheme://authority` of the absolute URL (empty for absolute-form targets). */
-    private readonly origin: string,
-    readonly info: ConnInfo,
-  ) {}
+  constructor(init: ExchangeInit) {
+    this.method = init.method;
+    this.target = init.target;
+    this.rawHeaders = init.rawHeaders;
+    this.http10 = init.http10;
+    this.keepAlive = init.keepAlive;
+    this.expectContinue = init.expectContinue;
+    this.body = init.body;
+    this.origin = init.origin;
+    this.info = init.info;
+    this.synthetic = init.synthetic;
+  }
 
   url(): string {
     return this.origin + this.target;
@@ -74,11 +129,53 @@ export class Exchange implements RequestHead {
     }
     return '';
   }
+
+  /** The request body is unfinished and cannot be safely skipped: the connection must close after the answer. */
+  unskippableBody(): boolean {
+    const body = this.body;
+    if (body === null || body.done) return false;
+    // A client told to wait for 100 Continue may or may not send the body: we cannot know where it ends.
+    if (this.expectContinue && !this.continued) return true;
+    return body.length < 0 || body.length - body.received > DRAIN_LIMIT;
+  }
+
+  /** The request line, for log lines. */
+  line(): string {
+    return `${this.method} ${this.target} HTTP/1.${this.http10 ? 0 : 1}`;
+  }
+
+  /** The finished exchange, for the access log. */
+  record(): AccessRecord {
+    return {
+      method: this.method,
+      target: this.target,
+      httpVersion: this.http10 ? '1.0' : '1.1',
+      status: this.status,
+      bytes: this.bytes,
+      // What the client declared; a chunked body, what arrived (an app may answer before reading it).
+      requestBytes: this.body === null ? 0 : this.body.length >= 0 ? this.body.length : this.body.received,
+      durationMs: performance.now() - this.started,
+      remoteAddress: this.info.remoteAddress,
+      userAgent: this.header('user-agent'),
+      referer: this.header('referer'),
+    };
+  }
 }
 
 /** An exchange the server answers by itself, with no request behind it (a parse error, a timeout). */
 export function failure(status: number, info: ConnInfo): Exchange {
-  const ex = new Exchange('', '', [], false, false, false, null, 0, '', info);
+  const ex = new Exchange({
+    method: '',
+    target: '',
+    rawHeaders: [],
+    http10: false,
+    keepAlive: false,
+    expectContinue: false,
+    body: null,
+    origin: '',
+    info,
+    synthetic: true,
+  });
   ex.errorStatus = status;
   ex.state = S_READY;
   return ex;

@@ -18,6 +18,8 @@ export interface AccessRecord {
   status: number;
   /** Response body bytes written. */
   bytes: number;
+  /** Request body bytes: its Content-Length, or for a chunked body what arrived before the response ended. */
+  requestBytes: number;
   /** Milliseconds from the request's headers to the end of its response. */
   durationMs: number;
   remoteAddress: string;

@@ -4,8 +4,7 @@
 // stream) is built only when user code touches more than method, url, headers, signal or the body
 // readers below. Reading a body as text, JSON or bytes skips web streams entirely.
 
-import { originalClass } from './globals.js';
-import { delegate } from './response.js';
+import { delegate, originalClass } from './globals.js';
 
 /** The real Request class; loading it links the light one beneath it, so `instanceof Request` holds. */
 export const RealRequest: () => typeof Request = originalClass<typeof Request>('Request', (real) => {
@@ -44,10 +43,10 @@ export class RequestBody {
   private whole: ((err: Error | null) => void) | null = null;
   private stream: ReadableStream<Uint8Array> | null = null;
 
-  /** `length`: the declared body length, -1 when chunked. */
   constructor(
     private readonly source: BodySource,
-    private readonly length: number,
+    /** The declared body length, -1 when chunked. */
+    readonly length: number,
   ) {}
 
   /** True when the buffer is over its high-water mark and reading should pause. */

@@ -5,7 +5,7 @@
 // (body, init) and builds the real one only when user code touches anything else. `instanceof
 // Response` holds both ways, and the server writes string and byte bodies straight to the socket.
 
-import { originalClass } from './globals.js';
+import { delegate, originalClass } from './globals.js';
 import { linkRequestOnFirstUse } from './request.js';
 
 /** The real Response class; loading it links the light one beneath it. */
@@ -117,33 +117,6 @@ delegate(
 Object.defineProperty(LightResponse, 'name', { value: 'Response' });
 Object.defineProperty(LightResponse.prototype, Symbol.toStringTag, { value: 'Response', configurable: true });
 
-/** Defines getters and methods on `proto` that forward to the real object `realOf` builds. */
-export function delegate<L extends object>(
-  proto: L,
-  realOf: (light: L) => object,
-  getters: string[],
-  methods: string[],
-): void {
-  for (const name of getters) {
-    Object.defineProperty(proto, name, {
-      get(this: L) {
-        return Reflect.get(realOf(this), name);
-      },
-      configurable: true,
-    });
-  }
-  for (const name of methods) {
-    Object.defineProperty(proto, name, {
-      value(this: L, ...args: unknown[]) {
-        const real = realOf(this);
-        return (Reflect.get(real, name) as (...a: unknown[]) => unknown).apply(real, args);
-      },
-      writable: true,
-      configurable: true,
-    });
-  }
-}
-
 let installed = false;
 
 /**
@@ -160,22 +133,23 @@ export function installGlobals(): void {
 /** True for light and real Responses alike (the real class is loaded only for non-light values). */
 export function isResponse(value: unknown): value is Response {
   if (typeof value !== 'object' || value === null) return false;
-  // biome-ignore lint/suspicious/noPrototypeBuiltins: both prototypes inherit isPrototypeOf; no indirection on the hot path.
+  // Both prototypes inherit isPrototypeOf; no indirection on the hot path.
+  // biome-ignore lint/suspicious/noPrototypeBuiltins: see above
   return LightResponse.prototype.isPrototypeOf(value) || RealResponse().prototype.isPrototypeOf(value);
 }
 
-/** The body stream of a response, if it has one (light responses with simple bodies have none). */
-export function bodyStreamOf(res: unknown): ReadableStream | null {
-  if (!isResponse(res)) return null;
+/** A response that will not be written: release its body stream, if it has one (simple light bodies have none). */
+export function cancelBody(res: unknown): void {
+  if (!isResponse(res)) return;
   const light = res as unknown as LightResponse;
-  const target = light[kSimple] ? light[kReal] : (light[kReal] ?? res);
-  return target?.body ?? null;
+  const stream = (light[kSimple] ? light[kReal] : (light[kReal] ?? res))?.body;
+  if (stream != null && !stream.locked) stream.cancel().catch(() => {});
 }
 
 // ---- serialisation -------------------------------------------------------------------------
 
 export class ResponseError extends Error {
-  readonly code = 'TSWS_BAD_RESPONSE';
+  readonly code = 'ERR_TSWS_BAD_RESPONSE';
 }
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -195,47 +169,43 @@ export interface ResponseParts {
   close: boolean;
   /** The app set a Date header. */
   hasDate: boolean;
+  /** The app set a Content-Type header. */
+  hasType: boolean;
   /** The app's Content-Length, kept only for bodiless HEAD answers. */
   contentLength: string | undefined;
   /** Some header holds bytes above 0x7f: the head must be written as latin1. */
   latin1: boolean;
 }
 
-// Flags set while serialising one header block (one response at a time, synchronously).
-let sawContentType = false;
-let sawDate = false;
-let sawClose = false;
-let sawLatin1 = false;
-let userLength: string | undefined;
-
-function headerLine(name: string, value: unknown): string {
+/** One line of `p.headers` ('' for the fields the server writes itself), noting on `p` what it says. */
+function headerLine(p: ResponseParts, name: string, value: unknown): string {
   const v = typeof value === 'string' ? value : String(value);
   if (!TOKEN.test(name)) throw new ResponseError(`invalid response header name ${JSON.stringify(name)}`);
   if (!ASCII_VALUE.test(v)) {
     if (INVALID_VALUE.test(v))
       throw new ResponseError(`invalid character in response header ${name}: ${JSON.stringify(v)}`);
-    sawLatin1 = true;
+    p.latin1 = true;
   }
-  // Framing and connection headers are the server's to write; a few names are noted on the way.
+  // Compare lengths before case-folding: most names are none of these.
   switch (name.length) {
     case 4:
-      if (name.toLowerCase() === 'date') sawDate = true;
+      if (name.toLowerCase() === 'date') p.hasDate = true;
       break;
     case 10: {
       const lower = name.toLowerCase();
       if (lower === 'connection') {
-        if (/(?:^|,)\s*close\s*(?:,|$)/i.test(v)) sawClose = true;
+        if (/(?:^|,)\s*close\s*(?:,|$)/i.test(v)) p.close = true;
         return '';
       }
       if (lower === 'keep-alive') return '';
       break;
     }
     case 12:
-      if (name.toLowerCase() === 'content-type') sawContentType = true;
+      if (name.toLowerCase() === 'content-type') p.hasType = true;
       break;
     case 14:
       if (name.toLowerCase() === 'content-length') {
-        userLength = v;
+        p.contentLength = v;
         return '';
       }
       break;
@@ -246,10 +216,20 @@ function headerLine(name: string, value: unknown): string {
   return `${name}: ${v}\r\n`;
 }
 
-function serializeHeaders(init: HeadersInit | undefined): string {
-  sawContentType = sawDate = sawClose = sawLatin1 = false;
-  userLength = undefined;
-  if (init === undefined || init === null) return '';
+/** A response's parts, with `init` serialised into `headers`. */
+function parts(status: number, statusText: string | undefined, init: HeadersInit | undefined): ResponseParts {
+  const p: ResponseParts = {
+    status,
+    statusText,
+    headers: '',
+    body: null,
+    close: false,
+    hasDate: false,
+    hasType: false,
+    contentLength: undefined,
+    latin1: false,
+  };
+  if (init === undefined || init === null) return p;
   let out = '';
   // Plain objects first; anything iterable (Headers, Map) yields [name, value] pairs, with each
   // Set-Cookie on its own. No `instanceof Headers`: that would load undici for nothing.
@@ -257,66 +237,57 @@ function serializeHeaders(init: HeadersInit | undefined): string {
     for (const pair of init) {
       if (!Array.isArray(pair) || pair.length !== 2)
         throw new ResponseError('response headers: each entry must be a [name, value] pair');
-      out += headerLine(pair[0]!, pair[1]);
+      out += headerLine(p, pair[0]!, pair[1]);
     }
   } else if (typeof init === 'object') {
     const any = init as unknown as Record<string, unknown> & Partial<Iterable<[string, string]>>;
     const proto = Object.getPrototypeOf(any) as object | null;
     if (proto === Object.prototype || proto === null || typeof any[Symbol.iterator] !== 'function') {
-      for (const name in any) out += headerLine(name, any[name]);
+      for (const name in any) out += headerLine(p, name, any[name]);
     } else {
-      for (const [name, value] of any as Iterable<[string, string]>) out += headerLine(name, value);
+      for (const [name, value] of any as Iterable<[string, string]>) out += headerLine(p, name, value);
     }
   } else {
     throw new ResponseError('response headers must be a Headers, an object or an array of pairs');
   }
-  return out;
+  p.headers = out;
+  return p;
 }
 
-function parts(
-  status: number,
-  statusText: string | undefined,
-  headers: string,
-  body: ResponseParts['body'],
-  isString: boolean,
-): ResponseParts {
-  if (isString && !sawContentType) headers += 'content-type: text/plain;charset=UTF-8\r\n';
-  return {
-    status,
-    statusText,
-    headers,
-    body,
-    close: sawClose,
-    hasDate: sawDate,
-    contentLength: userLength,
-    latin1: sawLatin1,
-  };
-}
+const bytesOf = (raw: SimpleBody): ResponseParts['body'] =>
+  raw instanceof ArrayBuffer ? new Uint8Array(raw) : (raw ?? null);
 
-/** Takes any Response (light or real) apart; throws ResponseError for headers that must not be written. */
-export function responseParts(res: Response): ResponseParts {
+/**
+ * Takes the app's answer apart: any Response, light or real. Throws a TypeError for anything else
+ * (or Response.error()), and a ResponseError for headers that must not be written.
+ */
+export function responseParts(res: unknown): ResponseParts {
+  if (!isResponse(res)) throw new TypeError(`the fetch handler returned ${describe(res)} instead of a Response`);
   const light = res as unknown as LightResponse;
   const real = light[kReal];
   const simple = light[kSimple] === true;
   if (simple && real === undefined) {
     const init = light[kInit];
     const raw = light[kBody];
-    const body = raw instanceof ArrayBuffer ? new Uint8Array(raw) : (raw ?? null);
-    return parts(init?.status ?? 200, init?.statusText, serializeHeaders(init?.headers), body, typeof raw === 'string');
+    const p = parts(init?.status ?? 200, init?.statusText, init?.headers);
+    p.body = bytesOf(raw);
+    if (typeof raw === 'string' && !p.hasType) p.headers += 'content-type: text/plain;charset=UTF-8\r\n';
+    return p;
   }
   const target = real ?? res;
-  const headers = serializeHeaders(target.headers);
+  if (target.status === 0) throw new TypeError('the fetch handler returned Response.error()');
+  const p = parts(target.status, target.statusText, target.headers);
   // A real Response made from a light one still has the original body, unless someone read it.
-  if (simple && !target.bodyUsed && !(target.body?.locked ?? false)) {
-    const raw = light[kBody];
-    return parts(
-      target.status,
-      target.statusText,
-      headers,
-      raw instanceof ArrayBuffer ? new Uint8Array(raw) : (raw ?? null),
-      false,
-    );
-  }
-  if (target.bodyUsed) throw new ResponseError('the response body was already read');
-  return parts(target.status, target.statusText, headers, target.body, false);
+  if (simple && !target.bodyUsed && !(target.body?.locked ?? false)) p.body = bytesOf(light[kBody]);
+  else if (target.bodyUsed) throw new ResponseError('the response body was already read');
+  else p.body = target.body;
+  return p;
+}
+
+/** What a value is, for error messages: 'null', 'undefined', 'a Map', 'string'... */
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value !== 'object') return typeof value;
+  const name = (value as object).constructor?.name;
+  return name ? `a ${name}` : 'an object';
 }

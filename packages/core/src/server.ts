@@ -4,8 +4,10 @@ import { unlinkSync } from 'node:fs';
 import net from 'node:net';
 import { type BindAddress, formatAddress, listenOn, parseBind } from './bind.js';
 import { addSweeper, removeSweeper } from './clock.js';
-import { Connection, readOptions, type ServerCore } from './connection.js';
+import { Connection, type ServerCore } from './connection.js';
 import { type ConnInfo, S_DONE } from './exchange.js';
+import { readOptions } from './listeners.js';
+import * as llhttp from './llhttp.js';
 import { type ResolvedOptions, resolveOptions, type ServeOptions } from './options.js';
 import { type TrustCheck, trustCheck } from './proxy.js';
 import { RealRequest } from './request.js';
@@ -119,6 +121,7 @@ export class Server implements ServerCore {
   constructor(app: FetchApp, options: ServeOptions = {}) {
     this.handler = toHandler(app);
     this.opts = resolveOptions(options);
+    llhttp.load();
     this.trusted = trustCheck(this.opts.forwardedAllowIps);
     // Without the global override, link the light Request now so `instanceof Request` holds.
     if (this.opts.overrideGlobals) installGlobals();
@@ -186,7 +189,7 @@ export class Server implements ServerCore {
     let oldestSince = Infinity;
     for (const conn of this.connections) {
       for (let ex = conn.first; ex !== null; ex = ex.next) {
-        if (ex.state === S_DONE || ex.method === '') continue;
+        if (ex.state === S_DONE || ex.synthetic) continue;
         inFlight++;
         if (ex.since < oldestSince) {
           oldestSince = ex.since;

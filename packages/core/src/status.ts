@@ -1,4 +1,8 @@
-// Status lines, built once per status, and the canned error responses the server itself sends.
+// Response heads: status lines (built once per status), the head of an app's response, and the
+// canned error responses the server itself sends.
+import { clock } from './clock.js';
+import type { ResponseParts } from './response.js';
+
 // Reason phrases (RFC 9110 §15 and the IANA registry); our own table, so the core need not load node:http.
 const STATUS_CODES: Record<number, string> = {
   100: 'Continue',
@@ -75,9 +79,15 @@ export function statusLine(status: number, reason?: string): string {
   return (statusLines[status] ??= `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n`);
 }
 
-/** Statuses whose responses never carry a body (RFC 9110 §6.4.1, §15.3.5, §15.4.5). */
-export function isBodyless(status: number): boolean {
-  return status === 204 || status === 304 || (status >= 100 && status < 200);
+/** A response head: status line, Date (unless the app gave one), the app's fields, framing and Connection. */
+export function responseHead(p: ResponseParts, framing: string, close: boolean, http10: boolean): string {
+  return (
+    statusLine(p.status, p.statusText) +
+    (p.hasDate ? '' : clock.dateLine) +
+    p.headers +
+    framing +
+    (close ? 'Connection: close\r\n\r\n' : http10 ? 'Connection: keep-alive\r\n\r\n' : '\r\n')
+  );
 }
 
 const errorTails: string[] = [];
@@ -89,7 +99,8 @@ const errorTails: string[] = [];
 export function errorResponse(status: number, dateLine: string): string {
   const tail = (errorTails[status] ??= (() => {
     const text = `${STATUS_CODES[status] ?? 'Error'}\n`;
-    return `Connection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${text.length}\r\n\r\n${text}`;
+    const type = 'Content-Type: text/plain; charset=utf-8\r\n';
+    return `Connection: close\r\n${type}Content-Length: ${text.length}\r\n\r\n${text}`;
   })());
   return statusLine(status) + dateLine + tail;
 }

@@ -18,6 +18,7 @@ import {
   isWorkerMessage,
   type Logger,
   type Logging,
+  memoryLimit,
   type Resolved,
   removePidFile,
   reportFailure,
@@ -30,15 +31,19 @@ import {
   workerEntry,
   writePidFile,
 } from '@tsws/worker/internal';
+import { Counters } from './counters.js';
 import { callHook, within } from './hooks.js';
+import { type Readiness, readiness, show, type View } from './inspect.js';
 import { type Plan, plan } from './plan.js';
 import { watchSources } from './reload-watch.js';
+import { type Services, startServices } from './services.js';
 import { clearStaleSockets } from './sockets.js';
 import {
   doing,
   freeId,
   info,
   isLive,
+  maxRssBytes,
   type ReplaceReason,
   readWatchdog,
   retireOrder,
@@ -84,8 +89,10 @@ export class HaltError extends BootError {
 type Event =
   | { kind: 'signal'; signal: MasterSignal }
   | { kind: 'reload'; why: string }
-  | { kind: 'scale'; workers: number }
-  | { kind: 'stop'; graceful: boolean }
+  | { kind: 'scale'; workers: number; by?: Deferred<{ previous: number; target: number }> }
+  | { kind: 'kill'; worker: number; done: Deferred<WorkerInfo> }
+  /** `drain`: a TERM (or graceful stop() call) that honours --drain-delay. */
+  | { kind: 'stop'; graceful: boolean; drain: boolean }
   | { kind: 'ready'; worker: WorkerRecord; listening: string[]; serving: Record<string, string | undefined> }
   | { kind: 'exit'; worker: WorkerRecord; code: number | null; signal: NodeJS.Signals | null }
   | { kind: 'reread'; outcome: Reread };
@@ -108,6 +115,11 @@ function deferred<T>(): Deferred<T> {
   });
   return { promise, resolve, reject };
 }
+
+const mib = (bytes: number) => Math.round(bytes / 1024 / 1024);
+
+/** endedFor of a worker killed by killWorker() (`tsws-ctl worker kill`). */
+const KILLED = 'killed on request';
 
 /** How often the loop looks at heartbeats and deadlines when nothing else wakes it. */
 const TICK_MS = 250;
@@ -162,6 +174,12 @@ export class Master extends EventEmitter<MasterEvents> {
   private pidFile: string | undefined;
   /** A command line whose log is stderr: see reportStartFailure. */
   private plain = false;
+  /** Spawns, respawns by cause, reloads and the workers' requests, over the master's life. */
+  readonly counters = new Counters();
+  /** TERM with --drain-delay: readiness is off and the graceful stop waits for the delay. */
+  private draining = false;
+  private drainTimer: NodeJS.Timeout | undefined;
+  private services: Services | undefined;
 
   /**
    * `resolve` reads the settings from every source: once at start, again at each reload.
@@ -226,6 +244,9 @@ export class Master extends EventEmitter<MasterEvents> {
       await clearStaleSockets(this.current.bind).catch((err: Error) => {
         throw new HaltError(err.message, EXIT.BOOT_ERROR);
       });
+      this.services = await startServices(this, this.current, this.log).catch((err: Error) => {
+        throw new HaltError(err.message, EXIT.BOOT_ERROR);
+      });
     } catch (err) {
       // Nothing was started: a bad setting (exit 2), or a socket file in the way (exit 3).
       this.reportStartFailure(err);
@@ -241,6 +262,11 @@ export class Master extends EventEmitter<MasterEvents> {
     );
     if (this.passed.length)
       this.log.info({ sockets: this.passed }, 'using the sockets systemd passed (LISTEN_FDS) instead of --bind');
+    if (process.pid === 1)
+      this.log.info(
+        'running as PID 1: TERM, INT, QUIT and HUP are handled here; orphaned processes are left to the kernel ' +
+          '(Node cannot reap them: run under an init such as tini or `docker run --init`)',
+      );
     await callHook(this.log, s, 'onStarting', this);
     // Frozen by node:cluster at the first setupPrimary: a reload cannot change it.
     cluster.schedulingPolicy = this.planNow.policy;
@@ -256,6 +282,12 @@ export class Master extends EventEmitter<MasterEvents> {
         this.push({ kind: 'reload', why: `${path} changed` }),
       );
     this.target = s.workers;
+    if (s.maxWorkerMemory === 'auto' && memoryLimit() !== undefined)
+      this.log.info(
+        { memoryLimit: memoryLimit(), maxWorkerMemory: maxRssBytes('auto', s.workers) },
+        `--max-worker-memory auto: ${mib(maxRssBytes('auto', s.workers))} MiB per worker ` +
+          `(90% of the ${mib(memoryLimit()!)} MiB memory limit over ${s.workers} workers)`,
+      );
     this.wake();
     return this.started.promise;
   }
@@ -276,15 +308,67 @@ export class Master extends EventEmitter<MasterEvents> {
   }
 
   /**
-   * Stops every worker (gracefully: in-flight requests finish within --graceful-timeout); resolves
-   * with the exit code.
+   * Stops every worker; resolves with the exit code. Graceful (as TERM): readiness turns off, the
+   * workers serve on for --drain-delay, then finish their in-flight requests within
+   * --graceful-timeout. Not graceful (as INT): they close their connections now.
    */
   stop({ graceful = true }: { graceful?: boolean } = {}): Promise<number> {
     if (this.stateNow === 'idle') {
       this.stateNow = 'stopped';
       this.finished.resolve(EXIT.OK);
-    } else this.push({ kind: 'stop', graceful });
+    } else this.push({ kind: 'stop', graceful, drain: graceful });
     return this.finished.promise;
+  }
+
+  // ---- the operator's API (tsws-ctl calls these through the control socket) ----------------
+
+  /** `n` more workers (as n TTINs); resolves with the worker count before and after. */
+  addWorkers(n = 1): Promise<{ previous: number; target: number }> {
+    return this.scaleBy(n);
+  }
+
+  /** `n` fewer workers (as n TTOUs), never fewer than one. */
+  removeWorkers(n = 1): Promise<{ previous: number; target: number }> {
+    return this.scaleBy(-n);
+  }
+
+  private scaleBy(n: number): Promise<{ previous: number; target: number }> {
+    if (!Number.isSafeInteger(n) || n === 0) throw new RangeError(`expected a whole number >= 1, got ${Math.abs(n)}`);
+    const by = deferred<{ previous: number; target: number }>();
+    this.push({ kind: 'scale', workers: n, by });
+    return by.promise;
+  }
+
+  /** SIGKILLs the worker with this number (or pid); the master replaces it. Rejects if there is none. */
+  killWorker(worker: number): Promise<WorkerInfo> {
+    const done = deferred<WorkerInfo>();
+    this.push({ kind: 'kill', worker, done });
+    return done.promise;
+  }
+
+  /** Reopens the log files, the master's and every worker's (as USR1). */
+  reopen(): void {
+    this.push({ kind: 'signal', signal: 'SIGUSR1' });
+  }
+
+  /** What `tsws-ctl show <view>` prints: the workers, the settings in force, the listeners, or the counters. */
+  show(view: View): unknown {
+    return show(this, view);
+  }
+
+  /** How many workers should serve now (--workers, moved by scaling). */
+  get targetWorkers(): number {
+    return this.target;
+  }
+
+  /** The addresses the workers listen on, as they reported them. */
+  get listeningOn(): string[] {
+    return this.listening;
+  }
+
+  /** Ready for traffic (/readyz): every worker it should have is serving, and it is neither draining nor stopping. */
+  readiness(): Readiness {
+    return readiness(this.stateNow, this.draining, this.target, this.workers);
   }
 
   // ---- the loop ---------------------------------------------------------------------------
@@ -327,16 +411,22 @@ export class Master extends EventEmitter<MasterEvents> {
   private readonly handlers: { [K in Event['kind']]: (event: Extract<Event, { kind: K }>) => void } = {
     signal: (e) => this.signals[e.signal](),
     reload: (e) => this.beginReload(e.why),
-    scale: (e) => this.setTarget(e.workers),
-    stop: (e) => this.beginStop(e.graceful, EXIT.OK),
+    scale: (e) => {
+      if (!e.by) return this.setTarget(e.workers);
+      const previous = this.target;
+      this.setTarget(this.target + e.workers);
+      e.by.resolve({ previous, target: this.target });
+    },
+    kill: (e) => this.killNow(e.worker, e.done),
+    stop: (e) => (e.graceful && e.drain ? this.beginDrain() : this.beginStop(e.graceful, EXIT.OK)),
     ready: (e) => this.onReady(e.worker, e.listening, e.serving),
     exit: (e) => this.onExit(e.worker, e.code, e.signal),
     reread: (e) => this.applyReload(e.outcome),
   };
 
   private readonly signals: Record<MasterSignal, () => void> = {
-    /** TERM: graceful stop. */
-    SIGTERM: () => this.beginStop(true, EXIT.OK),
+    /** TERM: graceful stop, after --drain-delay. */
+    SIGTERM: () => this.beginDrain(),
     /** INT (Ctrl-C) and QUIT: quick stop; also cuts short a graceful stop under way. */
     SIGINT: () => this.beginStop(false, EXIT.OK),
     SIGQUIT: () => this.beginStop(false, EXIT.OK),
@@ -356,13 +446,15 @@ export class Master extends EventEmitter<MasterEvents> {
   private readonly messages: {
     [K in WorkerMessage['tsws']]: (w: WorkerRecord, m: Extract<WorkerMessage, { tsws: K }>) => void;
   } = {
-    ready: (w, m) =>
+    ready: (w, m) => {
+      w.workerClass = typeof m.workerClass === 'string' ? m.workerClass : null;
       this.push({
         kind: 'ready',
         worker: w,
         listening: m.listening,
         serving: { workerClass: m.workerClass, interface: m.interface, app: m.app },
-      }),
+      });
+    },
     // Why it is about to exit: said by onExit, once, in the worker's own words.
     'boot-failed': (w, m) => {
       w.failure = new BootError(
@@ -371,7 +463,7 @@ export class Master extends EventEmitter<MasterEvents> {
         m.error ? { cause: errorRecord(m.error.type, m.error.message, m.error.stack) } : undefined,
       );
     },
-    // Only data: the loop reads it on its next turn.
+    // Only data: the loop reads it on its next turn (request counts go straight to the totals).
     heartbeat: (w, m) => {
       w.lastBeat = performance.now();
       // Its loop turns: whatever its watchdog said of a block is over.
@@ -382,7 +474,10 @@ export class Master extends EventEmitter<MasterEvents> {
         connections: m.connections,
         oldest: m.oldest,
         rss: m.rss,
+        heapUsed: m.heapUsed,
+        elu: m.elu,
       };
+      if (m.metrics) this.counters.requests.add(m.metrics);
     },
   };
 
@@ -396,7 +491,11 @@ export class Master extends EventEmitter<MasterEvents> {
     const settings = resolved.settings;
     if (this.passed.length) settings.bind = this.passed;
     if (previous) {
-      for (const name of ['scheduling', 'reusePort', 'pid', 'errorLog', 'logFormat', 'reload'] as const) {
+      const restartOnly = [
+        ...['scheduling', 'reusePort', 'pid', 'errorLog', 'logFormat', 'reload'],
+        ...['controlSocket', 'metricsBind', 'statsdHost', 'statsdPrefix'],
+      ] as const;
+      for (const name of restartOnly) {
         if (JSON.stringify(settings[name]) !== JSON.stringify(previous[name])) {
           this.log.warn(
             { setting: name, kept: previous[name] },
@@ -452,7 +551,9 @@ export class Master extends EventEmitter<MasterEvents> {
       endedFor: null,
       failure: null,
       blocked: null,
+      workerClass: null,
     };
+    this.counters.spawns++;
     this.records.set(record.pid, record);
     worker.on('message', (message: unknown) => {
       if (!isWorkerMessage(message)) return;
@@ -564,7 +665,9 @@ export class Master extends EventEmitter<MasterEvents> {
         return;
       }
     }
-    this.noteCrash(performance.now());
+    this.counters.respawn(w.endedFor === KILLED ? 'killed' : w.endedFor ? 'timeout' : 'crash');
+    // Killed on request: nothing is wrong with the app, so no back-off.
+    if (w.endedFor !== KILLED) this.noteCrash(performance.now());
   }
 
   /** Respawning backs off when workers keep dying: 0, then 0.5 s doubling to 30 s, over a minute's crashes. */
@@ -618,7 +721,7 @@ export class Master extends EventEmitter<MasterEvents> {
   /** Marks workers past --max-requests, --max-worker-memory or --max-worker-lifetime; reconcile() replaces them. */
   private markForReplacement(now: number): void {
     if (this.stateNow !== 'running') return;
-    const maxRss = this.current.maxWorkerMemory * 1024 * 1024;
+    const maxRss = maxRssBytes(this.current.maxWorkerMemory, this.target);
     for (const w of this.records.values()) {
       if (w.state !== 'ready' || w.replace !== null) continue;
       let why: ReplaceReason | null = null;
@@ -655,7 +758,10 @@ export class Master extends EventEmitter<MasterEvents> {
     }
     const ready = counting.filter((w) => w.state === 'ready').length;
     const keep = Math.max(0, this.target - ready);
-    for (const w of retireOrder(marked).slice(0, Math.max(0, marked.length - keep))) this.retire(w, w.replace!);
+    for (const w of retireOrder(marked).slice(0, Math.max(0, marked.length - keep))) {
+      this.counters.respawn(w.replace!);
+      this.retire(w, w.replace!);
+    }
   }
 
   private retire(w: WorkerRecord, why: string): void {
@@ -677,6 +783,7 @@ export class Master extends EventEmitter<MasterEvents> {
       const { waiters, generation } = this.reloading;
       this.reloading = null;
       this.log.info({ generation }, 'reload done');
+      this.counters.reloads.ok++;
       this.emit('reload', { ok: true });
       for (const w of waiters) w.resolve();
       this.nextReload();
@@ -695,9 +802,10 @@ export class Master extends EventEmitter<MasterEvents> {
   }
 
   private beginReload(why: string): void {
-    if (this.stateNow !== 'running') {
-      const err = new Error(`cannot reload: the master is ${this.stateNow}`);
-      this.log.warn(`reload (${why}) ignored: the master is ${this.stateNow}`);
+    if (this.stateNow !== 'running' || this.draining) {
+      const now = this.draining ? 'draining' : this.stateNow;
+      const err = new Error(`cannot reload: the master is ${now}`);
+      this.log.warn(`reload (${why}) ignored: the master is ${now}`);
       for (const w of this.reloadWaiting.splice(0)) w.reject(err);
       return;
     }
@@ -769,6 +877,7 @@ export class Master extends EventEmitter<MasterEvents> {
 
   private failReload(reason: string, waiters: Array<Deferred<void>>): void {
     this.log.error({ reason }, `reload abandoned: ${reason}; the old workers keep serving`);
+    this.counters.reloads.abandoned++;
     this.emit('reload', { ok: false, reason });
     const err = new Error(`reload abandoned: ${reason}`);
     for (const w of waiters) w.reject(err);
@@ -798,7 +907,41 @@ export class Master extends EventEmitter<MasterEvents> {
     reportFailure(err, this.log, this.plain ? { command: 'tsws-master' } : undefined);
   }
 
+  /**
+   * TERM with --drain-delay (for a load balancer or Kubernetes that takes the instance out of
+   * rotation asynchronously): /readyz turns 503 now, the workers keep serving for the delay, then
+   * the graceful stop begins. Another TERM meanwhile changes nothing; INT or QUIT stop at once.
+   */
+  private beginDrain(): void {
+    const delay = this.current.drainDelay;
+    if (delay <= 0 || this.stateNow !== 'running') {
+      this.beginStop(true, EXIT.OK);
+      return;
+    }
+    if (this.draining) {
+      this.log.info('already draining');
+      return;
+    }
+    this.draining = true;
+    this.log.info({ drainDelay: delay }, `draining: /readyz answers 503; serving for ${delay} s more, then stopping`);
+    this.drainTimer = setTimeout(() => this.push({ kind: 'stop', graceful: true, drain: false }), delay * 1000);
+  }
+
+  private killNow(n: number, done: Deferred<WorkerInfo>): void {
+    const all = [...this.records.values()];
+    const w = all.find((r) => r.id === n && isLive(r)) ?? all.find((r) => r.id === n) ?? this.records.get(n);
+    if (!w) {
+      done.reject(new RangeError(`no worker ${n} (by number or pid)`));
+      return;
+    }
+    this.log.warn({ worker: w.id, workerPid: w.pid }, `killing worker ${w.id} (pid ${w.pid}) on request`);
+    w.endedFor ??= KILLED;
+    this.kill(w, 'SIGKILL');
+    done.resolve(info(w));
+  }
+
   private beginStop(graceful: boolean, exitCode: number): void {
+    clearTimeout(this.drainTimer);
     if (this.stateNow === 'stopping') {
       // INT during a graceful stop: stop now.
       if (!graceful) for (const w of this.records.values()) this.end(w, 'stopping', false);
@@ -833,6 +976,7 @@ export class Master extends EventEmitter<MasterEvents> {
     this.finishing = true;
     clearInterval(this.tick);
     this.unwatch?.();
+    await this.services?.close();
     for (const [signal, handler] of this.onProcessSignal) process.off(signal, handler);
     if (this.pidFile) removePidFile(this.pidFile);
     await callHook(this.log, this.current, 'onExit', this);

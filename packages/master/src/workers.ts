@@ -1,7 +1,14 @@
 // The master's record of each worker process: what it is doing, as far as the master knows.
 import type { Worker } from 'node:cluster';
+import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
-import type { BootError, WatchdogReport, WorkerStatus } from '@tsws/worker/internal';
+import {
+  type BootError,
+  memoryLimit,
+  type Settings,
+  type WatchdogReport,
+  type WorkerStatus,
+} from '@tsws/worker/internal';
 
 /**
  * booting: forked, loading the app, not yet listening. ready: serving. retiring: told to stop
@@ -43,6 +50,8 @@ export interface WorkerRecord {
   failure: BootError | null;
   /** What its watchdog last said about a blocked event loop (monotonic `at`); null while it turns. */
   blocked: (WatchdogReport & { at: number }) | null;
+  /** The worker class its `ready` message named; null before. */
+  workerClass: string | null;
 }
 
 /** What the API, events and hooks see of a worker. */
@@ -55,10 +64,28 @@ export interface WorkerInfo {
   replace: ReplaceReason | null;
   /** Requests served, connections and in-flight requests, as its last heartbeat said. */
   status: WorkerStatus | null;
+  /** The worker class serving (`tsws`, `node`, a custom one); null until it is ready. */
+  workerClass: string | null;
+  /** When it was started and when its last heartbeat came, in ms since the epoch. */
+  startedAt: number;
+  lastHeartbeatAt: number;
 }
 
+/** A monotonic time (performance.now()) as ms since the epoch. */
+const wallClock = (t: number) => Math.round(Date.now() - (performance.now() - t));
+
 export function info(w: WorkerRecord): WorkerInfo {
-  return { id: w.id, pid: w.pid, state: w.state, generation: w.generation, replace: w.replace, status: w.status };
+  return {
+    id: w.id,
+    pid: w.pid,
+    state: w.state,
+    generation: w.generation,
+    replace: w.replace,
+    status: w.status,
+    workerClass: w.workerClass,
+    startedAt: wallClock(w.forkedAt),
+    lastHeartbeatAt: wallClock(w.lastBeat),
+  };
 }
 
 /** Serving or about to: the workers that answer requests now or soon. */
@@ -86,6 +113,16 @@ export function retireOrder(workers: WorkerRecord[]): WorkerRecord[] {
 export function withJitter(limit: number, jitter: number): number {
   if (limit <= 0) return Infinity;
   return limit + Math.floor(Math.random() * (jitter + 1));
+}
+
+/**
+ * --max-worker-memory in bytes (0: off). `auto`: 90% of the cgroup's memory limit shared among
+ * `workers` (the rest for the master and a replacement starting up); off without a limit.
+ */
+export function maxRssBytes(setting: Settings['maxWorkerMemory'], workers: number): number {
+  if (setting !== 'auto') return setting * 1024 * 1024;
+  const limit = memoryLimit();
+  return limit === undefined ? 0 : Math.floor((limit * 0.9) / Math.max(1, workers));
 }
 
 /**

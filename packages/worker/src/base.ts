@@ -5,18 +5,22 @@
 // terminal/systemd (SIGTERM, SIGINT). So every class, built in or custom, runs under all of them.
 import cluster from 'node:cluster';
 import type http from 'node:http';
+import type { AccessRecord } from '@tsws/core';
 import type { LoadedApp, NodeListener } from './app-kind.js';
 import { fetchListener } from './fetch-adapter.js';
 import type { AccessLog, Logger, Logging } from './logging.js';
+import type { RequestMetrics } from './metrics.js';
 import { dropPrivileges } from './privileges.js';
 import { EXIT, isMasterMessage, type WorkerMessage, type WorkerSettings, type WorkerStatus } from './protocol.js';
 
-/** What a worker reports in each heartbeat (the master adds nothing; rss is read by the base). */
-export type WorkerStats = Omit<WorkerStatus, 'rss'>;
+/** What a worker class reports for each heartbeat (the base adds the process's memory and event-loop use). */
+export type WorkerStats = Omit<WorkerStatus, 'rss' | 'heapUsed' | 'elu'>;
 
 export interface WorkerOptions {
   /** The access log, when --access-log is set: a class writes one record per response. */
   accessLog?: AccessLog;
+  /** Request metrics, when the master serves them: counted per response, sent with each heartbeat. */
+  metrics?: RequestMetrics;
 }
 
 /** Counts requests for stats(): served, in flight, and the oldest unanswered one. */
@@ -121,13 +125,18 @@ export abstract class Worker {
         ? app.listener
         : fetchListener(app.fetch, { log: this.log, limitRequestBody: this.settings.limitRequestBody });
     const access = this.options.accessLog;
+    const metrics = this.options.metrics;
+    const timed = access !== undefined || metrics !== undefined;
     return (req, res) => {
       const done = this.requests.begin(req.method ?? '', req.url ?? '');
-      const started = access ? performance.now() : 0;
-      const written = access ? req.socket.bytesWritten : 0;
+      const started = timed ? performance.now() : 0;
+      const written = timed ? req.socket.bytesWritten : 0;
       res.once('close', () => {
         done();
-        if (access) writeAccess(access, req, res, started, written);
+        if (!timed) return;
+        const record = accessRecord(req, res, started, written);
+        if (access) access.write(record);
+        metrics?.observe(record.method, record.status, record.durationMs / 1000, record.requestBytes, record.bytes);
       });
       inner(req, res);
     };
@@ -156,7 +165,16 @@ export abstract class Worker {
     const send = (message: WorkerMessage | string) => {
       if (process.connected) process.send?.(message);
     };
-    const heartbeat = () => send({ tsws: 'heartbeat', ...this.stats(), rss: process.memoryUsage.rss() });
+    // The first heartbeat reports the event loop's use since the process started; later ones, since the last.
+    let loop: ReturnType<typeof performance.eventLoopUtilization> | undefined;
+    const heartbeat = () => {
+      const now = performance.eventLoopUtilization();
+      const elu = (loop ? performance.eventLoopUtilization(now, loop) : now).utilization;
+      loop = now;
+      const { rss, heapUsed } = process.memoryUsage();
+      const metrics = this.options.metrics?.take();
+      send({ tsws: 'heartbeat', ...this.stats(), rss, heapUsed, elu, ...(metrics ? { metrics } : {}) });
+    };
 
     const stop = (graceful: boolean, timeoutMs: number, why: string) => {
       const state = this[kState];
@@ -170,6 +188,8 @@ export abstract class Worker {
       clearInterval(beat);
       state.stopping = this.stop(graceful, timeoutMs).then(
         async () => {
+          // The last counts, before leaving: what a retiring worker served still adds up.
+          if (master && this.options.metrics) heartbeat();
           cleanup();
           await leaveCluster();
           resolveStopped(EXIT.OK);
@@ -289,17 +309,20 @@ function leaveCluster(timeoutMs = 2000): Promise<void> {
   });
 }
 
-/** One access record; body bytes are what the socket wrote for this response less its header block. */
-function writeAccess(
-  access: AccessLog,
+/**
+ * One access record; body bytes are what the socket wrote for this response less its header
+ * block. node:http does not count request body bytes: the declared Content-Length stands in (a
+ * chunked body counts 0).
+ */
+function accessRecord(
   req: http.IncomingMessage,
   res: http.ServerResponse,
   started: number,
   writtenBefore: number,
-): void {
+): AccessRecord {
   const socket = req.socket;
   const header = (res as { _header?: unknown })._header;
-  access.write({
+  return {
     method: req.method ?? '',
     target: req.url ?? '',
     httpVersion: req.httpVersion === '1.0' ? '1.0' : '1.1',
@@ -310,9 +333,10 @@ function writeAccess(
         writtenBefore -
         (typeof header === 'string' ? Buffer.byteLength(header, 'latin1') : 0),
     ),
+    requestBytes: Number(req.headers['content-length']) || 0,
     durationMs: performance.now() - started,
     remoteAddress: socket?.remoteAddress ?? '',
     userAgent: String(req.headers['user-agent'] ?? ''),
     referer: String(req.headers.referer ?? ''),
-  });
+  };
 }

@@ -101,8 +101,15 @@ export function buildProgram(command: Command, version: string, usage?: Usage): 
     option.helpGroup(`${s.section}:`);
     if (s.repeatable) option.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
     program.addOption(option);
+    if (s.negatable)
+      program.addOption(new Option(negation(s.flags), `Turn ${flagName(name)} off.`).helpGroup(`${s.section}:`));
   }
   return program;
+}
+
+/** `--control-socket <path>` -> `--no-control-socket`. */
+function negation(flags: string): string {
+  return `--no-${flags.match(/--([\w-]+)/)![1]}`;
 }
 
 /** Up to the first full stop that ends a sentence (not the one in "e.g. 0o007"). */
@@ -381,7 +388,9 @@ export function settingsMarkdown(): string {
     md += '| Flag | Config key / env | Default | Commands | Description |\n|---|---|---|---|---|\n';
     for (const name of names) {
       const s = spec(name);
-      const flags = s.flags ? `\`${s.flags.replace(/\|/g, '\\|')}\`` : '(config file only)';
+      const flags = s.flags
+        ? `\`${s.flags.replace(/\|/g, '\\|')}\`${s.negatable ? `, \`${negation(s.flags)}\`` : ''}`
+        : '(config file only)';
       const key = s.action ? '(command line only)' : s.hook ? `\`${name}\`` : `\`${name}\` / \`${envName(name)}\``;
       const commands = s.commands.length === 2 ? 'both' : s.commands[0]!;
       const shown = s.action ? '' : defaultText(name).replace(/\|/g, '\\|');

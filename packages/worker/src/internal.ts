@@ -6,8 +6,17 @@ import { fileURLToPath } from 'node:url';
 
 export { type CommandSpec, runCommand } from './command.js';
 export { buildProgram, printable, type Resolved, resolveSettings, SettingError, settingsMarkdown } from './config.js';
+export { availableCpus, memoryLimit } from './container.js';
 export { BootError, errorRecord, reportFailure } from './failure.js';
 export { type AccessLog, createAccessLog, createLogger, type Logger, type Logging } from './logging.js';
+export {
+  DURATION_BUCKETS,
+  RequestTotals,
+  type SeriesDelta,
+  type SeriesTotals,
+  SIZE_BUCKETS,
+  STATUS_CLASSES,
+} from './metrics.js';
 export { removePidFile, writePidFile } from './pidfile.js';
 export { type Preflight, preflight } from './preflight.js';
 export {
@@ -20,6 +29,8 @@ export {
   type WorkerStatus,
 } from './protocol.js';
 export {
+  controlSocketDir,
+  defaultControlSocket,
   defaults,
   envName,
   type Hook,

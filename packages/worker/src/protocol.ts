@@ -1,5 +1,6 @@
 // What a master and its workers say to each other. Workers are node:cluster children; messages go
 // over the cluster IPC channel as plain objects tagged `tsws`, and unknown tags are ignored.
+import type { SeriesDelta } from './metrics.js';
 import type { HookName, Settings } from './settings.js';
 
 /** Exit codes are part of the protocol (Gunicorn's numbers): boot failures must not respawn forever. */
@@ -26,6 +27,10 @@ export interface WorkerStatus {
   oldest: { method: string; target: string; ageMs: number } | null;
   /** Resident set size in bytes. */
   rss: number;
+  /** V8 heap in use, bytes. */
+  heapUsed: number;
+  /** Event-loop utilisation since the last heartbeat, 0 to 1. */
+  elu: number;
 }
 
 export type WorkerMessage =
@@ -41,8 +46,12 @@ export type WorkerMessage =
       exitCode: number;
       error?: { type: string; message: string; stack?: string | undefined };
     }
-  /** Sent every `heartbeatMs` while the event loop turns; silence means it is blocked. */
-  | ({ tsws: 'heartbeat' } & WorkerStatus);
+  /**
+   * Sent every `heartbeatMs` while the event loop turns; silence means it is blocked. With
+   * metrics on, `metrics` carries the request counts since the last heartbeat (a last one goes
+   * out after a graceful stop, so a retiring worker's counts are not lost).
+   */
+  | ({ tsws: 'heartbeat'; metrics?: SeriesDelta[] } & WorkerStatus);
 
 export type MasterMessage =
   /** Stop accepting, finish in-flight requests within `timeoutMs` (0: right away), then exit 0. */

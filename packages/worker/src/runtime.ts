@@ -10,6 +10,7 @@ import { resolveWorkerClass, type WorkerClass, WorkerClassError } from './classe
 import { BootError, reportFailure } from './failure.js';
 import { AppLoadError, loadApp } from './load.js';
 import { type AccessLog, createAccessLog, createLogger } from './logging.js';
+import { RequestMetrics } from './metrics.js';
 import { PrivilegeError } from './privileges.js';
 import { decodeBoot, EXIT, WORKER_ENV, type WorkerMessage, type WorkerSettings } from './protocol.js';
 import { startWatchdog, type Watchdog } from './watchdog.js';
@@ -61,8 +62,11 @@ function workerClassFailure(err: unknown): unknown {
 export async function prepareWorker(
   settings: WorkerSettings,
   log: Worker['log'],
-  accessLog?: AccessLog,
-  watchdog?: Watchdog,
+  extras: {
+    accessLog?: AccessLog | undefined;
+    watchdog?: Watchdog | undefined;
+    metrics?: RequestMetrics | undefined;
+  } = {},
 ): Promise<Worker> {
   Object.assign(process.env, settings.env);
   settings.chdir = resolve(settings.chdir);
@@ -80,7 +84,11 @@ export async function prepareWorker(
     throw workerClassFailure(err);
   }
   try {
-    const worker = new Class(watchdog ? watchdog.watch(app) : app, settings, log, accessLog ? { accessLog } : {});
+    const { accessLog, watchdog, metrics } = extras;
+    const worker = new Class(watchdog ? watchdog.watch(app) : app, settings, log, {
+      ...(accessLog ? { accessLog } : {}),
+      ...(metrics ? { metrics } : {}),
+    });
     if (settings.workerClass === 'auto')
       log.debug(
         { workerClass: worker.workerName, app: app.kind },
@@ -159,7 +167,9 @@ export async function runWorker(): Promise<void> {
   const watchdog = settings.watchdog ? startWatchdog(settings, id, heartbeatMs, log) : undefined;
   let worker: Worker;
   try {
-    worker = await prepareWorker(settings, log, accessLog, watchdog);
+    // The master serves metrics (or sends them to StatsD): count each request for it.
+    const metrics = settings.metricsBind || settings.statsdHost ? new RequestMetrics() : undefined;
+    worker = await prepareWorker(settings, log, { accessLog, watchdog, metrics });
   } catch (err) {
     return failed(err);
   }

@@ -1,9 +1,29 @@
 // From settings (seconds, Gunicorn's names) to the core's ServeOptions (milliseconds).
-import type { Logger as CoreLogger, ServeOptions } from '@tsws/core';
+import type { AccessRecord, Logger as CoreLogger, ServeOptions } from '@tsws/core';
 import type { AccessLog } from './logging.js';
+import type { RequestMetrics } from './metrics.js';
 import type { WorkerSettings } from './protocol.js';
 
-export function coreOptions(settings: WorkerSettings, logger: CoreLogger, accessLog?: AccessLog): ServeOptions {
+/** The core's onResponse for what is on: the access log, request metrics, both, or neither (no hook, no cost). */
+function onResponse(accessLog?: AccessLog, metrics?: RequestMetrics): ServeOptions['onResponse'] {
+  const observe = metrics
+    ? (r: AccessRecord) => metrics.observe(r.method, r.status, r.durationMs / 1000, r.requestBytes, r.bytes)
+    : undefined;
+  if (accessLog && observe)
+    return (r) => {
+      accessLog.write(r);
+      observe(r);
+    };
+  return accessLog?.write ?? observe;
+}
+
+export function coreOptions(
+  settings: WorkerSettings,
+  logger: CoreLogger,
+  accessLog?: AccessLog,
+  metrics?: RequestMetrics,
+): ServeOptions {
+  const hook = onResponse(accessLog, metrics);
   return {
     bind: settings.bind,
     backlog: settings.backlog,
@@ -22,6 +42,6 @@ export function coreOptions(settings: WorkerSettings, logger: CoreLogger, access
     limitRequestBody: settings.limitRequestBody,
     forwardedAllowIps: settings.forwardedAllowIps,
     logger,
-    ...(accessLog ? { onResponse: accessLog.write } : {}),
+    ...(hook ? { onResponse: hook } : {}),
   };
 }

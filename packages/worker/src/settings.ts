@@ -4,12 +4,24 @@
 // config files, environment, --help and the README's option table are all generated from it.
 // Settings that the core has an option for take the core's default (DEFAULTS, in ms) rather
 // than stating it again, durations as `inSeconds(DEFAULTS.x)`, which coreOptions() turns back.
-import os from 'node:os';
-// The options module alone: a master imports the settings and must not load the core's parser.
+import { tmpdir } from 'node:os';
+// The bind and options modules alone: a master imports the settings and must not load the core's parser.
+import { type BindAddress, parseBind } from '@tsws/core/bind';
 import { DEFAULTS } from '@tsws/core/options';
+import { availableCpus } from './container.js';
 
 export type Command = 'tsws' | 'tsws-master';
-export type Section = 'App' | 'Server' | 'Workers' | 'Limits' | 'Timeouts' | 'Logging' | 'Process' | 'Hooks' | 'Config';
+export type Section =
+  | 'App'
+  | 'Server'
+  | 'Workers'
+  | 'Limits'
+  | 'Timeouts'
+  | 'Logging'
+  | 'Process'
+  | 'Operations'
+  | 'Hooks'
+  | 'Config';
 
 const BOTH: readonly Command[] = ['tsws', 'tsws-master'];
 
@@ -38,6 +50,8 @@ export interface Setting<T> {
   defaultText?: string;
   /** The flag may be given several times; each value is parsed and collected. */
   repeatable?: boolean;
+  /** A `--no-...` flag also exists and gives `false` (for settings on by default, such as the control socket). */
+  negatable?: boolean;
   /** The first sentence is the --help line; the whole text goes to the README. */
   desc: string;
 }
@@ -122,6 +136,24 @@ function mode(value: unknown): number {
   return n;
 }
 
+/** A bind address of one of `kinds` (see @tsws/core's parseBind). */
+function address(...kinds: Array<BindAddress['kind']>): (value: unknown) => string {
+  return (value) => {
+    const spec = text(value);
+    let parsed: BindAddress;
+    try {
+      parsed = parseBind(spec);
+    } catch (err) {
+      throw new Error((err as Error).message.replace(/^bind /, ''));
+    }
+    if (!kinds.includes(parsed.kind) || (parsed.kind === 'tcp' && parsed.port === 0))
+      throw new Error(
+        `expected ${kinds.includes('unix') ? 'host:port or unix:/path' : 'host:port'}, got ${JSON.stringify(spec)}`,
+      );
+    return spec;
+  };
+}
+
 function hook(value: unknown): Hook {
   if (typeof value !== 'function') throw new Error(`expected a function, got ${describe(value)}`);
   return value as Hook;
@@ -144,6 +176,17 @@ function inSeconds(ms: number): number {
 
 function setting<T>(spec: Setting<T>): Setting<T> {
   return spec;
+}
+
+/** Where the control socket goes unless told: a per-user directory, the file named by the master's pid. */
+export function defaultControlSocket(pid = process.pid): string {
+  return `${controlSocketDir()}/${pid}.sock`;
+}
+
+/** $XDG_RUNTIME_DIR/tsws (the user's own, mode 0700 by the spec), else <tmpdir>/tsws-<uid>. */
+export function controlSocketDir(): string {
+  const runtime = process.env.XDG_RUNTIME_DIR;
+  return runtime ? `${runtime}/tsws` : `${tmpdir()}/tsws-${process.getuid?.() ?? 'user'}`;
 }
 
 function hookSetting(desc: string): Setting<Hook | undefined> {
@@ -275,9 +318,12 @@ export const SETTINGS = {
     flags: '-w, --workers <n>',
     commands: MASTER,
     parse: whole(1),
-    default: () => os.availableParallelism(),
-    defaultText: 'the number of CPUs',
-    desc: 'How many worker processes to run.',
+    default: availableCpus,
+    defaultText: 'the CPUs this process may use',
+    desc:
+      'How many worker processes to run. By default one per CPU this process may use: its CPU affinity ' +
+      "(taskset, a container's cpuset) capped by its cgroup's CPU quota (a container's --cpus, a Kubernetes CPU " +
+      'limit), rounded down.',
   }),
   scheduling: setting({
     section: 'Workers',
@@ -336,9 +382,20 @@ export const SETTINGS = {
     section: 'Workers',
     flags: '--max-worker-memory <MiB>',
     commands: MASTER,
-    parse: whole(0),
-    default: 0,
-    desc: 'Replace a worker whose resident memory exceeds this many MiB. 0 turns it off.',
+    parse: (value: unknown): number | 'auto' => {
+      if (value === 'auto') return 'auto';
+      try {
+        return whole(0)(value);
+      } catch {
+        throw new Error(`expected a whole number of MiB >= 0, or auto, got ${describe(value)}`);
+      }
+    },
+    default: 'auto',
+    desc:
+      'Replace a worker whose resident memory exceeds this many MiB. 0 turns it off. `auto`: when the process ' +
+      "has a memory limit (a container's, a systemd unit's MemoryMax), 90% of it shared equally among the " +
+      "workers, so a growing worker is replaced before the kernel's OOM killer ends it mid-request; off when " +
+      'there is no limit.',
   }),
   maxWorkerLifetime: setting({
     section: 'Workers',
@@ -522,6 +579,60 @@ export const SETTINGS = {
     default: undefined,
     defaultText: 'unchanged',
     desc: 'The umask for files tsws creates, such as Unix socket files (e.g. 0o007 for group access).',
+  }),
+
+  // Operations
+  controlSocket: setting({
+    section: 'Operations',
+    flags: '--control-socket <path>',
+    negatable: true,
+    commands: MASTER,
+    parse: (value: unknown): string | false =>
+      value === false || (typeof value === 'string' && /^(false|off|no|0)$/i.test(value)) ? false : text(value),
+    default: () => defaultControlSocket(),
+    defaultText: '`$XDG_RUNTIME_DIR/tsws/<pid>.sock`, else `<tmpdir>/tsws-<uid>/<pid>.sock`',
+    desc:
+      "The master's control socket for `tsws-ctl` (a Unix socket, mode 0600, in a directory only its user can " +
+      'enter). `--no-control-socket` (or `false`) runs without one, e.g. on a read-only filesystem.',
+  }),
+  metricsBind: setting({
+    section: 'Operations',
+    flags: '--metrics-bind <address>',
+    commands: MASTER,
+    parse: optional(address('tcp', 'unix')),
+    default: undefined,
+    defaultText: 'off',
+    desc:
+      'Serve Prometheus metrics (`/metrics`) and health checks (`/livez`, `/readyz`) from the master on this ' +
+      'address: `host:port`, `[ipv6]:port` or `unix:/path`. Keep it off the public network.',
+  }),
+  drainDelay: setting({
+    section: 'Operations',
+    flags: '--drain-delay <seconds>',
+    commands: MASTER,
+    parse: seconds,
+    default: 0,
+    desc:
+      'On TERM, answer `/readyz` with 503 at once but keep serving for this many seconds before the graceful ' +
+      'stop, while a load balancer or Kubernetes takes the instance out of rotation. Add it to ' +
+      "--graceful-timeout when sizing the orchestrator's stop timeout.",
+  }),
+  statsdHost: setting({
+    section: 'Operations',
+    flags: '--statsd-host <host:port>',
+    commands: MASTER,
+    parse: optional(address('tcp')),
+    default: undefined,
+    defaultText: 'off',
+    desc: "Also send the request counters and the master's gauges to this StatsD server over UDP, once a second.",
+  }),
+  statsdPrefix: setting({
+    section: 'Operations',
+    flags: '--statsd-prefix <prefix>',
+    commands: MASTER,
+    parse: text,
+    default: 'tsws',
+    desc: 'The prefix of every StatsD metric name.',
   }),
 
   // Hooks (config file or createMaster() only), and how long the master waits for one

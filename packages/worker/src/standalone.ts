@@ -63,7 +63,7 @@ export async function runStandalone(settings: Settings, options: StandaloneOptio
     preflight(settings, 'tsws');
     if (settings.pid) pidFile = writePidFile(settings.pid);
     if (passed.length) log.info({ sockets: passed, names }, `serving ${passed.length} socket(s) passed by systemd`);
-    worker = await prepareWorker(settings, log, accessLog);
+    worker = await prepareWorker(settings, log, { accessLog });
   } catch (err) {
     return fail(err);
   }

@@ -23,7 +23,8 @@ export const EXIT_CODES: readonly Entry[] = [
   [
     String(EXIT.BOOT_ERROR),
     'Could not start serving: cannot listen, the worker class does not fit the app, cannot switch user, ' +
-      'or not ready within --boot-timeout.',
+      'or not ready within --boot-timeout (the master halts rather than fork forever); or the master ' +
+      'could not open the --control-socket or --metrics-bind it was given.',
   ],
   [String(EXIT.APP_LOAD_ERROR), 'The app could not be loaded: not found, no such export, a syntax error, or it threw.'],
   ['128+N', 'Ended by signal N, which it does not handle (SIGKILL: 137).'],
@@ -58,9 +59,10 @@ export const MASTER_USAGE: Usage = {
   signals: [
     [
       'TERM',
-      'Graceful stop: workers stop accepting, answer every request they have (the last response on each ' +
-        'connection says Connection: close), and exit; what still runs after --graceful-timeout is cut. ' +
-        'The pid file is removed; exit 0.',
+      'Graceful stop (after --drain-delay, if set: /readyz answers 503 meanwhile): workers stop accepting, ' +
+        'answer every request they have (the last response on each keep-alive connection says ' +
+        'Connection: close; an idle connection gets 1 s for a request already on its way), and exit; what ' +
+        'still runs after --graceful-timeout is cut. The pid file is removed; exit 0.',
     ],
     ['INT, QUIT', 'Quick stop: workers close their connections now; also cuts a graceful stop short.'],
     [

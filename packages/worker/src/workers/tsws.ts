@@ -11,7 +11,10 @@ export class TswsWorker extends Worker {
 
   async start(): Promise<string[]> {
     if (this.app.interface !== 'fetch') throw new TypeError('the tsws worker class serves fetch apps');
-    this.server = new Server(this.app.fetch, coreOptions(this.settings, this.log, this.options.accessLog));
+    this.server = new Server(
+      this.app.fetch,
+      coreOptions(this.settings, this.log, this.options.accessLog, this.options.metrics),
+    );
     await this.server.listen();
     return this.server.urls();
   }

@@ -1,0 +1,58 @@
+// How sockets reach their connections: one listener function per event, shared by every socket
+// (no closures per connection), and the shared read buffer of the fast path.
+import type { Socket } from 'node:net';
+import type { Connection } from './connection.js';
+
+const kConnection = Symbol('tsws.connection');
+type Owned = Socket & { [kConnection]: Connection };
+
+/**
+ * Points `socket`'s events at `conn`. `sharedReads`: the socket reads through `readOptions` (the
+ * shared buffer), not 'data' events; a TLS socket, or one from a handed-in net.Server, reads by events.
+ */
+export function attach(socket: Socket, conn: Connection, sharedReads: boolean): void {
+  (socket as Owned)[kConnection] = conn;
+  if (!sharedReads) socket.on('data', onData);
+  socket.on('end', onEnd);
+  socket.on('error', onError);
+  socket.on('close', onClose);
+  socket.on('drain', onDrain);
+}
+
+/**
+ * net.Socket's `onread` option: every socket reads into this one buffer and the callback parses
+ * it at once. Nothing may keep a view of it past the callback (see copy() in connection.ts).
+ */
+export const readOptions = {
+  buffer: Buffer.allocUnsafeSlow(64 * 1024),
+  callback(this: Owned, bytes: number, buffer: Buffer): void {
+    onData.call(this, buffer.subarray(0, bytes));
+  },
+};
+
+function onData(this: Owned, chunk: Buffer): void {
+  const conn = this[kConnection];
+  try {
+    conn.onData(chunk);
+  } catch (err) {
+    // A bug of ours must cost one connection, never the process.
+    conn.server.opts.logger.error({ err }, 'internal error while reading a request');
+    this.destroy();
+  }
+}
+function onEnd(this: Owned): void {
+  this[kConnection].onEnd();
+}
+function onError(this: Owned, err: NodeJS.ErrnoException): void {
+  this[kConnection].server.opts.logger.debug({ err: err.code ?? err.message }, 'connection error');
+}
+function onClose(this: Owned): void {
+  this[kConnection].onClose();
+}
+function onDrain(this: Owned): void {
+  this[kConnection].onDrain();
+}
+/** Everything written reached the kernel and our side is shut (see Connection.end()). */
+export function onFinish(this: Owned): void {
+  this[kConnection].flushed();
+}
