@@ -4,7 +4,12 @@ import type { Socket } from 'node:net';
 import type { Connection } from './connection.js';
 
 const kConnection = Symbol('tsws.connection');
-type Owned = Socket & { [kConnection]: Connection };
+/** Who reads the socket's bytes: its connection, or after an upgrade, a Tunnel. */
+const kReader = Symbol('tsws.reader');
+interface Reader {
+  onData(chunk: Buffer): void;
+}
+type Owned = Socket & { [kConnection]: Connection; [kReader]: Reader };
 
 /**
  * Points `socket`'s events at `conn`. `sharedReads`: the socket reads through `readOptions` (the
@@ -12,11 +17,33 @@ type Owned = Socket & { [kConnection]: Connection };
  */
 export function attach(socket: Socket, conn: Connection, sharedReads: boolean): void {
   (socket as Owned)[kConnection] = conn;
+  (socket as Owned)[kReader] = conn;
   if (!sharedReads) socket.on('data', onData);
   socket.on('end', onEnd);
   socket.on('error', onError);
   socket.on('close', onClose);
   socket.on('drain', onDrain);
+}
+
+/**
+ * Lets a socket go (to a WebSocket): its events no longer reach the connection. A socket reading
+ * through the shared buffer keeps doing so, and its reads become 'data' events of their own.
+ */
+export function detach(socket: Socket, sharedReads: boolean): void {
+  if (sharedReads) (socket as Owned)[kReader] = new Tunnel(socket);
+  else socket.removeListener('data', onData);
+  socket.removeListener('end', onEnd);
+  socket.removeListener('error', onError);
+  socket.removeListener('close', onClose);
+  socket.removeListener('drain', onDrain);
+}
+
+class Tunnel implements Reader {
+  constructor(private readonly socket: Socket) {}
+  onData(chunk: Buffer): void {
+    // A copy: the shared buffer is overwritten by the next read.
+    this.socket.emit('data', Buffer.from(chunk));
+  }
 }
 
 /**
@@ -31,12 +58,11 @@ export const readOptions = {
 };
 
 function onData(this: Owned, chunk: Buffer): void {
-  const conn = this[kConnection];
   try {
-    conn.onData(chunk);
+    this[kReader].onData(chunk);
   } catch (err) {
     // A bug of ours must cost one connection, never the process.
-    conn.server.opts.logger.error({ err }, 'internal error while reading a request');
+    this[kConnection].server.opts.logger.error({ err }, 'internal error while reading a request');
     this.destroy();
   }
 }
