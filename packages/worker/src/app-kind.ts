@@ -2,7 +2,7 @@
 // Frameworks are recognised where their export is not itself a listener (Koa, fastify, an
 // http.Server); `--interface fetch|node` overrides the guess for plain functions.
 import http from 'node:http';
-import type { FetchHandler } from '@tsws/core';
+import type { FetchHandler, WebSocketHandler } from '@tsws/core';
 import { AppLoadError, describeValue } from './load.js';
 
 export type Interface = 'fetch' | 'node';
@@ -10,7 +10,7 @@ export type NodeListener = (req: http.IncomingMessage, res: http.ServerResponse)
 
 /** The app, ready to serve, with a few words on what it was found to be (for the log). */
 export type LoadedApp =
-  | { interface: 'fetch'; fetch: FetchHandler; kind: string }
+  | { interface: 'fetch'; fetch: FetchHandler; kind: string; websocket?: WebSocketHandler }
   | { interface: 'node'; listener: NodeListener; kind: string };
 
 const EXPECTED =
@@ -62,6 +62,14 @@ function wrong(spec: string, want: Interface | 'any', value: unknown, hint = '')
   return new AppLoadError(`APP "${spec}": ${expected}; found ${describeValue(value)}${hint}`);
 }
 
+function websocketOf(value: unknown, spec: string): WebSocketHandler {
+  if (isObjectLike(value) && typeof value.message === 'function') return value as unknown as WebSocketHandler;
+  throw new AppLoadError(
+    `APP "${spec}": its websocket export must be Bun's handler object, with a message(ws, message) function; ` +
+      `found ${describeValue(value)}`,
+  );
+}
+
 /** Works out what `value` is and how to call it, or throws an AppLoadError naming what was found. */
 export async function detectApp(value: unknown, interfaceSetting: string, spec: string): Promise<LoadedApp> {
   const override = interfaceSetting as Interface | 'auto';
@@ -98,8 +106,13 @@ export async function detectApp(value: unknown, interfaceSetting: string, spec: 
     return node(listeners[0]!, "an http.Server (serving its 'request' listener)");
   }
   if (typeof value !== 'function') {
-    if (typeof value.fetch === 'function')
-      return fetchApp((value.fetch as FetchHandler).bind(value), 'an object with a fetch method');
+    if (typeof value.fetch === 'function') {
+      const app = fetchApp((value.fetch as FetchHandler).bind(value), 'an object with a fetch method');
+      // Bun's shape: `export default { fetch, websocket }`.
+      if (value.websocket !== undefined && app.interface === 'fetch')
+        app.websocket = websocketOf(value.websocket, spec);
+      return app;
+    }
     throw wrong(spec, override === 'auto' ? 'any' : override, value);
   }
   const fn = value as unknown as ((...args: never[]) => unknown) & Obj;

@@ -12,7 +12,7 @@ export class TswsWorker extends Worker {
   async start(): Promise<string[]> {
     if (this.app.interface !== 'fetch') throw new TypeError('the tsws worker class serves fetch apps');
     this.server = new Server(
-      this.app.fetch,
+      { fetch: this.app.fetch, websocket: this.app.websocket },
       coreOptions(this.settings, this.log, this.options.accessLog, this.options.metrics),
     );
     await this.server.listen();
