@@ -4,20 +4,15 @@ import type { Socket } from 'node:net';
 import type { Connection } from './connection.js';
 
 const kConnection = Symbol('tsws.connection');
-/** Who reads the socket's bytes: its connection, or after an upgrade, a Tunnel. */
-const kReader = Symbol('tsws.reader');
-interface Reader {
-  onData(chunk: Buffer): void;
-}
-type Owned = Socket & { [kConnection]: Connection; [kReader]: Reader };
-
+type Owned = Socket & { [kConnection]: Connection };
+/** What reads a socket's bytes: its connection, or after an upgrade, a Tunnel (see detach()). */
+type Reader = Pick<Connection, 'onData' | 'server'>;
 /**
  * Points `socket`'s events at `conn`. `sharedReads`: the socket reads through `readOptions` (the
  * shared buffer), not 'data' events; a TLS socket, or one from a handed-in net.Server, reads by events.
  */
 export function attach(socket: Socket, conn: Connection, sharedReads: boolean): void {
   (socket as Owned)[kConnection] = conn;
-  (socket as Owned)[kReader] = conn;
   if (!sharedReads) socket.on('data', onData);
   socket.on('end', onEnd);
   socket.on('error', onError);
@@ -30,7 +25,10 @@ export function attach(socket: Socket, conn: Connection, sharedReads: boolean): 
  * through the shared buffer keeps doing so, and its reads become 'data' events of their own.
  */
 export function detach(socket: Socket, sharedReads: boolean): void {
-  if (sharedReads) (socket as Owned)[kReader] = new Tunnel(socket);
+  // The same property, not a new one: a socket with one more property would be another shape
+  // for V8 on the hot path. Only the data path reads it from here on.
+  const owned = socket as Socket & { [kConnection]: Reader };
+  if (sharedReads) owned[kConnection] = new Tunnel(socket, owned[kConnection].server);
   else socket.removeListener('data', onData);
   socket.removeListener('end', onEnd);
   socket.removeListener('error', onError);
@@ -39,7 +37,10 @@ export function detach(socket: Socket, sharedReads: boolean): void {
 }
 
 class Tunnel implements Reader {
-  constructor(private readonly socket: Socket) {}
+  constructor(
+    private readonly socket: Socket,
+    readonly server: Connection['server'],
+  ) {}
   onData(chunk: Buffer): void {
     // A copy: the shared buffer is overwritten by the next read.
     this.socket.emit('data', Buffer.from(chunk));
@@ -57,12 +58,13 @@ export const readOptions = {
   },
 };
 
-function onData(this: Owned, chunk: Buffer): void {
+function onData(this: Socket & { [kConnection]: Reader }, chunk: Buffer): void {
+  const conn = this[kConnection];
   try {
-    this[kReader].onData(chunk);
+    conn.onData(chunk);
   } catch (err) {
     // A bug of ours must cost one connection, never the process.
-    this[kConnection].server.opts.logger.error({ err }, 'internal error while reading a request');
+    conn.server.opts.logger.error({ err }, 'internal error while reading a request');
     this.destroy();
   }
 }
