@@ -9,7 +9,7 @@ import net, { type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { UpgradeListener } from '../app-kind.js';
 import { Worker, type WorkerStats } from '../base.js';
-import { listenOn } from '../listen.js';
+import { listenBind } from '../listen.js';
 import type { WorkerSettings } from '../protocol.js';
 
 /**
@@ -93,7 +93,7 @@ export class NodeWorker extends Worker {
         if (upgrade !== undefined)
           server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head, upgrade));
         this.servers.push(server);
-        const { url, unixPath } = await listenOn(server, bind, s);
+        const { url, unixPath } = await listenBind(server, bind, s);
         urls.push(url);
         if (unixPath) this.unixPaths.push(unixPath);
       }
