@@ -35,6 +35,7 @@ export type {
   BinaryData,
   BinaryType,
   HeadersLike,
+  PublishRelay,
   ServerWebSocket,
   UpgradeOptions,
   WebSocketHandler,

@@ -13,7 +13,13 @@ import { type TrustCheck, trustCheck } from './proxy.js';
 import { RealRequest } from './request.js';
 import { installGlobals } from './response.js';
 import { handshake } from './upgrade.js';
-import { type BinaryData, type UpgradeOptions, type WebSocketHandler, WebSocketHub } from './websocket.js';
+import {
+  type BinaryData,
+  type PublishRelay,
+  type UpgradeOptions,
+  type WebSocketHandler,
+  WebSocketHub,
+} from './websocket.js';
 
 /** The libuv stream handle net.Server accepts (internal to Node; only these members are used). */
 interface SocketHandle {
@@ -229,6 +235,19 @@ export class Server implements ServerCore {
 
   subscriberCount(topic: string): number {
     return this.websockets?.subscriberCount(topic) ?? 0;
+  }
+
+  /**
+   * Under a cluster: `relay` carries every publish here to the other processes, which hand it to
+   * relayed(). Only subscribers here are counted in publish()'s answer.
+   */
+  set relay(relay: PublishRelay | null) {
+    if (this.websockets !== null) this.websockets.relay = relay;
+  }
+
+  /** A publish from another process: to the subscribers here, and no further. */
+  relayed(topic: string, payload: Buffer | string, isBinary: boolean): void {
+    this.websockets?.deliver(topic, payload, isBinary, false, null);
   }
 
   private stopListening(): Promise<void> {

@@ -41,6 +41,9 @@ export interface WebSocketHandler<T = unknown> {
   perMessageDeflate?: boolean | { compress?: boolean; decompress?: boolean };
 }
 
+/** Carries a publish to the other processes of a cluster, once per publish (not per subscriber). */
+export type PublishRelay = (topic: string, payload: Buffer, isBinary: boolean) => void;
+
 /** What server.upgrade() takes: the socket's `data`, and extra headers for the 101. */
 export interface UpgradeOptions<T = unknown> {
   data?: T;
@@ -202,6 +205,8 @@ export class WebSocketHub {
   private readonly toSelf: boolean;
   /** Called when the last socket closes (a graceful shutdown waits for it). */
   onEmpty: (() => void) | null = null;
+  /** Where this server's publishes also go: the other processes of a cluster (see Server.relay). */
+  relay: PublishRelay | null = null;
 
   constructor(
     readonly handler: WebSocketHandler,
@@ -338,10 +343,22 @@ export class WebSocketHub {
     compress: boolean,
     from: ServerWebSocket | null,
   ): number {
-    const set = this.topics.get(topic);
-    if (set === undefined) return 0;
     // Encoded once for every subscriber.
     const payload = typeof data === 'string' ? Buffer.from(data) : bytesOf(data);
+    this.relay?.(topic, payload as Buffer, isBinary);
+    return this.deliver(topic, payload, isBinary, compress, from);
+  }
+
+  /** publish() to this process's subscribers alone (a message relayed from another process). */
+  deliver(
+    topic: string,
+    payload: Buffer | string,
+    isBinary: boolean,
+    compress: boolean,
+    from: ServerWebSocket | null,
+  ): number {
+    const set = this.topics.get(topic);
+    if (set === undefined) return 0;
     let sent = 0;
     for (const sws of set) {
       if (sws === from && !this.toSelf) continue;
