@@ -9,13 +9,13 @@ import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { cpuMicros, groupPids, startPinned, stop, waitForPort } from './proc.mjs';
+import { cpuMicros, freePort, groupPids, startPinned, stop, waitForPort } from './proc.mjs';
 
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' })) || 100;
 
 const WebSocket = createRequire(import.meta.url)('ws');
 const count = Number(process.argv[process.argv.indexOf('--count') + 1]) || 20_000;
-const port = 20_000 + Math.floor(Math.random() * 20_000);
+const port = await freePort();
 const master = fileURLToPath(new URL('../packages/tsws/bin/tsws-master.js', import.meta.url));
 const app = fileURLToPath(new URL('./ws-app.mjs', import.meta.url));
 const proc = startPinned([process.execPath, master, app, '-w', '2', '-b', `127.0.0.1:${port}`], 0);
