@@ -1,4 +1,5 @@
 // Every form of module:export that loads, and each wrong one with its own clear message.
+import type { ServerInfo } from '@tsws/core';
 import { detectApp } from '@tsws/worker/internal/app-kind';
 import { AppLoadError, loadApp } from '@tsws/worker/internal/load';
 import { describe, expect, it } from 'vitest';
@@ -20,7 +21,8 @@ async function failure(spec: string, override = 'auto'): Promise<AppLoadError> {
 async function fetchThrough(spec: string, path: string): Promise<string> {
   const app = await load(spec);
   if (app.interface !== 'fetch') throw new Error(`${spec} is ${app.kind}`);
-  const response = await app.fetch(new Request(`http://x${path}`), { remoteAddress: '192.0.2.1', remotePort: 1 });
+  const info = { remoteAddress: '192.0.2.1', remotePort: 1 } as ServerInfo;
+  const response = await app.fetch(new Request(`http://x${path}`), info);
   return response.text();
 }
 

@@ -9,18 +9,19 @@ import type { Socket } from 'node:net';
 import { clock } from './clock.js';
 import {
   ClientGone,
-  type ConnInfo,
   Exchange,
   failure,
   PeerInfo,
+  type Publisher,
   S_APP,
   S_DONE,
   S_READY,
   S_WRITING,
+  type ServerInfo,
 } from './exchange.js';
 import { CHUNKED, DROPPED, FIXED, type Framing, framing, NO_BODY, UNTIL_CLOSE } from './framing.js';
 import { ABSOLUTE_FORM, ASTERISK_FORM, expectsContinue, HeadReader, judgeHead, ORIGIN_FORM } from './head.js';
-import { attach, onFinish } from './listeners.js';
+import { attach, detach, onFinish } from './listeners.js';
 import * as llhttp from './llhttp.js';
 import type { ResolvedOptions } from './options.js';
 import { Output, type OutputOwner } from './output.js';
@@ -28,15 +29,21 @@ import { forwardedInfo, type TrustCheck } from './proxy.js';
 import { type BodySource, RequestBody } from './request.js';
 import { cancelBody, LightResponse, ResponseError, type ResponseParts, responseParts } from './response.js';
 import { CONTINUE_100, errorResponse, responseHead } from './status.js';
+import { offerUpgrade, type Upgradable } from './upgrade.js';
+import type { UpgradeOptions } from './websocket.js';
 
 /** What a connection needs from its server. */
-export interface ServerCore {
+export interface ServerCore extends Publisher {
   readonly opts: ResolvedOptions;
-  readonly handler: (request: Request, info: ConnInfo) => unknown;
+  readonly handler: (request: Request, info: ServerInfo) => unknown;
   readonly trusted: TrustCheck;
   readonly draining: boolean;
   requests: number;
   connectionClosed(conn: Connection): void;
+  /** Whether upgrade() may switch a connection to WebSocket (the app has a websocket handler). */
+  readonly upgrades: boolean;
+  /** The connection let its socket go to a WebSocket: `head` is what arrived after the handshake. */
+  switched(ex: Exchange, socket: Socket, head: Buffer, options: UpgradeOptions): void;
 }
 
 // What the single deadline of a connection is guarding.
@@ -52,8 +59,10 @@ const LINGER_MS = 2_000;
 /** How often a connection with backed-up output looks for progress (see checkWrites()). */
 const WRITE_CHECK_MS = 1_000;
 const DRAIN_GRACE_MS = 1_000;
+/** errorStatus of an exchange whose connection switches to WebSocket once the answers before it are out. */
+const SWITCHING = 101;
 
-export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwner {
+export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwner, Upgradable {
   private readonly ptr: number;
   private readonly peer: PeerInfo;
   /** The head being read, and the answers being written. */
@@ -78,6 +87,8 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
 
   private paused = false; // the parser: `rest` holds what it has not read
   private rest: Buffer | null = null;
+  /** Stopped after an Upgrade request: what follows may be the new protocol's, kept in `rest`. */
+  private held = false;
   private bodyBlocked = false;
   private closeAfter = false; // read no more requests
   private ending = false; // a response said Connection: close; end after it
@@ -98,10 +109,10 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
   constructor(
     readonly server: ServerCore,
     readonly socket: Socket,
-    sharedReads: boolean,
+    private readonly sharedReads: boolean,
   ) {
     this.ptr = llhttp.allocParser();
-    this.peer = new PeerInfo(socket);
+    this.peer = new PeerInfo(socket, server);
     this.head = new HeadReader(server.opts);
     this.output = new Output(socket, this);
     this.scheme = (socket as Socket & { encrypted?: boolean }).encrypted ? 'https' : 'http';
@@ -124,7 +135,7 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
     if (this.reading !== null) this.framingBytes += chunk.length;
     if (this.paused) {
       // Data already on its way when reading paused: keep it for when the parser resumes.
-      if (!this.closeAfter) this.rest = this.rest ? Buffer.concat([this.rest, chunk]) : copy(chunk);
+      if (!this.closeAfter || this.held) this.rest = this.rest ? Buffer.concat([this.rest, chunk]) : copy(chunk);
       else this.unread = true;
       this.socket.pause();
       return;
@@ -162,11 +173,13 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
       this.paused = true;
       const at = llhttp.errorOffset(this.ptr);
       if (ret === llhttp.ERROR.PAUSED_UPGRADE) this.closeAfter = true;
-      if (this.closeAfter && at < chunk.length) this.unread = true;
-      this.rest = !this.closeAfter && at < chunk.length ? copy(chunk.subarray(at)) : null;
+      // After an Upgrade request what follows may be the new protocol's: keep it (see `held`).
+      const keep = !this.closeAfter || this.held;
+      if (!keep && at < chunk.length) this.unread = true;
+      this.rest = keep && at < chunk.length ? copy(chunk.subarray(at)) : null;
       // No more requests will be read: what still comes is dropped (see onData()), and leaving
       // the socket reading spares libuv a stop and a restart (two epoll_ctl calls) before end().
-      if (!this.closeAfter) this.socket.pause();
+      if (keep) this.socket.pause();
       return;
     }
     const status = this.refused || 400;
@@ -230,6 +243,10 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
     head.clear();
     if (!keep) this.closeAfter = true;
     if (opts.onResponse) ex.started = performance.now();
+    if (upgrade && this.server.upgrades) {
+      offerUpgrade(ex, this);
+      this.held = true;
+    }
     this.enqueue(ex);
     this.server.requests++;
     if (body !== null) {
@@ -391,6 +408,49 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
     if (ex === this.first) this.writeReady();
   }
 
+  // ---- upgrade -------------------------------------------------------------------------------
+
+  /**
+   * server.upgrade() during the app's turn: the app's answer will be ignored, and once the answers
+   * before this request are out, the socket goes to the server's WebSockets (switchProtocols()).
+   */
+  upgrade(ex: Exchange, options: UpgradeOptions): boolean {
+    if (ex.state !== S_APP || this.closed || this.ending || this.server.draining) return false;
+    ex.errorStatus = SWITCHING;
+    ex.result = options;
+    ex.state = S_READY;
+    if (ex === this.first) this.writeReady();
+    return true;
+  }
+
+  /** Lets the socket go: the parser is freed, and the server's WebSockets read from here. */
+  private switchProtocols(ex: Exchange): false {
+    ex.state = S_WRITING;
+    // From inside the parser (an app that upgrades synchronously), wait for it to return.
+    if (this.executing) {
+      queueMicrotask(() => this.switchProtocols(ex));
+      return false;
+    }
+    if (this.closed) return false;
+    this.output.flush();
+    const head = this.rest ?? Buffer.alloc(0);
+    this.rest = null;
+    this.closed = true;
+    this.output.close();
+    llhttp.freeParser(this.ptr);
+    detach(this.socket, this.sharedReads);
+    this.first = this.last = this.reading = null;
+    this.queued = 0;
+    this.deadline = Infinity;
+    ex.status = 101;
+    ex.state = S_DONE;
+    const onResponse = this.server.opts.onResponse;
+    if (onResponse !== undefined) onResponse(ex.record());
+    this.server.connectionClosed(this);
+    this.server.switched(ex, this.socket, head, ex.result as UpgradeOptions);
+    return false;
+  }
+
   // ---- output --------------------------------------------------------------------------------
 
   /** Writes every response at the head of the queue that is ready, in order. */
@@ -408,6 +468,7 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
   private write(ex: Exchange): boolean {
     const out = this.output;
     if (ex.errorStatus) {
+      if (ex.errorStatus === SWITCHING) return this.switchProtocols(ex);
       ex.status = ex.errorStatus;
       this.ending = this.closeAfter = true;
       out.send(errorResponse(ex.errorStatus, clock.dateLine));

@@ -3,29 +3,73 @@ import type { Socket } from 'node:net';
 import { clock } from './clock.js';
 import type { AccessRecord } from './options.js';
 import { LightRequest, type RequestBody, type RequestHead } from './request.js';
+import { requestIP, type SocketAddress, upgradeRequest } from './upgrade.js';
+import type { BinaryData, UpgradeOptions } from './websocket.js';
 
-/** Where the client came from; the second argument to fetch handlers. */
+/** Where the client came from. */
 export interface ConnInfo {
   /** The client's address (from X-Forwarded-For when the peer is a trusted proxy); '' on Unix sockets. */
   readonly remoteAddress: string;
   readonly remotePort: number;
 }
 
+/** The second argument to fetch handlers: where the client came from, and Bun's server object. */
+export interface ServerInfo extends ConnInfo {
+  /**
+   * Bun's server.upgrade(): switch this request's connection to a WebSocket handled by the
+   * server's `websocket` handler (the fetch handler's answer is then ignored). False when the
+   * request is not a WebSocket handshake, or the server is stopping.
+   */
+  upgrade<T = unknown>(request: Request, options?: UpgradeOptions<T>): boolean;
+  /** Bun's server.requestIP(): the client's address, or null on a Unix socket. */
+  requestIP(request: Request): SocketAddress | null;
+  /** Bun's server.publish(): a message to every subscriber of `topic`. */
+  publish(topic: string, data: string | BinaryData, compress?: boolean): number;
+  subscriberCount(topic: string): number;
+}
+
+/** What a connection's info needs from its server (see ConnInfo). */
+export interface Publisher {
+  publish(topic: string, data: string | BinaryData, compress?: boolean): number;
+  subscriberCount(topic: string): number;
+}
+
 /** The peer's address, read lazily and shared by every request of the connection. */
-export class PeerInfo implements ConnInfo {
-  // A private field, so JSON.stringify(info) and spreads never reach the socket.
+export class PeerInfo implements ServerInfo {
+  // Private fields, so JSON.stringify(info) and spreads never reach the socket.
   readonly #socket: Socket;
-  constructor(socket: Socket) {
+  readonly #server: Publisher;
+  /** The client a trusted proxy named. */
+  readonly #forwarded: string | undefined;
+  constructor(socket: Socket, server: Publisher, forwarded?: string) {
     this.#socket = socket;
+    this.#server = server;
+    this.#forwarded = forwarded;
   }
   get remoteAddress(): string {
-    return this.#socket.remoteAddress ?? '';
+    return this.#forwarded ?? this.#socket.remoteAddress ?? '';
   }
   get remotePort(): number {
     return this.#socket.remotePort ?? 0;
   }
+  /** The same peer, as the client a trusted proxy names. */
+  forwardedFrom(address: string): PeerInfo {
+    return new PeerInfo(this.#socket, this.#server, address);
+  }
+  upgrade<T = unknown>(request: Request, options?: UpgradeOptions<T>): boolean {
+    return upgradeRequest(request, options);
+  }
+  requestIP(request: Request): SocketAddress | null {
+    return requestIP(request);
+  }
+  publish(topic: string, data: string | BinaryData, compress = false): number {
+    return this.#server.publish(topic, data, compress);
+  }
+  subscriberCount(topic: string): number {
+    return this.#server.subscriberCount(topic);
+  }
   /** Response.json(info) and loggers show the two fields, as for a plain object. */
-  toJSON(): ConnInfo {
+  toJSON(): { remoteAddress: string; remotePort: number } {
     return { remoteAddress: this.remoteAddress, remotePort: this.remotePort };
   }
 }
@@ -57,7 +101,7 @@ export interface ExchangeInit {
   body: RequestBody | null;
   /** `scheme://authority` of the absolute URL (empty for absolute-form targets). */
   origin: string;
-  info: ConnInfo;
+  info: ServerInfo;
   /** The server's own answer with no request behind it (see failure()): never logged or counted. */
   synthetic: boolean;
 }
@@ -71,7 +115,7 @@ export class Exchange implements RequestHead {
   readonly expectContinue: boolean;
   readonly body: RequestBody | null;
   private readonly origin: string;
-  readonly info: ConnInfo;
+  readonly info: ServerInfo;
   readonly synthetic: boolean;
   next: Exchange | null = null;
   state = S_APP;
@@ -163,7 +207,7 @@ export class Exchange implements RequestHead {
 }
 
 /** An exchange the server answers by itself, with no request behind it (a parse error, a timeout). */
-export function failure(status: number, info: ConnInfo): Exchange {
+export function failure(status: number, info: ServerInfo): Exchange {
   const ex = new Exchange({
     method: '',
     target: '',

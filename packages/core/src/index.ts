@@ -8,7 +8,7 @@ export {
   listenOn,
   parseBind,
 } from './bind.js';
-export type { ConnInfo } from './exchange.js';
+export type { ConnInfo, ServerInfo } from './exchange.js';
 export {
   type AccessRecord,
   DEFAULTS,
@@ -30,3 +30,13 @@ export {
   serve,
   toHandler,
 } from './server.js';
+export type { SocketAddress } from './upgrade.js';
+export type {
+  BinaryData,
+  BinaryType,
+  HeadersLike,
+  PublishRelay,
+  ServerWebSocket,
+  UpgradeOptions,
+  WebSocketHandler,
+} from './websocket.js';

@@ -5,7 +5,8 @@ import type { Connection } from './connection.js';
 
 const kConnection = Symbol('tsws.connection');
 type Owned = Socket & { [kConnection]: Connection };
-
+/** What reads a socket's bytes: its connection, or after an upgrade, a Tunnel (see detach()). */
+type Reader = Pick<Connection, 'onData' | 'server'>;
 /**
  * Points `socket`'s events at `conn`. `sharedReads`: the socket reads through `readOptions` (the
  * shared buffer), not 'data' events; a TLS socket, or one from a handed-in net.Server, reads by events.
@@ -20,6 +21,33 @@ export function attach(socket: Socket, conn: Connection, sharedReads: boolean): 
 }
 
 /**
+ * Lets a socket go (to a WebSocket): its events no longer reach the connection. A socket reading
+ * through the shared buffer keeps doing so, and its reads become 'data' events of their own.
+ */
+export function detach(socket: Socket, sharedReads: boolean): void {
+  // The same property, not a new one: a socket with one more property would be another shape
+  // for V8 on the hot path. Only the data path reads it from here on.
+  const owned = socket as Socket & { [kConnection]: Reader };
+  if (sharedReads) owned[kConnection] = new Tunnel(socket, owned[kConnection].server);
+  else socket.removeListener('data', onData);
+  socket.removeListener('end', onEnd);
+  socket.removeListener('error', onError);
+  socket.removeListener('close', onClose);
+  socket.removeListener('drain', onDrain);
+}
+
+class Tunnel implements Reader {
+  constructor(
+    private readonly socket: Socket,
+    readonly server: Connection['server'],
+  ) {}
+  onData(chunk: Buffer): void {
+    // A copy: the shared buffer is overwritten by the next read.
+    this.socket.emit('data', Buffer.from(chunk));
+  }
+}
+
+/**
  * net.Socket's `onread` option: every socket reads into this one buffer and the callback parses
  * it at once. Nothing may keep a view of it past the callback (see copy() in connection.ts).
  */
@@ -30,7 +58,7 @@ export const readOptions = {
   },
 };
 
-function onData(this: Owned, chunk: Buffer): void {
+function onData(this: Socket & { [kConnection]: Reader }, chunk: Buffer): void {
   const conn = this[kConnection];
   try {
     conn.onData(chunk);

@@ -1,5 +1,6 @@
 // The core's options: their types, defaults (with units) and validation, in one place.
 import type { Server as NetServer } from 'node:net';
+import type { WebSocketHandler } from './websocket.js';
 
 /** What the server logs. A pino logger fits; the default writes errors and warnings to stderr. */
 export interface Logger {
@@ -102,6 +103,12 @@ export interface ServeOptions {
    * @defaultValue none
    */
   onResponse?: (record: AccessRecord) => void;
+  /**
+   * Bun's `websocket` handler object (`open`, `message`, `close`, ...): the fetch handler's
+   * `info.upgrade(request)` switches a connection to it. An app object's own `websocket` serves too.
+   * @defaultValue none
+   */
+  websocket?: WebSocketHandler;
 }
 
 /** Fully defaulted options, with 0 meaning "off" for every limit and timeout. */

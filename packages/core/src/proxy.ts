@@ -1,7 +1,7 @@
 // Trusted proxies: X-Forwarded-For, -Proto and -Host count only when the peer is one of
 // `forwardedAllowIps` (addresses or CIDR ranges, or `*`), as Gunicorn's forwarded_allow_ips.
 import net from 'node:net';
-import type { ConnInfo } from './exchange.js';
+import type { PeerInfo } from './exchange.js';
 import { OptionError } from './options.js';
 
 export type TrustCheck = (address: string) => boolean;
@@ -28,13 +28,13 @@ export function trustCheck(allow: string[] | '*'): TrustCheck {
 }
 
 /** The client a trusted proxy names in X-Forwarded-For: the rightmost hop that is not itself a trusted proxy. */
-export function forwardedInfo(xff: string, peer: ConnInfo, trusted: TrustCheck): ConnInfo {
+export function forwardedInfo(xff: string, peer: PeerInfo, trusted: TrustCheck): PeerInfo {
   const hops = xff.split(',');
   for (let i = hops.length - 1; i >= 0; i--) {
     const hop = hops[i]!.trim();
-    if (hop && (i === 0 || !trusted(hop))) return { remoteAddress: hop, remotePort: peer.remotePort };
+    if (hop && (i === 0 || !trusted(hop))) return peer.forwardedFrom(hop);
   }
-  return { remoteAddress: peer.remoteAddress, remotePort: peer.remotePort };
+  return peer;
 }
 
 /** The scheme from X-Forwarded-Proto: its first value, when it is http or https. */

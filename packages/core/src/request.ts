@@ -211,6 +211,11 @@ const kHeaders = Symbol('tsws.headers');
 const kReal = Symbol('tsws.realRequest');
 const kUrl = Symbol('tsws.url');
 
+/** The head a light Request was made from; undefined for any other value. */
+export function headOf(request: unknown): RequestHead | undefined {
+  return request instanceof LightRequest ? request[kHead] : undefined;
+}
+
 export class LightRequest {
   [kHead]: RequestHead;
   [kHeaders]: Headers | undefined = undefined;

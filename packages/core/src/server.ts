@@ -5,13 +5,21 @@ import net from 'node:net';
 import { type BindAddress, formatAddress, listenOn, parseBind } from './bind.js';
 import { addSweeper, removeSweeper } from './clock.js';
 import { Connection, type ServerCore } from './connection.js';
-import { type ConnInfo, S_DONE } from './exchange.js';
+import { type Exchange, S_DONE, type ServerInfo } from './exchange.js';
 import { readOptions } from './listeners.js';
 import * as llhttp from './llhttp.js';
 import { type ResolvedOptions, resolveOptions, type ServeOptions } from './options.js';
 import { type TrustCheck, trustCheck } from './proxy.js';
 import { RealRequest } from './request.js';
 import { installGlobals } from './response.js';
+import { handshake } from './upgrade.js';
+import {
+  type BinaryData,
+  type PublishRelay,
+  type UpgradeOptions,
+  type WebSocketHandler,
+  WebSocketHub,
+} from './websocket.js';
 
 /** The libuv stream handle net.Server accepts (internal to Node; only these members are used). */
 interface SocketHandle {
@@ -21,9 +29,12 @@ interface SocketHandle {
 
 const WRITE_HIGH_WATER = 128 * 1024;
 
-export type FetchHandler = (request: Request, info: ConnInfo) => Response | Promise<Response>;
-/** A fetch handler, or an object with one as its `fetch` method (Hono, itty-router, `export default { fetch }`). */
-export type FetchApp = FetchHandler | { fetch: FetchHandler };
+export type FetchHandler = (request: Request, info: ServerInfo) => Response | Promise<Response>;
+/**
+ * A fetch handler, or an object with one as its `fetch` method (Hono, itty-router, `export default
+ * { fetch }`), and Bun's `websocket` handler beside it.
+ */
+export type FetchApp = FetchHandler | { fetch: FetchHandler; websocket?: WebSocketHandler };
 
 /** A snapshot of what the server is doing, for heartbeats and stuck-worker reports. */
 export interface ServerStats {
@@ -56,6 +67,8 @@ export class Server implements ServerCore {
   readonly trusted: TrustCheck;
   readonly listeners: net.Server[] = [];
   readonly connections = new Set<Connection>();
+  /** The app's WebSockets, when it has a `websocket` handler. */
+  readonly websockets: WebSocketHub | null;
   requests = 0;
   draining = false;
   private readonly unixPaths: string[] = [];
@@ -121,6 +134,8 @@ export class Server implements ServerCore {
   constructor(app: FetchApp, options: ServeOptions = {}) {
     this.handler = toHandler(app);
     this.opts = resolveOptions(options);
+    const websocket = options.websocket ?? (typeof app === 'object' ? app.websocket : undefined);
+    this.websockets = websocket === undefined ? null : new WebSocketHub(websocket, this.opts.logger);
     llhttp.load();
     this.trusted = trustCheck(this.opts.forwardedAllowIps);
     // Without the global override, link the light Request now so `instanceof Request` holds.
@@ -202,7 +217,37 @@ export class Server implements ServerCore {
 
   connectionClosed(conn: Connection): void {
     this.connections.delete(conn);
-    if (this.connections.size === 0) this.emptied?.();
+    if (this.connections.size === 0 && (this.websockets?.size ?? 0) === 0) this.emptied?.();
+  }
+
+  get upgrades(): boolean {
+    return this.websockets !== null;
+  }
+
+  switched(ex: Exchange, socket: net.Socket, head: Buffer, options: UpgradeOptions): void {
+    this.websockets!.accept(handshake(ex, socket, options), head, options.data);
+  }
+
+  /** Bun's server.publish(): to every subscriber of `topic`; the bytes sent, 0 if none. */
+  publish(topic: string, data: string | BinaryData, compress = false): number {
+    return this.websockets?.publish(topic, data, typeof data !== 'string', compress, null) ?? 0;
+  }
+
+  subscriberCount(topic: string): number {
+    return this.websockets?.subscriberCount(topic) ?? 0;
+  }
+
+  /**
+   * Under a cluster: `relay` carries every publish here to the other processes, which hand it to
+   * relayed(). Only subscribers here are counted in publish()'s answer.
+   */
+  set relay(relay: PublishRelay | null) {
+    if (this.websockets !== null) this.websockets.relay = relay;
+  }
+
+  /** A publish from another process: to the subscribers here, and no further. */
+  relayed(topic: string, payload: Buffer | string, isBinary: boolean): void {
+    this.websockets?.deliver(topic, payload, isBinary, false, null);
   }
 
   private stopListening(): Promise<void> {
@@ -232,6 +277,7 @@ export class Server implements ServerCore {
       clearTimeout(this.cutTimer);
       this.cutTimer = setTimeout(() => {
         for (const conn of this.connections) conn.destroy();
+        this.websockets?.goingAway();
       }, timeoutMs);
       this.cutTimer.unref();
     }
@@ -240,8 +286,13 @@ export class Server implements ServerCore {
       const listening = this.stopListening();
       const empty = new Promise<void>((resolve) => {
         this.emptied = resolve;
-        if (this.connections.size === 0) resolve();
+        if (this.connections.size === 0 && (this.websockets?.size ?? 0) === 0) resolve();
       });
+      // Open WebSockets stay until they close or the cut (above) tells them 1001.
+      if (this.websockets !== null)
+        this.websockets.onEmpty = () => {
+          if (this.connections.size === 0) this.emptied?.();
+        };
       for (const conn of this.connections) conn.drain();
       await Promise.all([listening, empty]);
       clearTimeout(this.cutTimer);

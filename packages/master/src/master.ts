@@ -463,6 +463,10 @@ export class Master extends EventEmitter<MasterEvents> {
         m.error ? { cause: errorRecord(m.error.type, m.error.message, m.error.stack) } : undefined,
       );
     },
+    // A WebSocket publish: to every other worker, one message each (retiring ones keep theirs open).
+    publish: (w, m) => {
+      for (const other of this.records.values()) if (other !== w) this.send(other, m);
+    },
     // Only data: the loop reads it on its next turn (request counts go straight to the totals).
     heartbeat: (w, m) => {
       w.lastBeat = performance.now();

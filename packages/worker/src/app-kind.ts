@@ -2,16 +2,19 @@
 // Frameworks are recognised where their export is not itself a listener (Koa, fastify, an
 // http.Server); `--interface fetch|node` overrides the guess for plain functions.
 import http from 'node:http';
-import type { FetchHandler } from '@tsws/core';
+import type { Duplex } from 'node:stream';
+import type { FetchHandler, WebSocketHandler } from '@tsws/core';
 import { AppLoadError, describeValue } from './load.js';
 
 export type Interface = 'fetch' | 'node';
 export type NodeListener = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+/** Where a Node app's WebSocket and other Upgrade requests go: the 'upgrade' listeners of its own server. */
+export type UpgradeListener = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void;
 
 /** The app, ready to serve, with a few words on what it was found to be (for the log). */
 export type LoadedApp =
-  | { interface: 'fetch'; fetch: FetchHandler; kind: string }
-  | { interface: 'node'; listener: NodeListener; kind: string };
+  | { interface: 'fetch'; fetch: FetchHandler; kind: string; websocket?: WebSocketHandler }
+  | { interface: 'node'; listener: NodeListener; kind: string; upgrade?: UpgradeListener };
 
 const EXPECTED =
   'expected a fetch handler (a function (request) => Response, or an object with a fetch method, ' +
@@ -62,6 +65,14 @@ function wrong(spec: string, want: Interface | 'any', value: unknown, hint = '')
   return new AppLoadError(`APP "${spec}": ${expected}; found ${describeValue(value)}${hint}`);
 }
 
+function websocketOf(value: unknown, spec: string): WebSocketHandler {
+  if (isObjectLike(value) && typeof value.message === 'function') return value as unknown as WebSocketHandler;
+  throw new AppLoadError(
+    `APP "${spec}": its websocket export must be Bun's handler object, with a message(ws, message) function; ` +
+      `found ${describeValue(value)}`,
+  );
+}
+
 /** Works out what `value` is and how to call it, or throws an AppLoadError naming what was found. */
 export async function detectApp(value: unknown, interfaceSetting: string, spec: string): Promise<LoadedApp> {
   const override = interfaceSetting as Interface | 'auto';
@@ -69,8 +80,16 @@ export async function detectApp(value: unknown, interfaceSetting: string, spec: 
     const hint = value === undefined ? ' (did the module export the app, or the factory return it?)' : '';
     throw wrong(spec, override === 'auto' ? 'any' : override, value, hint);
   }
-  const node = (listener: NodeListener, kind: string): LoadedApp => {
+  const node = (listener: NodeListener, kind: string, server?: http.Server): LoadedApp => {
     if (override === 'fetch') throw wrong(spec, 'fetch', value, ` (it looks like ${kind})`);
+    // ws with noServer, socket.io, @fastify/websocket listen for 'upgrade' on the app's server.
+    if (server !== undefined && server.listenerCount('upgrade') > 0)
+      return {
+        interface: 'node',
+        listener,
+        kind,
+        upgrade: (req, socket, head) => server.emit('upgrade', req, socket, head),
+      };
     return { interface: 'node', listener, kind };
   };
   const fetchApp = (fetch: FetchHandler, kind: string): LoadedApp => {
@@ -82,7 +101,8 @@ export async function detectApp(value: unknown, interfaceSetting: string, spec: 
   if (typeof value.routing === 'function' && typeof value.ready === 'function' && typeof value.inject === 'function') {
     if (override !== 'fetch') await (value.ready as () => Promise<unknown>)();
     const routing = value.routing as NodeListener;
-    return node((req, res) => routing.call(value, req, res), 'a fastify instance (serving fastify.routing)');
+    const server = value.server instanceof http.Server ? value.server : undefined;
+    return node((req, res) => routing.call(value, req, res), 'a fastify instance (serving fastify.routing)', server);
   }
   // Koa: the app object makes its listener with callback().
   if (typeof value.callback === 'function' && Array.isArray(value.middleware)) {
@@ -95,11 +115,16 @@ export async function detectApp(value: unknown, interfaceSetting: string, spec: 
       throw new AppLoadError(
         `APP "${spec}": an http.Server with ${listeners.length} 'request' listeners; expected exactly one`,
       );
-    return node(listeners[0]!, "an http.Server (serving its 'request' listener)");
+    return node(listeners[0]!, "an http.Server (serving its 'request' listener)", value);
   }
   if (typeof value !== 'function') {
-    if (typeof value.fetch === 'function')
-      return fetchApp((value.fetch as FetchHandler).bind(value), 'an object with a fetch method');
+    if (typeof value.fetch === 'function') {
+      const app = fetchApp((value.fetch as FetchHandler).bind(value), 'an object with a fetch method');
+      // Bun's shape: `export default { fetch, websocket }`.
+      if (value.websocket !== undefined && app.interface === 'fetch')
+        app.websocket = websocketOf(value.websocket, spec);
+      return app;
+    }
     throw wrong(spec, override === 'auto' ? 'any' : override, value);
   }
   const fn = value as unknown as ((...args: never[]) => unknown) & Obj;

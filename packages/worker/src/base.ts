@@ -102,6 +102,13 @@ export abstract class Worker {
   ) {}
 
   abstract start(): Promise<string[]>;
+
+  /** Under a master: carries a WebSocket publish to the other workers (set by run() before start()). */
+  protected relay: ((topic: string, payload: Buffer, binary: boolean) => void) | null = null;
+
+  /** Another worker's WebSocket publish; a class that serves WebSockets delivers it to its subscribers. */
+  protected relayed(_topic: string, _payload: Buffer, _binary: boolean): void {}
+
   abstract stop(graceful: boolean, timeoutMs: number): Promise<void>;
 
   stats(): WorkerStats {
@@ -154,6 +161,13 @@ export abstract class Worker {
     const hasParent = typeof process.send === 'function';
     if (settings.umask !== undefined) process.umask(settings.umask);
 
+    // WebSocket publishes reach the other workers through the master.
+    if (master && hasParent) {
+      this.relay = (topic, payload, binary) => {
+        const data = payload.toString(binary ? 'base64' : 'utf8');
+        if (process.connected) process.send?.({ tsws: 'publish', topic, data, binary } satisfies WorkerMessage);
+      };
+    }
     const urls = await this.start();
     // Privileges go only once every socket is bound (ports below 1024 need root).
     dropPrivileges(settings.user, settings.group, log);
@@ -210,6 +224,8 @@ export abstract class Worker {
       if (!isMasterMessage(message)) return;
       if (message.tsws === 'stop') stop(message.graceful, message.timeoutMs, 'master');
       else if (message.tsws === 'reopen-logs') reopen();
+      else if (message.tsws === 'publish')
+        this.relayed(message.topic, Buffer.from(message.data, message.binary ? 'base64' : 'utf8'), message.binary);
     };
     const reopen = () => {
       options.logging?.reopen();

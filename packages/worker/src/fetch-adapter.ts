@@ -6,7 +6,7 @@
 // the edges that must match the core: the ConnInfo second argument, the body limit on chunked
 // bodies (413), 500 with our log line when the app throws, and no globals replaced.
 import type http from 'node:http';
-import type { FetchHandler } from '@tsws/core';
+import type { FetchHandler, ServerInfo, SocketAddress } from '@tsws/core';
 import type { NodeListener } from './app-kind.js';
 import type { Logger } from './logging.js';
 
@@ -164,6 +164,27 @@ function isResponse(value: unknown): value is Response {
   );
 }
 
+/** The handler's second argument on node:http: the client, and a Bun server that has no WebSockets here. */
+class NodeInfo implements ServerInfo {
+  constructor(
+    readonly remoteAddress: string,
+    readonly remotePort: number,
+  ) {}
+  upgrade(): boolean {
+    return false;
+  }
+  requestIP(): SocketAddress | null {
+    const address = this.remoteAddress;
+    return address === '' ? null : { address, family: address.includes(':') ? 'IPv6' : 'IPv4', port: this.remotePort };
+  }
+  publish(): number {
+    return 0;
+  }
+  subscriberCount(): number {
+    return 0;
+  }
+}
+
 /** A node:http listener serving the fetch handler. */
 export function fetchListener(handler: FetchHandler, opts: { log: Logger; limitRequestBody: number }): NodeListener {
   const { log } = opts;
@@ -174,7 +195,7 @@ export function fetchListener(handler: FetchHandler, opts: { log: Logger; limitR
     res.once('close', () => {
       if (!res.writableFinished) request?.clientGone(new Error('the client closed the connection'));
     });
-    const info = { remoteAddress: req.socket.remoteAddress ?? '', remotePort: req.socket.remotePort ?? 0 };
+    const info = new NodeInfo(req.socket.remoteAddress ?? '', req.socket.remotePort ?? 0);
     const answer = (async () => {
       request = toRequest(req, opts.limitRequestBody, () => (overLimit = true));
       return handler(request, info);

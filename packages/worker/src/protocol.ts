@@ -51,13 +51,28 @@ export type WorkerMessage =
    * metrics on, `metrics` carries the request counts since the last heartbeat (a last one goes
    * out after a graceful stop, so a retiring worker's counts are not lost).
    */
-  | ({ tsws: 'heartbeat'; metrics?: SeriesDelta[] } & WorkerStatus);
+  | ({ tsws: 'heartbeat'; metrics?: SeriesDelta[] } & WorkerStatus)
+  | Publish;
+
+/**
+ * A WebSocket publish, from the worker where it happened to the master, and from the master to
+ * every other worker (one message each, whatever the number of subscribers). `data`: the text,
+ * or base64 when `binary`.
+ */
+export interface Publish {
+  tsws: 'publish';
+  topic: string;
+  data: string;
+  binary: boolean;
+}
 
 export type MasterMessage =
   /** Stop accepting, finish in-flight requests within `timeoutMs` (0: right away), then exit 0. */
   | { tsws: 'stop'; graceful: boolean; timeoutMs: number }
   /** Reopen log files (after rotation). */
-  | { tsws: 'reopen-logs' };
+  | { tsws: 'reopen-logs' }
+  /** Another worker's publish, for the subscribers here. */
+  | Publish;
 
 function tagged(value: unknown): boolean {
   return typeof value === 'object' && value !== null && typeof (value as { tsws?: unknown }).tsws === 'string';

@@ -6,6 +6,8 @@ import cluster from 'node:cluster';
 import { unlinkSync } from 'node:fs';
 import http from 'node:http';
 import net, { type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { UpgradeListener } from '../app-kind.js';
 import { Worker, type WorkerStats } from '../base.js';
 import { listenBind } from '../listen.js';
 import type { WorkerSettings } from '../protocol.js';
@@ -87,6 +89,9 @@ export class NodeWorker extends Worker {
           handle(req, res);
         });
         server.on('connection', (socket: Socket) => this.connected(socket));
+        const upgrade = this.app.interface === 'node' ? this.app.upgrade : undefined;
+        if (upgrade !== undefined)
+          server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head, upgrade));
         this.servers.push(server);
         const { url, unixPath } = await listenBind(server, bind, s);
         urls.push(url);
@@ -111,6 +116,24 @@ export class NodeWorker extends Worker {
       this.sockets.delete(socket);
       if (this.sockets.size === 0) this.allClosed?.();
     });
+  }
+
+  /**
+   * An Upgrade request goes to the app's own server's 'upgrade' listeners, as on plain Node, once
+   * it is within the request limits; while draining it is refused, so it reconnects to a new worker.
+   */
+  private upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, upgrade: UpgradeListener): void {
+    // A response on the raw socket, for refusals: the connection ends after it.
+    const res = new http.ServerResponse(req);
+    res.assignSocket(socket as Socket);
+    res.once('finish', () => socket.end());
+    if (this.draining) {
+      refuse(res, 503, 'Service Unavailable');
+      return;
+    }
+    if (this.refused(req, res)) return;
+    res.detachSocket(socket as Socket);
+    upgrade(req, socket, head);
   }
 
   /** The limits node:http has no option for; true when the request was answered with an error. */

@@ -12,11 +12,16 @@ export class TswsWorker extends Worker {
   async start(): Promise<string[]> {
     if (this.app.interface !== 'fetch') throw new TypeError('the tsws worker class serves fetch apps');
     this.server = new Server(
-      this.app.fetch,
+      { fetch: this.app.fetch, websocket: this.app.websocket },
       coreOptions(this.settings, this.log, this.options.accessLog, this.options.metrics),
     );
+    this.server.relay = this.relay;
     await this.server.listen();
     return this.server.urls();
+  }
+
+  protected override relayed(topic: string, payload: Buffer, binary: boolean): void {
+    this.server?.relayed(topic, payload, binary);
   }
 
   /** A later call with a shorter timeout (or not graceful) cuts what the first is still draining. */
