@@ -3,12 +3,15 @@ import type { Socket } from 'node:net';
 import { clock } from './clock.js';
 import type { AccessRecord } from './options.js';
 import { LightRequest, type RequestBody, type RequestHead } from './request.js';
+import { type TlsInfo, tlsInfo } from './tls.js';
 
 /** Where the client came from; the second argument to fetch handlers. */
 export interface ConnInfo {
   /** The client's address (from X-Forwarded-For when the peer is a trusted proxy); '' on Unix sockets. */
   readonly remoteAddress: string;
   readonly remotePort: number;
+  /** The TLS session (protocol, cipher, the client's certificate for mTLS); undefined on plain HTTP. */
+  readonly tls?: TlsInfo | undefined;
 }
 
 /** The peer's address, read lazily and shared by every request of the connection. */
@@ -23,6 +26,11 @@ export class PeerInfo implements ConnInfo {
   }
   get remotePort(): number {
     return this.#socket.remotePort ?? 0;
+  }
+  #tls: TlsInfo | undefined | null = null;
+  get tls(): TlsInfo | undefined {
+    if (this.#tls === null) this.#tls = tlsInfo(this.#socket);
+    return this.#tls;
   }
   /** Response.json(info) and loggers show the two fields, as for a plain object. */
   toJSON(): ConnInfo {

@@ -30,3 +30,4 @@ export {
   serve,
   toHandler,
 } from './server.js';
+export type { TlsInfo, TlsOptions } from './tls.js';

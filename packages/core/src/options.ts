@@ -1,5 +1,6 @@
 // The core's options: their types, defaults (with units) and validation, in one place.
 import type { Server as NetServer } from 'node:net';
+import type { TlsOptions } from './tls.js';
 
 /** What the server logs. A pino logger fits; the default writes errors and warnings to stderr. */
 export interface Logger {
@@ -87,6 +88,12 @@ export interface ServeOptions {
   /** Peers (addresses or CIDR ranges, or `'*'`) whose X-Forwarded-For/-Proto/-Host headers count. */
   forwardedAllowIps?: string[] | '*';
   /**
+   * Serve HTTPS on every listener: `{ cert, key }` (PEM), with `ca` and `clientCert` for client
+   * certificates (mTLS), `ciphers` and `minVersion`. The handshake is bounded by `headerTimeout`.
+   * @defaultValue none (plain HTTP)
+   */
+  tls?: TlsOptions;
+  /**
    * Replace `globalThis.Response` with a lighter subclass-compatible one, so string and byte
    * responses skip streams.
    */
@@ -123,6 +130,7 @@ export interface ResolvedOptions {
   limitRequestFieldSize: number;
   limitRequestBody: number;
   forwardedAllowIps: string[] | '*';
+  tls: TlsOptions | undefined;
   overrideGlobals: boolean;
   logger: Logger;
   onResponse: ((record: AccessRecord) => void) | undefined;
@@ -211,6 +219,7 @@ export function resolveOptions(options: ServeOptions = {}): ResolvedOptions {
     limitRequestFieldSize: count(options, 'limitRequestFieldSize'),
     limitRequestBody: count(options, 'limitRequestBody'),
     forwardedAllowIps: allow,
+    tls: options.tls,
     overrideGlobals: flag(options, 'overrideGlobals'),
     logger: options.logger ?? stderrLogger,
     onResponse: options.onResponse,

@@ -32,9 +32,9 @@ export function forwardedInfo(xff: string, peer: ConnInfo, trusted: TrustCheck):
   const hops = xff.split(',');
   for (let i = hops.length - 1; i >= 0; i--) {
     const hop = hops[i]!.trim();
-    if (hop && (i === 0 || !trusted(hop))) return { remoteAddress: hop, remotePort: peer.remotePort };
+    if (hop && (i === 0 || !trusted(hop))) return { remoteAddress: hop, remotePort: peer.remotePort, tls: peer.tls };
   }
-  return { remoteAddress: peer.remoteAddress, remotePort: peer.remotePort };
+  return { remoteAddress: peer.remoteAddress, remotePort: peer.remotePort, tls: peer.tls };
 }
 
 /** The scheme from X-Forwarded-Proto: its first value, when it is http or https. */

@@ -5,6 +5,7 @@ import net from 'node:net';
 import { type BindAddress, formatAddress, listenOn, parseBind } from './bind.js';
 import { addSweeper, removeSweeper } from './clock.js';
 import { Connection, type ServerCore } from './connection.js';
+import { Edge } from './edge.js';
 import { type ConnInfo, S_DONE } from './exchange.js';
 import { readOptions } from './listeners.js';
 import * as llhttp from './llhttp.js';
@@ -12,6 +13,7 @@ import { type ResolvedOptions, resolveOptions, type ServeOptions } from './optio
 import { type TrustCheck, trustCheck } from './proxy.js';
 import { RealRequest } from './request.js';
 import { installGlobals } from './response.js';
+import { tlsEngine } from './tls.js';
 
 /** The libuv stream handle net.Server accepts (internal to Node; only these members are used). */
 interface SocketHandle {
@@ -63,6 +65,8 @@ export class Server implements ServerCore {
   private cutAt = Infinity;
   private cutTimer: NodeJS.Timeout | undefined;
   private emptied: (() => void) | null = null;
+  /** Reads a connection's first bytes before HTTP (TLS); absent, accepting takes the fast path. */
+  private readonly edge: Edge | undefined;
   private readonly sweep = (now: number): void => {
     for (const conn of this.connections) if (conn.deadline <= now) conn.timeout();
   };
@@ -123,6 +127,8 @@ export class Server implements ServerCore {
     this.opts = resolveOptions(options);
     llhttp.load();
     this.trusted = trustCheck(this.opts.forwardedAllowIps);
+    const { tls, headerTimeout, logger } = this.opts;
+    if (tls) this.edge = new Edge(this.opts, tlsEngine(tls, headerTimeout, undefined, logger, this.accept));
     // Without the global override, link the light Request now so `instanceof Request` holds.
     if (this.opts.overrideGlobals) installGlobals();
     else RealRequest();
@@ -137,20 +143,20 @@ export class Server implements ServerCore {
         const server = this.createListener();
         this.listeners.push(server);
         await listenOn(server, address, opts);
-        this.takeOver(server);
+        if (!this.edge) this.takeOver(server);
         // We remove the socket files we made; in a cluster worker the primary made them for all.
         if (address.kind === 'unix' && !address.path.startsWith('\0') && !cluster.isWorker)
           this.unixPaths.push(address.path);
       }
       for (const input of opts.sockets) {
         if (input instanceof net.Server) {
-          input.on('connection', this.accept);
+          input.on('connection', this.edge?.accept ?? this.accept);
           this.listeners.push(input);
         } else {
           const server = this.createListener();
           this.listeners.push(server);
           await listenOn(server, { kind: 'fd', fd: input.fd }, opts);
-          this.takeOver(server);
+          if (!this.edge) this.takeOver(server);
         }
       }
     } catch (err) {
@@ -166,7 +172,7 @@ export class Server implements ServerCore {
    * connection over in the same turn that completes listen(), before takeOver() runs.
    */
   private createListener(): net.Server {
-    return net.createServer({ allowHalfOpen: true, noDelay: this.opts.noDelay }, this.accept);
+    return net.createServer({ allowHalfOpen: true, noDelay: this.opts.noDelay }, this.edge?.accept ?? this.accept);
   }
 
   /** The first listening address (AddressInfo for TCP, a path for Unix sockets). */
@@ -231,6 +237,7 @@ export class Server implements ServerCore {
       this.cutAt = cutAt;
       clearTimeout(this.cutTimer);
       this.cutTimer = setTimeout(() => {
+        this.edge?.cut();
         for (const conn of this.connections) conn.destroy();
       }, timeoutMs);
       this.cutTimer.unref();
@@ -244,6 +251,8 @@ export class Server implements ServerCore {
       });
       for (const conn of this.connections) conn.drain();
       await Promise.all([listening, empty]);
+      // Handshakes still under way would only be refused: they end with the rest.
+      this.edge?.cut();
       clearTimeout(this.cutTimer);
       removeSweeper(this.sweep);
     })();
