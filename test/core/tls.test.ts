@@ -81,10 +81,8 @@ describe('TLS', () => {
   it('speaks to openssl s_client, and holds to minVersion', async () => {
     const { port } = await serveTls({ minVersion: 'TLSv1.3' });
     const request = 'GET /s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n';
-    const ok = await run('sh', [
-      '-c',
-      `printf '${request.replace(/\r\n/g, '\\r\\n')}' | openssl s_client -quiet -connect 127.0.0.1:${port} -CAfile ${certs.caCert} -servername localhost 2>/dev/null`,
-    ]);
+    const client = `openssl s_client -quiet -connect 127.0.0.1:${port} -CAfile ${certs.caCert} -servername localhost`;
+    const ok = await run('sh', ['-c', `printf '${request.replace(/\r\n/g, '\\r\\n')}' | ${client} 2>/dev/null`]);
     expect(ok.stdout).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
     expect(ok.stdout).toContain('"url":"https://localhost/s"');
     const old = await run('sh', [

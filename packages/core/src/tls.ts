@@ -13,7 +13,7 @@ export interface TlsOptions {
   key: string | Buffer;
   /** Certificate authorities that client certificates are checked against (mTLS). */
   ca?: string | Buffer;
-  /** Ask for a client certificate: `none` (default), `optional`, or `required` (mTLS: no certificate, no connection). */
+  /** Ask for a client certificate: `none` (default), `optional`, or `required` (no certificate, no connection). */
   clientCert?: 'none' | 'optional' | 'required';
   /** OpenSSL cipher list for TLS 1.2 and below (node:tls's default when absent). */
   ciphers?: string;
