@@ -30,4 +30,4 @@ export {
   serve,
   toHandler,
 } from './server.js';
-export type { TlsInfo, TlsOptions } from './tls.js';
+export { type TlsInfo, type TlsOptions, tlsInfo, tlsServerOptions } from './tls.js';

@@ -55,6 +55,30 @@ function reason(err: unknown): string {
 }
 
 /**
+ * node:tls's server options for `options` (also what the node worker class gives node:https).
+ * `handshakeMs` bounds a stalled handshake (0: no bound).
+ */
+export function tlsServerOptions(options: TlsOptions, handshakeMs: number): tls.TlsOptions {
+  const { cert, key, ca, ciphers } = options;
+  const clientCert = options.clientCert ?? 'none';
+  if (!['none', 'optional', 'required'].includes(clientCert))
+    throw new OptionError(`tsws: tls.clientCert must be none, optional or required, got ${JSON.stringify(clientCert)}`);
+  if ((typeof cert !== 'string' && !Buffer.isBuffer(cert)) || (typeof key !== 'string' && !Buffer.isBuffer(key)))
+    throw new OptionError('tsws: tls needs cert and key (PEM text or bytes)');
+  return {
+    cert,
+    key,
+    ...(ca !== undefined ? { ca } : {}),
+    ...(ciphers !== undefined ? { ciphers } : {}),
+    minVersion: options.minVersion ?? 'TLSv1.2',
+    requestCert: clientCert !== 'none',
+    rejectUnauthorized: clientCert === 'required',
+    // node:tls's own default (120 s) is no bound worth having.
+    handshakeTimeout: handshakeMs || 2 ** 31 - 1,
+  };
+}
+
+/**
  * The tls.Server that handshakes for us. Throws an OptionError naming what is wrong with the
  * certificate or key, before anything listens. `handshakeMs` bounds a stalled handshake.
  */
@@ -65,37 +89,18 @@ export function tlsEngine(
   logger: Logger,
   onSecure: (socket: tls.TLSSocket) => void,
 ): tls.Server {
-  const { cert, key, ca, ciphers } = options;
-  const clientCert = options.clientCert ?? 'none';
-  if (!['none', 'optional', 'required'].includes(clientCert))
-    throw new OptionError(`tsws: tls.clientCert must be none, optional or required, got ${JSON.stringify(clientCert)}`);
-  if ((typeof cert !== 'string' && !Buffer.isBuffer(cert)) || (typeof key !== 'string' && !Buffer.isBuffer(key)))
-    throw new OptionError('tsws: tls needs cert and key (PEM text or bytes)');
+  const serverOptions = { ...tlsServerOptions(options, handshakeMs), ...(alpn ? { ALPNProtocols: alpn } : {}) };
+  let engine: tls.Server;
   try {
     // tls.Server makes its context from these (a secureContext given to it would be ignored).
-    return tls
-      .createServer(
-        {
-          cert,
-          key,
-          ...(ca !== undefined ? { ca } : {}),
-          ...(ciphers !== undefined ? { ciphers } : {}),
-          minVersion: options.minVersion ?? 'TLSv1.2',
-          requestCert: clientCert !== 'none',
-          rejectUnauthorized: clientCert === 'required',
-          // 0 turns the header timeout off; node:tls's own default (120 s) is no bound worth having.
-          handshakeTimeout: handshakeMs || 2 ** 31 - 1,
-          ...(alpn ? { ALPNProtocols: alpn } : {}),
-        },
-        onSecure,
-      )
-      .on('tlsClientError', (err: NodeJS.ErrnoException, socket: tls.TLSSocket) => {
-        // A scanner, a client without the required certificate, a stall: the client's problem.
-        // node:tls only reports a handshake timeout; the socket is ours to close.
-        logger.debug({ err: err.code ?? err.message }, 'TLS handshake failed');
-        socket.destroy();
-      });
+    engine = tls.createServer(serverOptions, onSecure);
   } catch (err) {
     throw new OptionError(`tsws: tls: the certificate or key cannot be used: ${reason(err)}`);
   }
+  return engine.on('tlsClientError', (err: NodeJS.ErrnoException, socket: tls.TLSSocket) => {
+    // A scanner, a client without the required certificate, a stall: the client's problem.
+    // node:tls only reports a handshake timeout; the socket is ours to close.
+    logger.debug({ err: err.code ?? err.message }, 'TLS handshake failed');
+    socket.destroy();
+  });
 }

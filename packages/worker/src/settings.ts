@@ -12,6 +12,7 @@ export type Command = 'tsws' | 'tsws-master';
 export type Section =
   | 'App'
   | 'Server'
+  | 'TLS'
   | 'Workers'
   | 'Limits'
   | 'Timeouts'
@@ -306,6 +307,62 @@ export const SETTINGS = {
     desc:
       'Proxies trusted to set X-Forwarded-For, -Proto and -Host: comma-separated addresses or CIDR ranges, or ' +
       '`*` for any.',
+  }),
+
+  // TLS
+  certfile: setting({
+    section: 'TLS',
+    flags: '--certfile <file>',
+    commands: BOTH,
+    parse: optional(text),
+    default: undefined,
+    defaultText: 'none (plain HTTP)',
+    desc:
+      'Serve HTTPS with this certificate chain (PEM, leaf first) on every --bind; needs --keyfile. The files are ' +
+      'read by each new worker, so a reload (HUP) picks up renewed certificates.',
+  }),
+  keyfile: setting({
+    section: 'TLS',
+    flags: '--keyfile <file>',
+    commands: BOTH,
+    parse: optional(text),
+    default: undefined,
+    desc: "The certificate's private key (PEM).",
+  }),
+  caCerts: setting({
+    section: 'TLS',
+    flags: '--ca-certs <file>',
+    commands: BOTH,
+    parse: optional(text),
+    default: undefined,
+    desc: 'Certificate authorities (PEM) that client certificates are checked against, for --cert-reqs 1 or 2.',
+  }),
+  certReqs: setting({
+    section: 'TLS',
+    flags: '--cert-reqs <n>',
+    commands: BOTH,
+    parse: (value: unknown): number => Number(oneOf('0', '1', '2')(String(value))),
+    default: 0,
+    desc:
+      'Client certificates (mTLS): 0 not asked for, 1 optional (the app sees whether it was verified), ' +
+      '2 required (no valid certificate, no connection). The app reads it from `info.tls`.',
+  }),
+  ciphers: setting({
+    section: 'TLS',
+    flags: '--ciphers <list>',
+    commands: BOTH,
+    parse: optional(text),
+    default: undefined,
+    defaultText: "Node's default",
+    desc: 'OpenSSL cipher list for TLS 1.2 (TLS 1.3 suites are always on).',
+  }),
+  tlsMinVersion: setting({
+    section: 'TLS',
+    flags: '--tls-min-version <version>',
+    commands: BOTH,
+    parse: oneOf('TLSv1.2', 'TLSv1.3'),
+    default: 'TLSv1.2' as const,
+    desc: 'The oldest TLS version accepted.',
   }),
 
   // Workers

@@ -5,10 +5,13 @@
 import cluster from 'node:cluster';
 import { unlinkSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import net, { type Socket } from 'node:net';
+import { tlsServerOptions } from '@tsws/core';
 import { Worker, type WorkerStats } from '../base.js';
 import { listenOn } from '../listen.js';
 import type { WorkerSettings } from '../protocol.js';
+import { tlsOptions } from '../tls-files.js';
 
 /**
  * How long idle connections stay open once a drain starts. Closing them at once races a client
@@ -63,11 +66,18 @@ export class NodeWorker extends Worker {
     const listener = this.nodeListener();
     const handle = (req: http.IncomingMessage, res: http.ServerResponse) => this.handle(req, res, listener);
     const urls: string[] = [];
+    // With --certfile, node:https with the same TLS options as the tsws class.
+    const tls = tlsOptions(s);
+    const headersTimeout = Math.round(s.headerTimeout * 1000);
+    const create = tls
+      ? (options: http.ServerOptions, listener: http.RequestListener): http.Server =>
+          https.createServer({ ...options, ...tlsServerOptions(tls, headersTimeout) }, listener)
+      : http.createServer;
     try {
       for (const bind of s.bind) {
-        const server = http.createServer(
+        const server = create(
           {
-            headersTimeout: Math.round(s.headerTimeout * 1000),
+            headersTimeout,
             // node:http's requestTimeout bounds the whole request; ours bounds stalls (below).
             requestTimeout: 0,
             maxHeaderSize: maxHeaderSize(s),
