@@ -55,7 +55,7 @@ const DRAIN_GRACE_MS = 1_000;
 
 export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwner {
   private readonly ptr: number;
-  private readonly peer: PeerInfo;
+  readonly peer: PeerInfo;
   /** The head being read, and the answers being written. */
   private readonly head: HeadReader;
   private readonly output: Output;

@@ -1,8 +1,11 @@
-// The first bytes of a connection, before HTTP: on a TLS listener, whether the client speaks TLS
-// at all. Only listeners with TLS come here; plain TCP keeps the fast accept path.
+// The first bytes of a connection, before HTTP: a PROXY protocol header from an allowed proxy,
+// then, on a TLS listener, whether the client speaks TLS at all. Only listeners with TLS or the
+// PROXY protocol come here; plain TCP keeps the fast accept path.
 import type { Socket } from 'node:net';
 import type tls from 'node:tls';
 import type { ResolvedOptions } from './options.js';
+import type { TrustCheck } from './proxy.js';
+import { looksProxied, type ProxiedClient, parseProxyHeader } from './proxy-protocol.js';
 
 /** A TLS record starts with its content type; a ClientHello's is handshake (22). */
 const TLS_HANDSHAKE = 0x16;
@@ -15,43 +18,105 @@ const PLAIN_HTTP =
 /** How long the answer to plain HTTP waits for the client to close first (so it is read, not reset). */
 const LINGER_MS = 2000;
 
+const kBuffered = Symbol('tsws.edge.buffered');
+const kClient = Symbol('tsws.edge.client');
+type Arriving = Socket & { [kBuffered]?: Buffer; [kClient]?: ProxiedClient };
+
 export class Edge {
   /** Sockets not yet handed on, or handed to TLS: cut with the server's connections. */
   private readonly pending = new Set<Socket>();
+  private settle: (() => void) | null = null;
 
   constructor(
     private readonly opts: ResolvedOptions,
-    private readonly engine: tls.Server,
+    /** Who may send a PROXY header (proxyAllowFrom). */
+    private readonly proxies: TrustCheck,
+    /** The TLS server that handshakes, on a TLS listener. */
+    private readonly engine: tls.Server | undefined,
+    /** Where a plain socket goes once its first bytes are read. */
+    private readonly deliver: (socket: Socket) => void,
   ) {}
 
   /** A listener's 'connection': wait for the first bytes (within the header timeout), then route them. */
   readonly accept = (socket: Socket): void => {
     const { pending } = this;
     pending.add(socket);
-    socket.once('close', () => pending.delete(socket));
+    socket.once('close', () => {
+      pending.delete(socket);
+      if (pending.size === 0) this.settle?.();
+    });
     socket.on('error', ignore);
     if (this.opts.headerTimeout) socket.setTimeout(this.opts.headerTimeout, drop);
-    socket.once('readable', () => this.route(socket));
+    // Ended before its first bytes were all there (allowHalfOpen would keep it open).
+    socket.on('end', drop);
+    const onReadable = () => {
+      if (this.read(socket as Arriving)) socket.off('readable', onReadable);
+    };
+    socket.on('readable', onReadable);
   };
 
-  private route(socket: Socket): void {
-    const first = socket.read() as Buffer | null;
+  /** The client a PROXY header named for `socket` (or, for a TLS socket, for the socket under it). */
+  clientOf(socket: Socket): ProxiedClient | undefined {
+    const under = (socket as { _parent?: Socket })._parent;
+    return (socket as Arriving)[kClient] ?? (under as Arriving | undefined)?.[kClient];
+  }
+
+  /** Reads what has arrived; true once the socket has been routed (or dropped). */
+  private read(socket: Arriving): boolean {
+    let chunk: Buffer | null;
+    while ((chunk = socket.read() as Buffer | null) !== null)
+      socket[kBuffered] = socket[kBuffered] ? Buffer.concat([socket[kBuffered], chunk]) : chunk;
+    let bytes = socket[kBuffered];
+    if (bytes === undefined) return false;
+    const mode = this.opts.proxyProtocol;
+    if (mode !== 'off' && socket[kClient] === undefined) {
+      const peer = socket.remoteAddress ?? '';
+      if (this.proxies(peer)) {
+        const parsed = parseProxyHeader(bytes, mode);
+        if (parsed.kind === 'more') return false;
+        if (parsed.kind === 'bad') return this.refuse(socket, parsed.reason);
+        socket[kClient] = parsed.client ?? { remoteAddress: peer, remotePort: socket.remotePort ?? 0 };
+        bytes = bytes.subarray(parsed.length);
+        socket[kBuffered] = bytes;
+        // TLS needs its first byte; plain HTTP can go on with none.
+        if (bytes.length === 0 && this.engine) return false;
+      } else {
+        const looks = looksProxied(bytes);
+        if (looks === 'maybe') return false;
+        if (looks === 'yes') return this.refuse(socket, 'PROXY header from a peer not in proxyAllowFrom');
+      }
+    }
+    this.route(socket, bytes);
+    return true;
+  }
+
+  private refuse(socket: Socket, reason: string): true {
+    this.opts.logger.warn({ remoteAddress: socket.remoteAddress, reason }, 'closed a connection: bad PROXY header');
+    socket.destroy();
+    return true;
+  }
+
+  private route(socket: Arriving, bytes: Buffer): void {
+    socket[kBuffered] = undefined;
     socket.setTimeout(0);
     socket.off('timeout', drop);
+    socket.off('end', drop);
     socket.off('error', ignore);
-    if (first === null) {
-      socket.destroy();
+    if (bytes.length > 0) socket.unshift(bytes);
+    if (this.engine === undefined) {
+      this.pending.delete(socket);
+      if (this.pending.size === 0) this.settle?.();
+      this.deliver(socket);
       return;
     }
-    socket.unshift(first);
-    if (first[0] === TLS_HANDSHAKE) {
+    if (bytes[0] === TLS_HANDSHAKE) {
       this.engine.emit('connection', socket);
       return;
     }
     // Someone typed http:// for https://. Say so, as nginx does, rather than leave them an empty
     // reply; anything that is not even ASCII is just closed.
     this.opts.logger.debug({ remoteAddress: socket.remoteAddress }, 'plain HTTP on a TLS port');
-    const letter = first[0]! >= 0x41 && first[0]! <= 0x5a;
+    const letter = bytes[0]! >= 0x41 && bytes[0]! <= 0x5a;
     if (!letter) {
       socket.destroy();
       return;
@@ -61,6 +126,14 @@ export class Edge {
     socket.setTimeout(LINGER_MS, drop);
     socket.resume();
     socket.end(PLAIN_HTTP);
+  }
+
+  /** Resolves once no socket is in its first bytes or its handshake (TLS sockets: once closed). */
+  settled(): Promise<void> {
+    return new Promise((resolve) => {
+      this.settle = resolve;
+      if (this.pending.size === 0) resolve();
+    });
   }
 
   /** Destroys every socket still in its first bytes or its handshake. */

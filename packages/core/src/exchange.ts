@@ -18,14 +18,16 @@ export interface ConnInfo {
 export class PeerInfo implements ConnInfo {
   // A private field, so JSON.stringify(info) and spreads never reach the socket.
   readonly #socket: Socket;
+  /** The client a PROXY protocol header named, in place of the socket's peer. */
+  proxied: ConnInfo | undefined = undefined;
   constructor(socket: Socket) {
     this.#socket = socket;
   }
   get remoteAddress(): string {
-    return this.#socket.remoteAddress ?? '';
+    return this.proxied?.remoteAddress ?? this.#socket.remoteAddress ?? '';
   }
   get remotePort(): number {
-    return this.#socket.remotePort ?? 0;
+    return this.proxied?.remotePort ?? this.#socket.remotePort ?? 0;
   }
   #tls: TlsInfo | undefined | null = null;
   get tls(): TlsInfo | undefined {

@@ -1,5 +1,6 @@
 // The core's options: their types, defaults (with units) and validation, in one place.
 import type { Server as NetServer } from 'node:net';
+import type { ProxyProtocol } from './proxy-protocol.js';
 import type { TlsOptions } from './tls.js';
 
 /** What the server logs. A pino logger fits; the default writes errors and warnings to stderr. */
@@ -94,6 +95,14 @@ export interface ServeOptions {
    */
   tls?: TlsOptions;
   /**
+   * Read a PROXY protocol header (HAProxy's `send-proxy`, `send-proxy-v2`; AWS and GCP load
+   * balancers) at the start of each connection from `proxyAllowFrom` peers: `v1`, `v2`, `auto`
+   * (either). Its client becomes `info.remoteAddress`; a missing or bad header closes the connection.
+   */
+  proxyProtocol?: ProxyProtocol;
+  /** Peers (addresses or CIDR ranges, or `'*'`) that must send a PROXY header; from anyone else one is refused. */
+  proxyAllowFrom?: string[] | '*';
+  /**
    * Replace `globalThis.Response` with a lighter subclass-compatible one, so string and byte
    * responses skip streams.
    */
@@ -131,6 +140,8 @@ export interface ResolvedOptions {
   limitRequestBody: number;
   forwardedAllowIps: string[] | '*';
   tls: TlsOptions | undefined;
+  proxyProtocol: ProxyProtocol;
+  proxyAllowFrom: string[] | '*';
   overrideGlobals: boolean;
   logger: Logger;
   onResponse: ((record: AccessRecord) => void) | undefined;
@@ -153,6 +164,8 @@ export const DEFAULTS = {
   limitRequestFieldSize: 8190, // Gunicorn
   limitRequestBody: 1 << 20, // 1 MiB, as nginx's client_max_body_size
   forwardedAllowIps: ['127.0.0.1', '::1'],
+  proxyProtocol: 'off',
+  proxyAllowFrom: ['127.0.0.1', '::1'],
   overrideGlobals: true,
 } as const;
 
@@ -188,6 +201,13 @@ const stderrLogger: Logger = {
   debug: () => {},
 };
 
+function peers(options: ServeOptions, name: 'forwardedAllowIps' | 'proxyAllowFrom'): string[] | '*' {
+  const allow = options[name] ?? [...DEFAULTS[name]];
+  if (allow !== '*' && !(Array.isArray(allow) && allow.every((a) => typeof a === 'string')))
+    throw new OptionError(`tsws: option "${name}" must be "*" or an array of addresses`);
+  return allow;
+}
+
 export function resolveOptions(options: ServeOptions = {}): ResolvedOptions {
   const sockets = options.sockets ?? [];
   const bind = options.bind === undefined ? (sockets.length ? [] : [DEFAULTS.bind]) : [options.bind].flat();
@@ -197,10 +217,12 @@ export function resolveOptions(options: ServeOptions = {}): ResolvedOptions {
   if (umask !== undefined && (!Number.isInteger(umask) || umask < 0 || umask > 0o777)) {
     throw new OptionError(`tsws: option "umask" must be an integer from 0 to 0o777, got ${JSON.stringify(umask)}`);
   }
-  const allow = options.forwardedAllowIps ?? [...DEFAULTS.forwardedAllowIps];
-  if (allow !== '*' && !(Array.isArray(allow) && allow.every((a) => typeof a === 'string'))) {
-    throw new OptionError(`tsws: option "forwardedAllowIps" must be "*" or an array of addresses`);
-  }
+  const allow = peers(options, 'forwardedAllowIps');
+  const proxyProtocol = options.proxyProtocol ?? DEFAULTS.proxyProtocol;
+  if (!['off', 'v1', 'v2', 'auto'].includes(proxyProtocol))
+    throw new OptionError(
+      `tsws: option "proxyProtocol" must be off, v1, v2 or auto, got ${JSON.stringify(proxyProtocol)}`,
+    );
   return {
     bind,
     sockets,
@@ -220,6 +242,8 @@ export function resolveOptions(options: ServeOptions = {}): ResolvedOptions {
     limitRequestBody: count(options, 'limitRequestBody'),
     forwardedAllowIps: allow,
     tls: options.tls,
+    proxyProtocol,
+    proxyAllowFrom: peers(options, 'proxyAllowFrom'),
     overrideGlobals: flag(options, 'overrideGlobals'),
     logger: options.logger ?? stderrLogger,
     onResponse: options.onResponse,

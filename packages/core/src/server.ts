@@ -80,6 +80,22 @@ export class Server implements ServerCore {
     }
   };
   /**
+   * From the edge, once its first bytes are read (and TLS is up): accepted before any drain began,
+   * so a drain since then serves it like any idle connection (its request on the way is answered).
+   */
+  private readonly adopt = (socket: net.Socket): void => {
+    const max = this.opts.maxConnections;
+    if (max !== 0 && this.connections.size >= max) {
+      socket.destroy();
+      return;
+    }
+    if (this.opts.noDelay) socket.setNoDelay(true);
+    const conn = new Connection(this, socket, false);
+    conn.peer.proxied = this.edge?.clientOf(socket);
+    this.connections.add(conn);
+    if (this.draining) conn.drain();
+  };
+  /**
    * The fast path: the listener's own handle hands us each accepted handle, and we wrap it in a
    * Socket whose reads land in one shared buffer and go straight to the parser, skipping the
    * Readable machinery (+15-20% on keep-alive here). See takeOver().
@@ -127,8 +143,11 @@ export class Server implements ServerCore {
     this.opts = resolveOptions(options);
     llhttp.load();
     this.trusted = trustCheck(this.opts.forwardedAllowIps);
-    const { tls, headerTimeout, logger } = this.opts;
-    if (tls) this.edge = new Edge(this.opts, tlsEngine(tls, headerTimeout, undefined, logger, this.accept));
+    const { tls, headerTimeout, logger, proxyProtocol, proxyAllowFrom } = this.opts;
+    if (tls || proxyProtocol !== 'off') {
+      const engine = tls ? tlsEngine(tls, headerTimeout, undefined, logger, this.adopt) : undefined;
+      this.edge = new Edge(this.opts, trustCheck(proxyAllowFrom), engine, this.adopt);
+    }
     // Without the global override, link the light Request now so `instanceof Request` holds.
     if (this.opts.overrideGlobals) installGlobals();
     else RealRequest();
@@ -245,14 +264,18 @@ export class Server implements ServerCore {
     this.stopped ??= (async () => {
       this.draining = true;
       const listening = this.stopListening();
-      const empty = new Promise<void>((resolve) => {
-        this.emptied = resolve;
-        if (this.connections.size === 0) resolve();
-      });
+      const empty = () =>
+        new Promise<void>((resolve) => {
+          this.emptied = resolve;
+          if (this.connections.size === 0) resolve();
+        });
       for (const conn of this.connections) conn.drain();
-      await Promise.all([listening, empty]);
-      // Handshakes still under way would only be refused: they end with the rest.
-      this.edge?.cut();
+      await listening;
+      // Sockets still in their first bytes or handshake become connections and drain in turn.
+      do {
+        await empty();
+        await this.edge?.settled();
+      } while (this.connections.size > 0);
       clearTimeout(this.cutTimer);
       removeSweeper(this.sweep);
     })();

@@ -43,6 +43,8 @@ export function coreOptions(
     limitRequestBody: settings.limitRequestBody,
     forwardedAllowIps: settings.forwardedAllowIps,
     tls: tlsOptions(settings),
+    proxyProtocol: settings.proxyProtocol,
+    proxyAllowFrom: settings.proxyAllowFrom,
     logger,
     ...(hook ? { onResponse: hook } : {}),
   };

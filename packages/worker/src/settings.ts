@@ -106,6 +106,11 @@ function listOf<T>(item: (value: unknown) => T): (value: unknown) => T[] {
   };
 }
 
+/** Addresses and CIDR ranges, or `*` for any. */
+function peerList(value: unknown): string[] | '*' {
+  return value === '*' ? '*' : listOf(text)(value);
+}
+
 /** KEY=VALUE pairs, from strings or an object. */
 function envPairs(value: unknown): Record<string, string> {
   if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
@@ -302,11 +307,32 @@ export const SETTINGS = {
     section: 'Server',
     flags: '--forwarded-allow-ips <list>',
     commands: BOTH,
-    parse: (value: unknown): string[] | '*' => (value === '*' ? '*' : listOf(text)(value)),
+    parse: peerList,
     default: () => [...DEFAULTS.forwardedAllowIps],
     desc:
       'Proxies trusted to set X-Forwarded-For, -Proto and -Host: comma-separated addresses or CIDR ranges, or ' +
       '`*` for any.',
+  }),
+  proxyProtocol: setting({
+    section: 'Server',
+    flags: '--proxy-protocol <version>',
+    commands: BOTH,
+    parse: oneOf('off', 'v1', 'v2', 'auto'),
+    default: DEFAULTS.proxyProtocol as 'off' | 'v1' | 'v2' | 'auto',
+    desc:
+      'Read a PROXY protocol header (HAProxy send-proxy/send-proxy-v2, AWS and GCP load balancers) from ' +
+      '--proxy-allow-from peers: `v1`, `v2` or `auto`. Its client becomes the client address (the app, the access ' +
+      'log, --forwarded-allow-ips); a missing or bad header closes the connection with a log line.',
+  }),
+  proxyAllowFrom: setting({
+    section: 'Server',
+    flags: '--proxy-allow-from <list>',
+    commands: BOTH,
+    parse: peerList,
+    default: () => [...DEFAULTS.proxyAllowFrom],
+    desc:
+      'Peers that must send a PROXY header with --proxy-protocol: comma-separated addresses or CIDR ranges, or `*`. ' +
+      'From anyone else a header is refused.',
   }),
 
   // TLS

@@ -65,6 +65,9 @@ export class NodeWorker extends Worker {
     const s = this.settings;
     const listener = this.nodeListener();
     const handle = (req: http.IncomingMessage, res: http.ServerResponse) => this.handle(req, res, listener);
+    // node:http parses from the first byte; the PROXY header is read by the tsws core.
+    if (s.proxyProtocol !== 'off')
+      throw new Error('--proxy-protocol is served by the tsws worker class (-k tsws), not by -k node');
     const urls: string[] = [];
     // With --certfile, node:https with the same TLS options as the tsws class.
     const tls = tlsOptions(s);
