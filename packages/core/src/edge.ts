@@ -3,9 +3,10 @@
 // PROXY protocol come here; plain TCP keeps the fast accept path.
 import type { Socket } from 'node:net';
 import type tls from 'node:tls';
+import { H2_PREFACE } from './http2.js';
 import type { ResolvedOptions } from './options.js';
 import type { TrustCheck } from './proxy.js';
-import { looksProxied, type ProxiedClient, parseProxyHeader } from './proxy-protocol.js';
+import { begins, looksProxied, type ProxiedClient, parseProxyHeader } from './proxy-protocol.js';
 
 /** A TLS record starts with its content type; a ClientHello's is handshake (22). */
 const TLS_HANDSHAKE = 0x16;
@@ -35,6 +36,8 @@ export class Edge {
     private readonly engine: tls.Server | undefined,
     /** Where a plain socket goes once its first bytes are read. */
     private readonly deliver: (socket: Socket) => void,
+    /** Cleartext HTTP/2 with prior knowledge, from trusted proxies only. */
+    private readonly h2c?: { accept(socket: Socket): void; trusted(address: string): boolean },
   ) {}
 
   /** A listener's 'connection': wait for the first bytes (within the header timeout), then route them. */
@@ -86,23 +89,46 @@ export class Edge {
         if (looks === 'yes') return this.refuse(socket, 'PROXY header from a peer not in proxyAllowFrom');
       }
     }
-    this.route(socket, bytes);
-    return true;
+    return this.h2cOrRoute(socket, bytes);
   }
 
-  private refuse(socket: Socket, reason: string): true {
-    this.opts.logger.warn({ remoteAddress: socket.remoteAddress, reason }, 'closed a connection: bad PROXY header');
+  private refuse(socket: Socket, reason: string, what = 'PROXY header'): true {
+    this.opts.logger.warn({ remoteAddress: socket.remoteAddress, reason }, `closed a connection: bad ${what}`);
     socket.destroy();
     return true;
   }
 
-  private route(socket: Arriving, bytes: Buffer): void {
+  /** Cleartext HTTP/2's preface goes to node:http2 (from trusted proxies only); the rest to route(). */
+  private h2cOrRoute(socket: Arriving, bytes: Buffer): boolean {
+    if (this.engine === undefined && this.h2c) {
+      const preface = begins(bytes, H2_PREFACE);
+      if (preface === 'maybe') {
+        socket[kBuffered] = bytes;
+        return false;
+      }
+      if (preface === 'yes') {
+        if (!this.h2c.trusted(this.clientOf(socket)?.remoteAddress ?? socket.remoteAddress ?? ''))
+          return this.refuse(socket, 'cleartext HTTP/2 from a peer not in forwardedAllowIps', 'HTTP/2');
+        this.handOn(socket, bytes);
+        this.h2c.accept(socket);
+        return true;
+      }
+    }
+    this.route(socket, bytes);
+    return true;
+  }
+
+  private handOn(socket: Arriving, bytes: Buffer): void {
     socket[kBuffered] = undefined;
     socket.setTimeout(0);
     socket.off('timeout', drop);
     socket.off('end', drop);
     socket.off('error', ignore);
     if (bytes.length > 0) socket.unshift(bytes);
+  }
+
+  private route(socket: Arriving, bytes: Buffer): void {
+    this.handOn(socket, bytes);
     if (this.engine === undefined) {
       this.pending.delete(socket);
       if (this.pending.size === 0) this.settle?.();

@@ -16,7 +16,7 @@ export interface AccessRecord {
   method: string;
   /** The request target exactly as sent (path and query). */
   target: string;
-  httpVersion: '1.0' | '1.1';
+  httpVersion: '1.0' | '1.1' | '2';
   status: number;
   /** Response body bytes written. */
   bytes: number;
@@ -103,6 +103,11 @@ export interface ServeOptions {
   /** Peers (addresses or CIDR ranges, or `'*'`) that must send a PROXY header; from anyone else one is refused. */
   proxyAllowFrom?: string[] | '*';
   /**
+   * `['h1']`, `['h2']` or `['h1', 'h2']`: HTTP/2 (node:http2) is chosen by ALPN over TLS, and in
+   * cleartext only with prior knowledge from `forwardedAllowIps` peers (a proxy speaking h2c).
+   */
+  httpProtocols?: Array<'h1' | 'h2'>;
+  /**
    * Replace `globalThis.Response` with a lighter subclass-compatible one, so string and byte
    * responses skip streams.
    */
@@ -142,6 +147,7 @@ export interface ResolvedOptions {
   tls: TlsOptions | undefined;
   proxyProtocol: ProxyProtocol;
   proxyAllowFrom: string[] | '*';
+  httpProtocols: Array<'h1' | 'h2'>;
   overrideGlobals: boolean;
   logger: Logger;
   onResponse: ((record: AccessRecord) => void) | undefined;
@@ -166,6 +172,7 @@ export const DEFAULTS = {
   forwardedAllowIps: ['127.0.0.1', '::1'],
   proxyProtocol: 'off',
   proxyAllowFrom: ['127.0.0.1', '::1'],
+  httpProtocols: ['h1'],
   overrideGlobals: true,
 } as const;
 
@@ -200,6 +207,13 @@ const stderrLogger: Logger = {
   info: () => {},
   debug: () => {},
 };
+
+function protocols(options: ServeOptions): Array<'h1' | 'h2'> {
+  const list = options.httpProtocols ?? [...DEFAULTS.httpProtocols];
+  if (!Array.isArray(list) || list.length === 0 || !list.every((p) => p === 'h1' || p === 'h2'))
+    throw new OptionError(`tsws: option "httpProtocols" must list h1, h2 or both, got ${JSON.stringify(list)}`);
+  return list;
+}
 
 function peers(options: ServeOptions, name: 'forwardedAllowIps' | 'proxyAllowFrom'): string[] | '*' {
   const allow = options[name] ?? [...DEFAULTS[name]];
@@ -244,6 +258,7 @@ export function resolveOptions(options: ServeOptions = {}): ResolvedOptions {
     tls: options.tls,
     proxyProtocol,
     proxyAllowFrom: peers(options, 'proxyAllowFrom'),
+    httpProtocols: protocols(options),
     overrideGlobals: flag(options, 'overrideGlobals'),
     logger: options.logger ?? stderrLogger,
     onResponse: options.onResponse,

@@ -24,7 +24,7 @@ const V2_SIGNATURE = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51
 const V2_MAX_LENGTH = 2048;
 
 /** 'yes', 'no', or 'maybe' (too few bytes yet) for: do these bytes begin with `prefix`? */
-function begins(buf: Buffer, prefix: Buffer): 'yes' | 'no' | 'maybe' {
+export function begins(buf: Buffer, prefix: Buffer): 'yes' | 'no' | 'maybe' {
   const n = Math.min(buf.length, prefix.length);
   if (buf.compare(prefix, 0, n, 0, n) !== 0) return 'no';
   return n === prefix.length ? 'yes' : 'maybe';

@@ -2,11 +2,13 @@
 import cluster from 'node:cluster';
 import { unlinkSync } from 'node:fs';
 import net from 'node:net';
+import type tls from 'node:tls';
 import { type BindAddress, formatAddress, listenOn, parseBind } from './bind.js';
 import { addSweeper, removeSweeper } from './clock.js';
 import { Connection, type ServerCore } from './connection.js';
 import { Edge } from './edge.js';
 import { type ConnInfo, S_DONE } from './exchange.js';
+import { H2 } from './http2.js';
 import { readOptions } from './listeners.js';
 import * as llhttp from './llhttp.js';
 import { type ResolvedOptions, resolveOptions, type ServeOptions } from './options.js';
@@ -67,6 +69,8 @@ export class Server implements ServerCore {
   private emptied: (() => void) | null = null;
   /** Reads a connection's first bytes before HTTP (TLS); absent, accepting takes the fast path. */
   private readonly edge: Edge | undefined;
+  /** HTTP/2's sessions, with httpProtocols h2. */
+  private readonly h2: H2 | undefined;
   private readonly sweep = (now: number): void => {
     for (const conn of this.connections) if (conn.deadline <= now) conn.timeout();
   };
@@ -79,13 +83,19 @@ export class Server implements ServerCore {
       this.connections.add(new Connection(this, socket, false));
     }
   };
+  /** A TLS socket after its handshake: to HTTP/2 if ALPN chose it, else to the HTTP/1.1 core. */
+  private readonly secure = (socket: tls.TLSSocket): void => {
+    if (this.h2 && socket.alpnProtocol === 'h2') this.h2.accept(socket);
+    else this.adopt(socket);
+  };
   /**
    * From the edge, once its first bytes are read (and TLS is up): accepted before any drain began,
    * so a drain since then serves it like any idle connection (its request on the way is answered).
    */
   private readonly adopt = (socket: net.Socket): void => {
     const max = this.opts.maxConnections;
-    if (max !== 0 && this.connections.size >= max) {
+    // httpProtocols h2 alone: no HTTP/1.1 at all.
+    if ((max !== 0 && this.connections.size >= max) || !this.opts.httpProtocols.includes('h1')) {
       socket.destroy();
       return;
     }
@@ -143,10 +153,15 @@ export class Server implements ServerCore {
     this.opts = resolveOptions(options);
     llhttp.load();
     this.trusted = trustCheck(this.opts.forwardedAllowIps);
-    const { tls, headerTimeout, logger, proxyProtocol, proxyAllowFrom } = this.opts;
-    if (tls || proxyProtocol !== 'off') {
-      const engine = tls ? tlsEngine(tls, headerTimeout, undefined, logger, this.adopt) : undefined;
-      this.edge = new Edge(this.opts, trustCheck(proxyAllowFrom), engine, this.adopt);
+    const { tls, headerTimeout, logger, proxyProtocol, proxyAllowFrom, httpProtocols } = this.opts;
+    if (httpProtocols.includes('h2')) this.h2 = new H2(this);
+    if (tls || proxyProtocol !== 'off' || this.h2) {
+      // ALPN, most preferred first: h2 where offered.
+      const alpn = this.h2 ? httpProtocols.map((p) => (p === 'h2' ? 'h2' : 'http/1.1')).sort() : undefined;
+      const engine = tls ? tlsEngine(tls, headerTimeout, alpn, logger, this.secure) : undefined;
+      const h2c =
+        this.h2 && !tls ? { accept: (s: net.Socket) => this.h2?.accept(s), trusted: this.trusted } : undefined;
+      this.edge = new Edge(this.opts, trustCheck(proxyAllowFrom), engine, this.adopt, h2c);
     }
     // Without the global override, link the light Request now so `instanceof Request` holds.
     if (this.opts.overrideGlobals) installGlobals();
@@ -222,7 +237,13 @@ export class Server implements ServerCore {
         }
       }
     }
-    return { connections: this.connections.size, inFlight, requests: this.requests, oldest };
+    const h2 = this.h2;
+    return {
+      connections: this.connections.size + (h2?.sessions.size ?? 0),
+      inFlight: inFlight + (h2?.inFlight ?? 0),
+      requests: this.requests,
+      oldest,
+    };
   }
 
   connectionClosed(conn: Connection): void {
@@ -257,6 +278,7 @@ export class Server implements ServerCore {
       clearTimeout(this.cutTimer);
       this.cutTimer = setTimeout(() => {
         this.edge?.cut();
+        this.h2?.cut();
         for (const conn of this.connections) conn.destroy();
       }, timeoutMs);
       this.cutTimer.unref();
@@ -270,6 +292,7 @@ export class Server implements ServerCore {
           if (this.connections.size === 0) resolve();
         });
       for (const conn of this.connections) conn.drain();
+      this.h2?.drain();
       await listening;
       // Sockets still in their first bytes or handshake become connections and drain in turn.
       do {
