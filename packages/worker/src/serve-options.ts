@@ -45,6 +45,7 @@ export function coreOptions(
     tls: tlsOptions(settings),
     proxyProtocol: settings.proxyProtocol,
     proxyAllowFrom: settings.proxyAllowFrom,
+    httpProtocols: settings.httpProtocols,
     logger,
     ...(hook ? { onResponse: hook } : {}),
   };

@@ -334,6 +334,20 @@ export const SETTINGS = {
       'Peers that must send a PROXY header with --proxy-protocol: comma-separated addresses or CIDR ranges, or `*`. ' +
       'From anyone else a header is refused.',
   }),
+  httpProtocols: setting({
+    section: 'Server',
+    flags: '--http-protocols <list>',
+    commands: BOTH,
+    parse: (value: unknown): Array<'h1' | 'h2'> => {
+      const list = listOf(oneOf('h1', 'h2'))(value);
+      if (list.length === 0) throw new Error('expected h1, h2 or h1,h2');
+      return [...new Set(list)];
+    },
+    default: () => [...DEFAULTS.httpProtocols],
+    desc:
+      'HTTP versions to serve: `h1`, `h2` or `h1,h2`. With --certfile, ALPN picks one per connection; without, ' +
+      'HTTP/2 is cleartext with prior knowledge from --forwarded-allow-ips peers only (a proxy speaking h2c).',
+  }),
 
   // TLS
   certfile: setting({

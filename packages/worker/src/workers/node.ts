@@ -68,6 +68,8 @@ export class NodeWorker extends Worker {
     // node:http parses from the first byte; the PROXY header is read by the tsws core.
     if (s.proxyProtocol !== 'off')
       throw new Error('--proxy-protocol is served by the tsws worker class (-k tsws), not by -k node');
+    if (s.httpProtocols.includes('h2'))
+      throw new Error('--http-protocols h2 is served by the tsws worker class (-k tsws), not by -k node');
     const urls: string[] = [];
     // With --certfile, node:https with the same TLS options as the tsws class.
     const tls = tlsOptions(s);
