@@ -9,7 +9,7 @@ import https from 'node:https';
 import net, { type Socket } from 'node:net';
 import { tlsServerOptions } from '@tsws/core';
 import { Worker, type WorkerStats } from '../base.js';
-import { listenOn } from '../listen.js';
+import { listenBind } from '../listen.js';
 import type { WorkerSettings } from '../protocol.js';
 import { tlsOptions } from '../tls-files.js';
 
@@ -103,7 +103,7 @@ export class NodeWorker extends Worker {
         });
         server.on('connection', (socket: Socket) => this.connected(socket));
         this.servers.push(server);
-        const { url, unixPath } = await listenOn(server, bind, s);
+        const { url, unixPath } = await listenBind(server, bind, s);
         urls.push(url);
         if (unixPath) this.unixPaths.push(unixPath);
       }
