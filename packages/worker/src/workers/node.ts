@@ -50,6 +50,15 @@ function refuse(res: http.ServerResponse, status: number, text: string): void {
 export class NodeWorker extends Worker {
   static override workerName = 'node';
 
+  /** node:http parses from the first byte (a PROXY header would be a bad request), and speaks HTTP/1.1. */
+  static unsupported(s: WorkerSettings): string | undefined {
+    if (s.proxyProtocol !== 'off')
+      return '--proxy-protocol is served by the tsws worker class (-k tsws), not by -k node';
+    if (s.httpProtocols.includes('h2'))
+      return '--http-protocols h2 is served by the tsws worker class (-k tsws), not by -k node';
+    return undefined;
+  }
+
   private readonly servers: http.Server[] = [];
   private readonly unixPaths: string[] = [];
   private readonly sockets = new Set<Socket>();
@@ -65,11 +74,6 @@ export class NodeWorker extends Worker {
     const s = this.settings;
     const listener = this.nodeListener();
     const handle = (req: http.IncomingMessage, res: http.ServerResponse) => this.handle(req, res, listener);
-    // node:http parses from the first byte; the PROXY header is read by the tsws core.
-    if (s.proxyProtocol !== 'off')
-      throw new Error('--proxy-protocol is served by the tsws worker class (-k tsws), not by -k node');
-    if (s.httpProtocols.includes('h2'))
-      throw new Error('--http-protocols h2 is served by the tsws worker class (-k tsws), not by -k node');
     const urls: string[] = [];
     // With --certfile, node:https with the same TLS options as the tsws class.
     const tls = tlsOptions(s);
