@@ -44,6 +44,8 @@ export class Edge {
   readonly accept = (socket: Socket): void => {
     const { pending } = this;
     pending.add(socket);
+    // On the TCP socket itself: a TLS socket over it cannot reach the option later.
+    if (this.opts.noDelay) socket.setNoDelay(true);
     socket.once('close', () => {
       pending.delete(socket);
       if (pending.size === 0) this.settle?.();
