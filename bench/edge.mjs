@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cpuMicros, startPinned, stop, waitForPort } from './proc.mjs';
+import { cpuMicros, freePort, startPinned, stop, waitForPort } from './proc.mjs';
 
 const opts = { rounds: 3, duration: 4, connections: 50 };
 const argv = process.argv.slice(2);
@@ -86,13 +86,12 @@ function h2load(port, seconds) {
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-let port = 21_000 + (process.pid % 20_000);
 try {
   for (const scenario of SCENARIOS) {
     const samples = new Map(scenario.servers.map((s) => [s, []]));
     for (let round = 0; round < opts.rounds; round++) {
       for (const name of round % 2 ? [...scenario.servers].reverse() : scenario.servers) {
-        port++;
+        const port = await freePort();
         const proc = startPinned(
           [process.execPath, '--input-type=module', '-e', SERVERS[name], CERT, KEY, String(port)],
           0,
