@@ -31,6 +31,16 @@ async function serveTls(tls: Partial<NonNullable<ServeOptions['tls']>> = {}, opt
   return start(echo, { tls: { cert: certs.pem.serverCert, key: certs.pem.serverKey, ...tls }, ...options });
 }
 
+/** curl over https with our CA and, if named, a client certificate: its output, or its error on stderr. */
+function curlAs(url: string, who?: 'client' | 'stranger'): Promise<{ ok: boolean; text: string }> {
+  const cert = who === 'client' ? ['--cert', certs.clientCert, '--key', certs.clientKey] : [];
+  const stranger = who === 'stranger' ? ['--cert', certs.strangerCert, '--key', certs.strangerKey] : [];
+  return run('curl', ['-sS', '--cacert', certs.caCert, ...cert, ...stranger, url]).then(
+    ({ stdout }) => ({ ok: true, text: stdout }),
+    (err: { stderr: string }) => ({ ok: false, text: err.stderr }),
+  );
+}
+
 /** Resolves with how long the server took to close a connection that sent `bytes` (and then nothing). */
 function closedAfter(port: number, bytes: Buffer | string): Promise<{ ms: number; got: string }> {
   return new Promise((resolve, reject) => {
@@ -95,55 +105,21 @@ describe('TLS', () => {
   it('mTLS: a required client certificate reaches the app; no certificate, no connection', async () => {
     const { port } = await serveTls({ ca: certs.pem.caCert, clientCert: 'required' });
     const url = `https://localhost:${port}/`;
-    const withCert = await run('curl', [
-      '-sS',
-      '--cacert',
-      certs.caCert,
-      '--cert',
-      certs.clientCert,
-      '--key',
-      certs.clientKey,
-      url,
-    ]);
-    expect(JSON.parse(withCert.stdout)).toMatchObject({ authorized: true, client: 'client one' });
-    const without = await run('curl', ['-sS', '--cacert', certs.caCert, url]).then(
-      () => 'answered',
-      (err: { stderr: string }) => err.stderr,
-    );
-    expect(without).toMatch(/alert|certificate required|handshake/i);
+    const withCert = await curlAs(url, 'client');
+    expect(JSON.parse(withCert.text)).toMatchObject({ authorized: true, client: 'client one' });
+    const without = await curlAs(url);
+    expect(without.ok).toBe(false);
+    expect(without.text).toMatch(/alert|certificate required|handshake/i);
     // A certificate from another CA is refused too.
-    const stranger = await run('curl', [
-      '-sS',
-      '--cacert',
-      certs.caCert,
-      '--cert',
-      certs.strangerCert,
-      '--key',
-      certs.strangerKey,
-      url,
-    ]).then(
-      () => 'answered',
-      (err: { stderr: string }) => err.stderr,
-    );
-    expect(stranger).not.toBe('answered');
+    expect((await curlAs(url, 'stranger')).ok).toBe(false);
   });
 
   it('mTLS optional: the app sees whether the certificate was verified', async () => {
     const { port } = await serveTls({ ca: certs.pem.caCert, clientCert: 'optional' });
     const url = `https://localhost:${port}/`;
-    const none = await run('curl', ['-sS', '--cacert', certs.caCert, url]);
-    expect(JSON.parse(none.stdout)).toMatchObject({ authorized: false, client: null });
-    const stranger = await run('curl', [
-      '-sS',
-      '--cacert',
-      certs.caCert,
-      '--cert',
-      certs.strangerCert,
-      '--key',
-      certs.strangerKey,
-      url,
-    ]);
-    expect(JSON.parse(stranger.stdout)).toMatchObject({ authorized: false, client: 'localhost' });
+    expect(JSON.parse((await curlAs(url)).text)).toMatchObject({ authorized: false, client: null });
+    const stranger = await curlAs(url, 'stranger');
+    expect(JSON.parse(stranger.text)).toMatchObject({ authorized: false, client: 'localhost' });
   });
 
   it('refuses a key that does not match the certificate, in one line, before listening', async () => {
