@@ -2,6 +2,7 @@
 // and a bounded load client that counts every failed request.
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -88,9 +89,12 @@ export function get(
   url: string,
   agent: http.Agent | false = false,
   timeoutMs = 10_000,
+  ca?: string[],
 ): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.get(url, { agent, timeout: timeoutMs }, (res) => {
+    // https:// URLs trust `ca` (an agent of its own carries them itself).
+    const client = url.startsWith('https:') ? https : http;
+    const req = client.get(url, { agent, timeout: timeoutMs, ...(ca ? { ca } : {}) }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (body += d));
@@ -117,9 +121,9 @@ export interface LoadResult {
 export async function load(
   url: string,
   until: Promise<unknown>,
-  opts: { keepAlive?: number; fresh?: number; maxMs?: number; maxRequests?: number } = {},
+  opts: { keepAlive?: number; fresh?: number; maxMs?: number; maxRequests?: number; ca?: string[] } = {},
 ): Promise<LoadResult> {
-  const { keepAlive = 4, fresh = 2, maxMs = 20_000, maxRequests = 50_000 } = opts;
+  const { keepAlive = 4, fresh = 2, maxMs = 20_000, maxRequests = 50_000, ca } = opts;
   const result: LoadResult = { ok: 0, failures: [], bodies: new Map() };
   let stop = false;
   void until.then(
@@ -127,11 +131,13 @@ export async function load(
     () => (stop = true),
   );
   const timer = setTimeout(() => (stop = true), maxMs);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: keepAlive });
+  const agent = ca
+    ? new https.Agent({ keepAlive: true, maxSockets: keepAlive, ca })
+    : new http.Agent({ keepAlive: true, maxSockets: keepAlive });
   const client = async (persistent: boolean) => {
     while (!stop && result.ok + result.failures.length < maxRequests) {
       try {
-        const { status, body } = await get(url, persistent ? agent : false);
+        const { status, body } = await get(url, persistent ? agent : false, 10_000, ca);
         if (status === 200) {
           result.ok++;
           const key = body.split(' ')[0]!;

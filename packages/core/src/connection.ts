@@ -64,7 +64,7 @@ const SWITCHING = 101;
 
 export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwner, Upgradable {
   private readonly ptr: number;
-  private readonly peer: PeerInfo;
+  readonly peer: PeerInfo;
   /** The head being read, and the answers being written. */
   private readonly head: HeadReader;
   private readonly output: Output;

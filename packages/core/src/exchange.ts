@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import { clock } from './clock.js';
 import type { AccessRecord } from './options.js';
 import { LightRequest, type RequestBody, type RequestHead } from './request.js';
+import { type TlsInfo, tlsInfo } from './tls.js';
 import { requestIP, type SocketAddress, upgradeRequest } from './upgrade.js';
 import type { BinaryData, UpgradeOptions } from './websocket.js';
 
@@ -11,6 +12,8 @@ export interface ConnInfo {
   /** The client's address (from X-Forwarded-For when the peer is a trusted proxy); '' on Unix sockets. */
   readonly remoteAddress: string;
   readonly remotePort: number;
+  /** The TLS session (protocol, cipher, the client's certificate for mTLS); undefined on plain HTTP. */
+  readonly tls?: TlsInfo | undefined;
 }
 
 /** The second argument to fetch handlers: where the client came from, and Bun's server object. */
@@ -39,22 +42,31 @@ export class PeerInfo implements ServerInfo {
   // Private fields, so JSON.stringify(info) and spreads never reach the socket.
   readonly #socket: Socket;
   readonly #server: Publisher;
-  /** The client a trusted proxy named. */
+  /** The client a trusted proxy named (X-Forwarded-For). */
   readonly #forwarded: string | undefined;
+  /** The client a PROXY protocol header named, in place of the socket's peer. */
+  proxied: ConnInfo | undefined = undefined;
   constructor(socket: Socket, server: Publisher, forwarded?: string) {
     this.#socket = socket;
     this.#server = server;
     this.#forwarded = forwarded;
   }
   get remoteAddress(): string {
-    return this.#forwarded ?? this.#socket.remoteAddress ?? '';
+    return this.#forwarded ?? this.proxied?.remoteAddress ?? this.#socket.remoteAddress ?? '';
   }
   get remotePort(): number {
-    return this.#socket.remotePort ?? 0;
+    return this.proxied?.remotePort ?? this.#socket.remotePort ?? 0;
+  }
+  #tls: TlsInfo | undefined | null = null;
+  get tls(): TlsInfo | undefined {
+    if (this.#tls === null) this.#tls = tlsInfo(this.#socket);
+    return this.#tls;
   }
   /** The same peer, as the client a trusted proxy names. */
   forwardedFrom(address: string): PeerInfo {
-    return new PeerInfo(this.#socket, this.#server, address);
+    const peer = new PeerInfo(this.#socket, this.#server, address);
+    peer.proxied = this.proxied;
+    return peer;
   }
   upgrade<T = unknown>(request: Request, options?: UpgradeOptions<T>): boolean {
     return upgradeRequest(request, options);

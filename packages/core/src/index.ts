@@ -30,6 +30,7 @@ export {
   serve,
   toHandler,
 } from './server.js';
+export { type TlsInfo, type TlsOptions, tlsInfo, tlsServerOptions } from './tls.js';
 export type { SocketAddress } from './upgrade.js';
 export type {
   BinaryData,

@@ -1,5 +1,7 @@
 // The core's options: their types, defaults (with units) and validation, in one place.
 import type { Server as NetServer } from 'node:net';
+import type { ProxyProtocol } from './proxy-protocol.js';
+import type { TlsOptions } from './tls.js';
 import type { WebSocketHandler } from './websocket.js';
 
 /** What the server logs. A pino logger fits; the default writes errors and warnings to stderr. */
@@ -15,7 +17,7 @@ export interface AccessRecord {
   method: string;
   /** The request target exactly as sent (path and query). */
   target: string;
-  httpVersion: '1.0' | '1.1';
+  httpVersion: '1.0' | '1.1' | '2';
   status: number;
   /** Response body bytes written. */
   bytes: number;
@@ -88,6 +90,25 @@ export interface ServeOptions {
   /** Peers (addresses or CIDR ranges, or `'*'`) whose X-Forwarded-For/-Proto/-Host headers count. */
   forwardedAllowIps?: string[] | '*';
   /**
+   * Serve HTTPS on every listener: `{ cert, key }` (PEM), with `ca` and `clientCert` for client
+   * certificates (mTLS), `ciphers` and `minVersion`. The handshake is bounded by `headerTimeout`.
+   * @defaultValue none (plain HTTP)
+   */
+  tls?: TlsOptions;
+  /**
+   * Read a PROXY protocol header (HAProxy's `send-proxy`, `send-proxy-v2`; AWS and GCP load
+   * balancers) at the start of each connection from `proxyAllowFrom` peers: `v1`, `v2`, `auto`
+   * (either). Its client becomes `info.remoteAddress`; a missing or bad header closes the connection.
+   */
+  proxyProtocol?: ProxyProtocol;
+  /** Peers (addresses or CIDR ranges, or `'*'`) that must send a PROXY header; from anyone else one is refused. */
+  proxyAllowFrom?: string[] | '*';
+  /**
+   * `['h1']`, `['h2']` or `['h1', 'h2']`: HTTP/2 (node:http2) is chosen by ALPN over TLS, and in
+   * cleartext only with prior knowledge from `forwardedAllowIps` peers (a proxy speaking h2c).
+   */
+  httpProtocols?: Array<'h1' | 'h2'>;
+  /**
    * Replace `globalThis.Response` with a lighter subclass-compatible one, so string and byte
    * responses skip streams.
    */
@@ -130,6 +151,10 @@ export interface ResolvedOptions {
   limitRequestFieldSize: number;
   limitRequestBody: number;
   forwardedAllowIps: string[] | '*';
+  tls: TlsOptions | undefined;
+  proxyProtocol: ProxyProtocol;
+  proxyAllowFrom: string[] | '*';
+  httpProtocols: Array<'h1' | 'h2'>;
   overrideGlobals: boolean;
   logger: Logger;
   onResponse: ((record: AccessRecord) => void) | undefined;
@@ -152,6 +177,9 @@ export const DEFAULTS = {
   limitRequestFieldSize: 8190, // Gunicorn
   limitRequestBody: 1 << 20, // 1 MiB, as nginx's client_max_body_size
   forwardedAllowIps: ['127.0.0.1', '::1'],
+  proxyProtocol: 'off',
+  proxyAllowFrom: ['127.0.0.1', '::1'],
+  httpProtocols: ['h1'],
   overrideGlobals: true,
 } as const;
 
@@ -187,6 +215,20 @@ const stderrLogger: Logger = {
   debug: () => {},
 };
 
+function protocols(options: ServeOptions): Array<'h1' | 'h2'> {
+  const list = options.httpProtocols ?? [...DEFAULTS.httpProtocols];
+  if (!Array.isArray(list) || list.length === 0 || !list.every((p) => p === 'h1' || p === 'h2'))
+    throw new OptionError(`tsws: option "httpProtocols" must list h1, h2 or both, got ${JSON.stringify(list)}`);
+  return list;
+}
+
+function peers(options: ServeOptions, name: 'forwardedAllowIps' | 'proxyAllowFrom'): string[] | '*' {
+  const allow = options[name] ?? [...DEFAULTS[name]];
+  if (allow !== '*' && !(Array.isArray(allow) && allow.every((a) => typeof a === 'string')))
+    throw new OptionError(`tsws: option "${name}" must be "*" or an array of addresses`);
+  return allow;
+}
+
 export function resolveOptions(options: ServeOptions = {}): ResolvedOptions {
   const sockets = options.sockets ?? [];
   const bind = options.bind === undefined ? (sockets.length ? [] : [DEFAULTS.bind]) : [options.bind].flat();
@@ -196,10 +238,12 @@ export function resolveOptions(options: ServeOptions = {}): ResolvedOptions {
   if (umask !== undefined && (!Number.isInteger(umask) || umask < 0 || umask > 0o777)) {
     throw new OptionError(`tsws: option "umask" must be an integer from 0 to 0o777, got ${JSON.stringify(umask)}`);
   }
-  const allow = options.forwardedAllowIps ?? [...DEFAULTS.forwardedAllowIps];
-  if (allow !== '*' && !(Array.isArray(allow) && allow.every((a) => typeof a === 'string'))) {
-    throw new OptionError(`tsws: option "forwardedAllowIps" must be "*" or an array of addresses`);
-  }
+  const allow = peers(options, 'forwardedAllowIps');
+  const proxyProtocol = options.proxyProtocol ?? DEFAULTS.proxyProtocol;
+  if (!['off', 'v1', 'v2', 'auto'].includes(proxyProtocol))
+    throw new OptionError(
+      `tsws: option "proxyProtocol" must be off, v1, v2 or auto, got ${JSON.stringify(proxyProtocol)}`,
+    );
   return {
     bind,
     sockets,
@@ -218,6 +262,10 @@ export function resolveOptions(options: ServeOptions = {}): ResolvedOptions {
     limitRequestFieldSize: count(options, 'limitRequestFieldSize'),
     limitRequestBody: count(options, 'limitRequestBody'),
     forwardedAllowIps: allow,
+    tls: options.tls,
+    proxyProtocol,
+    proxyAllowFrom: peers(options, 'proxyAllowFrom'),
+    httpProtocols: protocols(options),
     overrideGlobals: flag(options, 'overrideGlobals'),
     logger: options.logger ?? stderrLogger,
     onResponse: options.onResponse,

@@ -2,16 +2,20 @@
 import cluster from 'node:cluster';
 import { unlinkSync } from 'node:fs';
 import net from 'node:net';
+import type tls from 'node:tls';
 import { type BindAddress, formatAddress, listenOn, parseBind } from './bind.js';
 import { addSweeper, removeSweeper } from './clock.js';
 import { Connection, type ServerCore } from './connection.js';
+import { Edge } from './edge.js';
 import { type Exchange, S_DONE, type ServerInfo } from './exchange.js';
+import { H2 } from './http2.js';
 import { readOptions } from './listeners.js';
 import * as llhttp from './llhttp.js';
 import { type ResolvedOptions, resolveOptions, type ServeOptions } from './options.js';
 import { type TrustCheck, trustCheck } from './proxy.js';
 import { RealRequest } from './request.js';
 import { installGlobals } from './response.js';
+import { tlsEngine } from './tls.js';
 import { handshake } from './upgrade.js';
 import {
   type BinaryData,
@@ -76,6 +80,10 @@ export class Server implements ServerCore {
   private cutAt = Infinity;
   private cutTimer: NodeJS.Timeout | undefined;
   private emptied: (() => void) | null = null;
+  /** Reads a connection's first bytes before HTTP (TLS); absent, accepting takes the fast path. */
+  private readonly edge: Edge | undefined;
+  /** HTTP/2's sessions, with httpProtocols h2. */
+  private readonly h2: H2 | undefined;
   private readonly sweep = (now: number): void => {
     for (const conn of this.connections) if (conn.deadline <= now) conn.timeout();
   };
@@ -87,6 +95,28 @@ export class Server implements ServerCore {
       if (this.opts.noDelay) socket.setNoDelay(true);
       this.connections.add(new Connection(this, socket, false));
     }
+  };
+  /** A TLS socket after its handshake: to HTTP/2 if ALPN chose it, else to the HTTP/1.1 core. */
+  private readonly secure = (socket: tls.TLSSocket): void => {
+    if (this.h2 && socket.alpnProtocol === 'h2') this.h2.accept(socket);
+    else this.adopt(socket);
+  };
+  /**
+   * From the edge, once its first bytes are read (and TLS is up): accepted before any drain began,
+   * so a drain since then serves it like any idle connection (its request on the way is answered).
+   */
+  private readonly adopt = (socket: net.Socket): void => {
+    const max = this.opts.maxConnections;
+    // httpProtocols h2 alone: no HTTP/1.1 at all.
+    if ((max !== 0 && this.connections.size >= max) || !this.opts.httpProtocols.includes('h1')) {
+      socket.destroy();
+      return;
+    }
+    if (this.opts.noDelay) socket.setNoDelay(true);
+    const conn = new Connection(this, socket, false);
+    conn.peer.proxied = this.edge?.clientOf(socket);
+    this.connections.add(conn);
+    if (this.draining) conn.drain();
   };
   /**
    * The fast path: the listener's own handle hands us each accepted handle, and we wrap it in a
@@ -138,6 +168,16 @@ export class Server implements ServerCore {
     this.websockets = websocket === undefined ? null : new WebSocketHub(websocket, this.opts.logger);
     llhttp.load();
     this.trusted = trustCheck(this.opts.forwardedAllowIps);
+    const { tls, headerTimeout, logger, proxyProtocol, proxyAllowFrom, httpProtocols } = this.opts;
+    if (httpProtocols.includes('h2')) this.h2 = new H2(this);
+    if (tls || proxyProtocol !== 'off' || this.h2) {
+      // ALPN, most preferred first: h2 where offered.
+      const alpn = this.h2 ? httpProtocols.map((p) => (p === 'h2' ? 'h2' : 'http/1.1')).sort() : undefined;
+      const engine = tls ? tlsEngine(tls, headerTimeout, alpn, logger, this.secure) : undefined;
+      const h2c =
+        this.h2 && !tls ? { accept: (s: net.Socket) => this.h2?.accept(s), trusted: this.trusted } : undefined;
+      this.edge = new Edge(this.opts, trustCheck(proxyAllowFrom), engine, this.adopt, h2c);
+    }
     // Without the global override, link the light Request now so `instanceof Request` holds.
     if (this.opts.overrideGlobals) installGlobals();
     else RealRequest();
@@ -152,20 +192,20 @@ export class Server implements ServerCore {
         const server = this.createListener();
         this.listeners.push(server);
         await listenOn(server, address, opts);
-        this.takeOver(server);
+        if (!this.edge) this.takeOver(server);
         // We remove the socket files we made; in a cluster worker the primary made them for all.
         if (address.kind === 'unix' && !address.path.startsWith('\0') && !cluster.isWorker)
           this.unixPaths.push(address.path);
       }
       for (const input of opts.sockets) {
         if (input instanceof net.Server) {
-          input.on('connection', this.accept);
+          input.on('connection', this.edge?.accept ?? this.accept);
           this.listeners.push(input);
         } else {
           const server = this.createListener();
           this.listeners.push(server);
           await listenOn(server, { kind: 'fd', fd: input.fd }, opts);
-          this.takeOver(server);
+          if (!this.edge) this.takeOver(server);
         }
       }
     } catch (err) {
@@ -181,7 +221,7 @@ export class Server implements ServerCore {
    * connection over in the same turn that completes listen(), before takeOver() runs.
    */
   private createListener(): net.Server {
-    return net.createServer({ allowHalfOpen: true, noDelay: this.opts.noDelay }, this.accept);
+    return net.createServer({ allowHalfOpen: true, noDelay: this.opts.noDelay }, this.edge?.accept ?? this.accept);
   }
 
   /** The first listening address (AddressInfo for TCP, a path for Unix sockets). */
@@ -212,7 +252,13 @@ export class Server implements ServerCore {
         }
       }
     }
-    return { connections: this.connections.size, inFlight, requests: this.requests, oldest };
+    const h2 = this.h2;
+    return {
+      connections: this.connections.size + (h2?.sessions.size ?? 0),
+      inFlight: inFlight + (h2?.inFlight ?? 0),
+      requests: this.requests,
+      oldest,
+    };
   }
 
   connectionClosed(conn: Connection): void {
@@ -276,6 +322,8 @@ export class Server implements ServerCore {
       this.cutAt = cutAt;
       clearTimeout(this.cutTimer);
       this.cutTimer = setTimeout(() => {
+        this.edge?.cut();
+        this.h2?.cut();
         for (const conn of this.connections) conn.destroy();
         this.websockets?.goingAway();
       }, timeoutMs);
@@ -284,17 +332,25 @@ export class Server implements ServerCore {
     this.stopped ??= (async () => {
       this.draining = true;
       const listening = this.stopListening();
-      const empty = new Promise<void>((resolve) => {
-        this.emptied = resolve;
-        if (this.connections.size === 0 && (this.websockets?.size ?? 0) === 0) resolve();
-      });
+      const idle = () => this.connections.size === 0 && (this.websockets?.size ?? 0) === 0;
+      const empty = () =>
+        new Promise<void>((resolve) => {
+          this.emptied = resolve;
+          if (idle()) resolve();
+        });
       // Open WebSockets stay until they close or the cut (above) tells them 1001.
       if (this.websockets !== null)
         this.websockets.onEmpty = () => {
           if (this.connections.size === 0) this.emptied?.();
         };
       for (const conn of this.connections) conn.drain();
-      await Promise.all([listening, empty]);
+      this.h2?.drain();
+      await listening;
+      // Sockets still in their first bytes or handshake become connections and drain in turn.
+      do {
+        await empty();
+        await this.edge?.settled();
+      } while (this.connections.size > 0);
       clearTimeout(this.cutTimer);
       removeSweeper(this.sweep);
     })();

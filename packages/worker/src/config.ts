@@ -20,6 +20,7 @@ import {
   type Settings,
 } from './settings.js';
 import { describeSyntaxError } from './syntax.js';
+import { tlsOptions } from './tls-files.js';
 import { type Usage, usageSections } from './usage.js';
 
 /** A bad setting, or a bad command line: the message names the option, where it came from and why. */
@@ -331,6 +332,12 @@ export async function resolveSettings(command: Command, options: ResolveOptions 
       }
       sources[name] = source;
     }
+  }
+  try {
+    // Read now so that a bad certificate stops the start (or a reload) before any worker runs.
+    tlsOptions(settings as Settings);
+  } catch (err) {
+    throw new SettingError((err as Error).message);
   }
   return { settings: settings as Settings, sources, configFile, warnings: unknownVariables(env) };
 }

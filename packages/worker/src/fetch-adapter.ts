@@ -6,7 +6,8 @@
 // the edges that must match the core: the ConnInfo second argument, the body limit on chunked
 // bodies (413), 500 with our log line when the app throws, and no globals replaced.
 import type http from 'node:http';
-import type { FetchHandler, ServerInfo, SocketAddress } from '@tsws/core';
+import type { TLSSocket } from 'node:tls';
+import { type FetchHandler, type ServerInfo, type SocketAddress, type TlsInfo, tlsInfo } from '@tsws/core';
 import type { NodeListener } from './app-kind.js';
 import type { Logger } from './logging.js';
 
@@ -89,7 +90,8 @@ Object.defineProperty(NodeRequest.prototype, 'signal', {
 function toRequest(req: http.IncomingMessage, limit: number, tooLarge: () => void): NodeRequest {
   const target = req.url ?? '/';
   const host = req.headers.host ?? `${req.socket.localAddress ?? 'localhost'}:${req.socket.localPort ?? 80}`;
-  const url = /^https?:\/\//i.test(target) ? target : `http://${host}${target}`;
+  const scheme = (req.socket as TLSSocket).encrypted ? 'https' : 'http';
+  const url = /^https?:\/\//i.test(target) ? target : `${scheme}://${host}${target}`;
   const headers = new Headers();
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
@@ -169,6 +171,7 @@ class NodeInfo implements ServerInfo {
   constructor(
     readonly remoteAddress: string,
     readonly remotePort: number,
+    readonly tls: TlsInfo | undefined,
   ) {}
   upgrade(): boolean {
     return false;
@@ -195,7 +198,7 @@ export function fetchListener(handler: FetchHandler, opts: { log: Logger; limitR
     res.once('close', () => {
       if (!res.writableFinished) request?.clientGone(new Error('the client closed the connection'));
     });
-    const info = new NodeInfo(req.socket.remoteAddress ?? '', req.socket.remotePort ?? 0);
+    const info = new NodeInfo(req.socket.remoteAddress ?? '', req.socket.remotePort ?? 0, tlsInfo(req.socket));
     const answer = (async () => {
       request = toRequest(req, opts.limitRequestBody, () => (overLimit = true));
       return handler(request, info);

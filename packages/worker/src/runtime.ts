@@ -83,6 +83,8 @@ export async function prepareWorker(
   } catch (err) {
     throw workerClassFailure(err);
   }
+  const unfit = Class.unsupported?.(settings);
+  if (unfit) throw new BootError(unfit, EXIT.BOOT_ERROR);
   try {
     const { accessLog, watchdog, metrics } = extras;
     const worker = new Class(watchdog ? watchdog.watch(app) : app, settings, log, {

@@ -3,6 +3,7 @@ import type { AccessRecord, Logger as CoreLogger, ServeOptions } from '@tsws/cor
 import type { AccessLog } from './logging.js';
 import type { RequestMetrics } from './metrics.js';
 import type { WorkerSettings } from './protocol.js';
+import { tlsOptions } from './tls-files.js';
 
 /** The core's onResponse for what is on: the access log, request metrics, both, or neither (no hook, no cost). */
 function onResponse(accessLog?: AccessLog, metrics?: RequestMetrics): ServeOptions['onResponse'] {
@@ -41,6 +42,10 @@ export function coreOptions(
     limitRequestFieldSize: settings.limitRequestFieldSize,
     limitRequestBody: settings.limitRequestBody,
     forwardedAllowIps: settings.forwardedAllowIps,
+    tls: tlsOptions(settings),
+    proxyProtocol: settings.proxyProtocol,
+    proxyAllowFrom: settings.proxyAllowFrom,
+    httpProtocols: settings.httpProtocols,
     logger,
     ...(hook ? { onResponse: hook } : {}),
   };

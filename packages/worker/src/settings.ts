@@ -14,6 +14,7 @@ export type Command = 'tsws' | 'tsws-master';
 export type Section =
   | 'App'
   | 'Server'
+  | 'TLS'
   | 'Workers'
   | 'Limits'
   | 'Timeouts'
@@ -105,6 +106,11 @@ function listOf<T>(item: (value: unknown) => T): (value: unknown) => T[] {
       .filter((v) => v !== '')
       .map(item);
   };
+}
+
+/** Addresses and CIDR ranges, or `*` for any. */
+function peerList(value: unknown): string[] | '*' {
+  return value === '*' ? '*' : listOf(text)(value);
 }
 
 /** KEY=VALUE pairs, from strings or an object. */
@@ -305,11 +311,102 @@ export const SETTINGS = {
     section: 'Server',
     flags: '--forwarded-allow-ips <list>',
     commands: BOTH,
-    parse: (value: unknown): string[] | '*' => (value === '*' ? '*' : listOf(text)(value)),
+    parse: peerList,
     default: () => [...DEFAULTS.forwardedAllowIps],
     desc:
       'Proxies trusted to set X-Forwarded-For, -Proto and -Host: comma-separated addresses or CIDR ranges, or ' +
       '`*` for any.',
+  }),
+  proxyProtocol: setting({
+    section: 'Server',
+    flags: '--proxy-protocol <version>',
+    commands: BOTH,
+    parse: oneOf('off', 'v1', 'v2', 'auto'),
+    default: DEFAULTS.proxyProtocol as 'off' | 'v1' | 'v2' | 'auto',
+    desc:
+      'Read a PROXY protocol header (HAProxy send-proxy/send-proxy-v2, AWS and GCP load balancers) from ' +
+      '--proxy-allow-from peers: `v1`, `v2` or `auto`. Its client becomes the client address (the app, the access ' +
+      'log, --forwarded-allow-ips); a missing or bad header closes the connection with a log line.',
+  }),
+  proxyAllowFrom: setting({
+    section: 'Server',
+    flags: '--proxy-allow-from <list>',
+    commands: BOTH,
+    parse: peerList,
+    default: () => [...DEFAULTS.proxyAllowFrom],
+    desc:
+      'Peers that must send a PROXY header with --proxy-protocol: comma-separated addresses or CIDR ranges, or `*`. ' +
+      'From anyone else a header is refused.',
+  }),
+  httpProtocols: setting({
+    section: 'Server',
+    flags: '--http-protocols <list>',
+    commands: BOTH,
+    parse: (value: unknown): Array<'h1' | 'h2'> => {
+      const list = listOf(oneOf('h1', 'h2'))(value);
+      if (list.length === 0) throw new Error('expected h1, h2 or h1,h2');
+      return [...new Set(list)];
+    },
+    default: () => [...DEFAULTS.httpProtocols],
+    desc:
+      'HTTP versions to serve: `h1`, `h2` or `h1,h2`. With --certfile, ALPN picks one per connection; without, ' +
+      'HTTP/2 is cleartext with prior knowledge from --forwarded-allow-ips peers only (a proxy speaking h2c).',
+  }),
+
+  // TLS
+  certfile: setting({
+    section: 'TLS',
+    flags: '--certfile <file>',
+    commands: BOTH,
+    parse: optional(text),
+    default: undefined,
+    defaultText: 'none (plain HTTP)',
+    desc:
+      'Serve HTTPS with this certificate chain (PEM, leaf first) on every --bind; needs --keyfile. The files are ' +
+      'read by each new worker, so a reload (HUP) picks up renewed certificates.',
+  }),
+  keyfile: setting({
+    section: 'TLS',
+    flags: '--keyfile <file>',
+    commands: BOTH,
+    parse: optional(text),
+    default: undefined,
+    desc: "The certificate's private key (PEM).",
+  }),
+  caCerts: setting({
+    section: 'TLS',
+    flags: '--ca-certs <file>',
+    commands: BOTH,
+    parse: optional(text),
+    default: undefined,
+    desc: 'Certificate authorities (PEM) that client certificates are checked against, for --cert-reqs 1 or 2.',
+  }),
+  certReqs: setting({
+    section: 'TLS',
+    flags: '--cert-reqs <n>',
+    commands: BOTH,
+    parse: (value: unknown): number => Number(oneOf('0', '1', '2')(String(value))),
+    default: 0,
+    desc:
+      'Client certificates (mTLS): 0 not asked for, 1 optional (the app sees whether it was verified), ' +
+      '2 required (no valid certificate, no connection). The app reads it from `info.tls`.',
+  }),
+  ciphers: setting({
+    section: 'TLS',
+    flags: '--ciphers <list>',
+    commands: BOTH,
+    parse: optional(text),
+    default: undefined,
+    defaultText: "Node's default",
+    desc: 'OpenSSL cipher list for TLS 1.2 (TLS 1.3 suites are always on).',
+  }),
+  tlsMinVersion: setting({
+    section: 'TLS',
+    flags: '--tls-min-version <version>',
+    commands: BOTH,
+    parse: oneOf('TLSv1.2', 'TLSv1.3'),
+    default: 'TLSv1.2' as const,
+    desc: 'The oldest TLS version accepted.',
   }),
 
   // Workers

@@ -5,12 +5,15 @@
 import cluster from 'node:cluster';
 import { unlinkSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import net, { type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { tlsServerOptions } from '@tsws/core';
 import type { UpgradeListener } from '../app-kind.js';
 import { Worker, type WorkerStats } from '../base.js';
 import { listenBind } from '../listen.js';
 import type { WorkerSettings } from '../protocol.js';
+import { tlsOptions } from '../tls-files.js';
 
 /**
  * How long idle connections stay open once a drain starts. Closing them at once races a client
@@ -49,6 +52,15 @@ function refuse(res: http.ServerResponse, status: number, text: string): void {
 export class NodeWorker extends Worker {
   static override workerName = 'node';
 
+  /** node:http parses from the first byte (a PROXY header would be a bad request), and speaks HTTP/1.1. */
+  static unsupported(s: WorkerSettings): string | undefined {
+    if (s.proxyProtocol !== 'off')
+      return '--proxy-protocol is served by the tsws worker class (-k tsws), not by -k node';
+    if (s.httpProtocols.includes('h2'))
+      return '--http-protocols h2 is served by the tsws worker class (-k tsws), not by -k node';
+    return undefined;
+  }
+
   private readonly servers: http.Server[] = [];
   private readonly unixPaths: string[] = [];
   private readonly sockets = new Set<Socket>();
@@ -65,11 +77,18 @@ export class NodeWorker extends Worker {
     const listener = this.nodeListener();
     const handle = (req: http.IncomingMessage, res: http.ServerResponse) => this.handle(req, res, listener);
     const urls: string[] = [];
+    // With --certfile, node:https with the same TLS options as the tsws class.
+    const tls = tlsOptions(s);
+    const headersTimeout = Math.round(s.headerTimeout * 1000);
+    const create = tls
+      ? (options: http.ServerOptions, listener: http.RequestListener): http.Server =>
+          https.createServer({ ...options, ...tlsServerOptions(tls, headersTimeout) }, listener)
+      : http.createServer;
     try {
       for (const bind of s.bind) {
-        const server = http.createServer(
+        const server = create(
           {
-            headersTimeout: Math.round(s.headerTimeout * 1000),
+            headersTimeout,
             // node:http's requestTimeout bounds the whole request; ours bounds stalls (below).
             requestTimeout: 0,
             maxHeaderSize: maxHeaderSize(s),

@@ -1,0 +1,152 @@
+// The PROXY protocol: the header a TCP proxy sends first names the client, which the app sees as
+// info.remoteAddress, only from proxyAllowFrom peers. Hand-made v1 and v2 headers over raw sockets,
+// curl's --haproxy-protocol, and a header before a TLS handshake.
+import { execFile } from 'node:child_process';
+import net from 'node:net';
+import tls from 'node:tls';
+import { promisify } from 'node:util';
+import type { ConnInfo, ServeOptions } from '@tsws/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Certs, makeCerts } from '../helpers/certs.js';
+import { memoryLogger, start } from '../helpers/core.js';
+import { connect, req } from '../helpers/raw.js';
+
+const run = promisify(execFile);
+let certs: Certs;
+beforeAll(() => {
+  certs = makeCerts();
+});
+afterAll(() => certs.remove());
+
+const who = (request: Request, info: ConnInfo) =>
+  Response.json({ url: request.url, remoteAddress: info.remoteAddress, remotePort: info.remotePort });
+
+const SIGNATURE = Buffer.from('0d0a0d0a000d0a515549540a', 'hex');
+
+/** A v2 header: PROXY (or LOCAL) over TCP4 or TCP6. */
+function v2(source: string, sourcePort: number, opts: { local?: boolean; tlvs?: number } = {}): Buffer {
+  const six = net.isIPv6(source);
+  const address = six
+    ? Buffer.concat([ipv6(source), ipv6('::1')])
+    : Buffer.from([...source.split('.').map(Number), 127, 0, 0, 1]);
+  const ports = Buffer.alloc(4);
+  ports.writeUInt16BE(sourcePort, 0);
+  ports.writeUInt16BE(8000, 2);
+  const tlvs = Buffer.alloc(opts.tlvs ?? 0);
+  const body = Buffer.concat([address, ports, tlvs]);
+  const head = Buffer.from([opts.local ? 0x20 : 0x21, six ? 0x21 : 0x11, 0, 0]);
+  head.writeUInt16BE(body.length, 2);
+  return Buffer.concat([SIGNATURE, head, body]);
+}
+
+function ipv6(address: string): Buffer {
+  const [left = '', right = ''] = address.split('::');
+  const l = left ? left.split(':') : [];
+  const r = right ? right.split(':') : [];
+  const groups = [...l, ...Array(8 - l.length - r.length).fill('0'), ...r];
+  const out = Buffer.alloc(16);
+  for (const [i, g] of groups.entries()) out.writeUInt16BE(Number.parseInt(g, 16), 2 * i);
+  return out;
+}
+
+async function ask(port: number, header: Buffer | string, trickle = false) {
+  const c = await connect(port);
+  if (trickle) await c.trickle(Buffer.from(header));
+  else c.write(header);
+  c.write(req('GET', '/p', ['Host: example']));
+  const res = await c.response();
+  return JSON.parse(res.body.toString()) as { remoteAddress: string; remotePort: number };
+}
+
+async function serveProxied(options: ServeOptions = {}) {
+  const { lines, logger } = memoryLogger();
+  const running = await start(who, { proxyProtocol: 'auto', logger, ...options });
+  return { ...running, lines };
+}
+
+describe('PROXY protocol', () => {
+  it('v1: TCP4 and TCP6 name the client; UNKNOWN keeps the peer; a header split byte by byte', async () => {
+    const { port } = await serveProxied({ proxyProtocol: 'v1' });
+    expect(await ask(port, 'PROXY TCP4 203.0.113.7 127.0.0.1 51000 8000\r\n')).toMatchObject({
+      remoteAddress: '203.0.113.7',
+      remotePort: 51000,
+    });
+    expect(await ask(port, 'PROXY TCP6 2001:db8::7 ::1 51001 8000\r\n')).toMatchObject({
+      remoteAddress: '2001:db8::7',
+      remotePort: 51001,
+    });
+    expect(await ask(port, 'PROXY UNKNOWN\r\n')).toMatchObject({ remoteAddress: '127.0.0.1' });
+    expect(await ask(port, 'PROXY TCP4 198.51.100.9 127.0.0.1 4242 8000\r\n', true)).toMatchObject({
+      remoteAddress: '198.51.100.9',
+    });
+  });
+
+  it('v2: TCP4 and TCP6 with TLVs name the client; LOCAL keeps the peer', async () => {
+    const { port } = await serveProxied({ proxyProtocol: 'v2' });
+    expect(await ask(port, v2('192.0.2.44', 40000))).toMatchObject({ remoteAddress: '192.0.2.44', remotePort: 40000 });
+    expect(await ask(port, v2('2001:db8::1:0:0:9', 40001, { tlvs: 30 }))).toMatchObject({
+      remoteAddress: '2001:db8::1:0:0:9',
+      remotePort: 40001,
+    });
+    expect(await ask(port, v2('192.0.2.44', 1, { local: true }), true)).toMatchObject({ remoteAddress: '127.0.0.1' });
+  });
+
+  it("curl's --haproxy-protocol (v1) with auto", async () => {
+    const { port } = await serveProxied();
+    const { stdout } = await run('curl', ['-sS', '--haproxy-protocol', `http://127.0.0.1:${port}/c`]);
+    // curl names its own end of the connection: the loopback address, and a port not the server's.
+    expect(JSON.parse(stdout)).toMatchObject({ url: `http://127.0.0.1:${port}/c`, remoteAddress: '127.0.0.1' });
+  });
+
+  it('from an allowed peer, a missing, malformed or oversized header closes with a log line', async () => {
+    const { port, lines } = await serveProxied();
+    for (const bad of [
+      req('GET', '/', ['Host: x']),
+      'PROXY TCP4 300.1.1.1 127.0.0.1 1 2\r\n',
+      `PROXY TCP4 ${'1'.repeat(120)}`,
+      Buffer.concat([SIGNATURE, Buffer.from([0x21, 0x11, 0xff, 0xff])]),
+    ]) {
+      const c = await connect(port);
+      c.write(bad);
+      expect(await c.closed()).toBe(true);
+    }
+    const warned = lines.filter((l) => l.msg === 'closed a connection: bad PROXY header').map((l) => l.obj.reason);
+    expect(warned).toEqual([
+      'no PROXY protocol header',
+      'malformed PROXY v1 header',
+      'PROXY v1 header longer than 107 bytes',
+      'PROXY v2 header longer than 2064 bytes',
+    ]);
+  });
+
+  it('from a peer not in proxyAllowFrom, a header is refused and plain requests are served', async () => {
+    const { port, lines } = await serveProxied({ proxyAllowFrom: ['10.0.0.1'] });
+    const c = await connect(port);
+    c.write('PROXY TCP4 203.0.113.7 127.0.0.1 51000 8000\r\n');
+    expect(await c.closed()).toBe(true);
+    expect(lines.at(-1)?.obj.reason).toBe('PROXY header from a peer not in proxyAllowFrom');
+    expect(await ask(port, '')).toMatchObject({ remoteAddress: '127.0.0.1' });
+  });
+
+  it('a stalled header is closed within the header timeout', async () => {
+    const { port } = await serveProxied({ headerTimeout: 400 });
+    const c = await connect(port);
+    const began = Date.now();
+    c.write('PROXY TCP4 203.0.113.7');
+    expect(await c.closed(5000)).toBe(true);
+    expect(Date.now() - began).toBeGreaterThanOrEqual(300);
+  });
+
+  it('comes before TLS: the header, then the handshake, on one connection', async () => {
+    const { port } = await serveProxied({ tls: { cert: certs.pem.serverCert, key: certs.pem.serverKey } });
+    const raw = net.connect(port, '127.0.0.1');
+    await new Promise((resolve) => raw.once('connect', resolve));
+    raw.write(v2('198.51.100.20', 33333));
+    const secure = tls.connect({ socket: raw, ca: certs.pem.caCert, servername: 'localhost' });
+    secure.write(req('GET', '/t', ['Host: localhost', 'Connection: close']));
+    let text = '';
+    for await (const chunk of secure) text += chunk;
+    const body = JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4));
+    expect(body).toEqual({ url: 'https://localhost/t', remoteAddress: '198.51.100.20', remotePort: 33333 });
+  });
+});
