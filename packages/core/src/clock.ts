@@ -9,6 +9,11 @@ export const clock = {
   now: Date.now(),
   /** The `Date` header line for responses, with its CRLF. */
   dateLine: `Date: ${new Date().toUTCString()}\r\n`,
+  /**
+   * Milliseconds between ticks that came over a tick late (the event loop was blocked), added up:
+   * libuv could move no bytes then, so stall checks must not count that time against a client.
+   */
+  lost: 0,
 };
 
 type Sweeper = (now: number) => void;
@@ -17,6 +22,8 @@ let timer: NodeJS.Timeout | undefined;
 
 function tick(): void {
   const now = Date.now();
+  const gap = now - clock.now;
+  if (gap > 2 * TICK_MS) clock.lost += gap;
   clock.now = now;
   clock.dateLine = `Date: ${new Date(now).toUTCString()}\r\n`;
   for (const sweep of sweepers) sweep(now);

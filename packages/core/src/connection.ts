@@ -561,16 +561,18 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
    */
   private watchWrites(timer: number): void {
     this.timer = timer;
-    this.output.watch(clock.now);
+    // Date.now(), not the coarse clock: a stamp up to a tick stale would cut up to a tick early.
+    const now = Date.now();
+    this.output.watch(now);
     const limit = this.server.opts.bodyTimeout;
-    this.deadline = limit ? clock.now + Math.min(limit, WRITE_CHECK_MS) : Infinity;
+    this.deadline = limit ? now + Math.min(limit, WRITE_CHECK_MS) : Infinity;
   }
 
   private checkWrites(): void {
-    const now = clock.now;
-    const cutAt = this.output.movedAt(now) + this.server.opts.bodyTimeout;
-    if (now < cutAt) {
-      this.deadline = Math.min(cutAt, now + WRITE_CHECK_MS);
+    const now = Date.now();
+    const left = this.server.opts.bodyTimeout - this.output.stalledFor(now);
+    if (left > 0) {
+      this.deadline = now + Math.min(left, WRITE_CHECK_MS);
       return;
     }
     const ex = this.lastWritten;

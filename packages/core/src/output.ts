@@ -1,6 +1,7 @@
 // A connection's output: what one parse or one microtask answers leaves in one write, a socket that
 // takes no more pauses the connection until 'drain', and streamed bodies are pumped out here.
 import type { Socket } from 'node:net';
+import { clock } from './clock.js';
 import { describe } from './response.js';
 
 /** What the output needs from its connection. */
@@ -37,9 +38,10 @@ export class Output {
   blocked = false;
   private closed = false;
   private drainWaiter: (() => void) | null = null;
-  /** Bytes unsent at the last look (see movedAt()), and when that last changed. */
+  /** Bytes unsent at the last look (see stalledFor()), when that last changed, and clock.lost then. */
   private unsentThen = 0;
   private changedAt = 0;
+  private lostThen = 0;
 
   constructor(
     private readonly socket: Socket,
@@ -137,16 +139,21 @@ export class Output {
   watch(now: number): void {
     this.unsentThen = this.unsent();
     this.changedAt = now;
+    this.lostThen = clock.lost;
   }
 
-  /** When the client last took bytes (looking now), since watch(). */
-  movedAt(now: number): number {
+  /**
+   * How long (looking now) the client has taken no bytes, since watch(). Time the event loop was
+   * blocked does not count: libuv could hand the kernel nothing then, however fast the client read.
+   */
+  stalledFor(now: number): number {
     const unsent = this.unsent();
     if (unsent !== this.unsentThen) {
       this.unsentThen = unsent;
       this.changedAt = now;
+      this.lostThen = clock.lost;
     }
-    return this.changedAt;
+    return now - this.changedAt - (clock.lost - this.lostThen);
   }
 
   /**
