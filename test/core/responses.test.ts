@@ -73,6 +73,61 @@ describe('responses', () => {
     expect(await (await fetch(origin)).text()).toBe('one,two,three');
   });
 
+  it('streams chunks of every size, given at once or after a wait, each in its own chunk', async () => {
+    // Sizes on both sides of what the server copies into one write (16 KiB) and of what it
+    // gathers before writing (128 KiB); some given in one go, some after a timer.
+    const sizes = [1, 10, 1024, 16 * 1024, 16 * 1024 + 1, 100, 128 * 1024, 300 * 1024, 5, 64 * 1024];
+    const chunks = sizes.map((n, i) => new Uint8Array(n).fill(97 + i));
+    const { port } = await start(() => {
+      let i = 0;
+      return new Response(
+        new ReadableStream({
+          async pull(controller) {
+            if (i % 4 === 3) await sleep(20);
+            controller.enqueue(chunks[i]!);
+            if (++i === chunks.length) controller.close();
+          },
+        }),
+      );
+    });
+    const c = await connect(port);
+    c.write(req('GET', '/'));
+    const res = await c.response({ timeoutMs: 10_000 });
+    const framed = chunks.map((b) => `${b.length.toString(16)}\r\n${Buffer.from(b).toString('latin1')}\r\n`);
+    const raw = res.raw.toString('latin1');
+    expect(raw.slice(raw.indexOf('\r\n\r\n') + 4)).toBe(`${framed.join('')}0\r\n\r\n`);
+    // The same over HTTP/1.0, close-delimited.
+    const old = await connect(port);
+    old.write(req('GET', '/', [], '', 'HTTP/1.0'));
+    expect(Buffer.compare((await old.response({ timeoutMs: 10_000 })).body, Buffer.concat(chunks))).toBe(0);
+  });
+
+  it('reads an endless stream only as fast as the client takes it', async () => {
+    let pulled = 0;
+    const chunk = new Uint8Array(1024);
+    const { port } = await start(
+      () =>
+        new Response(
+          new ReadableStream({
+            pull(controller) {
+              pulled++;
+              controller.enqueue(chunk);
+            },
+          }),
+        ),
+      { bodyTimeout: 60_000 },
+    );
+    const c = await connect(port);
+    c.socket.pause();
+    c.write(req('GET', '/'));
+    await sleep(500);
+    const soon = pulled;
+    await sleep(500);
+    // The kernel's buffers and the server's batch fill, then pulling stops.
+    expect(pulled).toBe(soon);
+    expect(pulled * chunk.length).toBeLessThan(64 * 1024 * 1024);
+  });
+
   it('cancels a streamed body (and aborts request.signal) when the client goes away', async () => {
     let cancelled!: () => void;
     const wasCancelled = new Promise<void>((r) => (cancelled = r));

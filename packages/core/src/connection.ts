@@ -422,7 +422,7 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
       else if (f.length) out.sendBytes(body as Uint8Array);
     } else if (f.body === CHUNKED || f.body === UNTIL_CLOSE) {
       ex.state = S_WRITING;
-      out.flush();
+      out.beginStream();
       void this.stream(ex, body as ReadableStream<Uint8Array>, f.body === CHUNKED);
       return false;
     } else if (f.body === DROPPED) cancelBody(ex.result);
