@@ -1,7 +1,10 @@
 // Writing responses (RFC 9112 §6, RFC 9110 §6.4.1): framing by what the body is, no body where
 // none is allowed, Date, repeated Set-Cookie, status text, every headers shape, and Responses
 // the server did not make itself.
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, openAsBlob, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { memoryLogger, start } from '../helpers/core.js';
 import { connect, exchange, req } from '../helpers/raw.js';
 import { sleep } from '../helpers/wait.mjs';
@@ -49,6 +52,42 @@ describe('responses', () => {
     // A string body says what it is unless the app did.
     c.write(req('GET', '/string'));
     expect((await c.response()).header('content-type')).toBe('text/plain;charset=UTF-8');
+  });
+
+  it('sends a Blob with its Content-Length and type, a file-backed one read from its file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsws-blob-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'data.bin');
+    const bytes = Buffer.alloc(3 * 1024 * 1024 + 7, 'tsws');
+    writeFileSync(file, bytes);
+    const { port, origin } = await start(async (request) => {
+      const path = new URL(request.url).pathname;
+      if (path === '/file') return new Response(await openAsBlob(file, { type: 'application/x-data' }));
+      if (path === '/empty') return new Response(new Blob([]));
+      return new Response(new Blob(['hello ', 'blob'], { type: 'text/x-blob' }), {
+        headers: path === '/typed' ? { 'content-type': 'text/plain' } : {},
+      });
+    });
+    const c = await connect(port);
+    c.write(req('GET', '/file') + req('GET', '/') + req('HEAD', '/file') + req('GET', '/typed') + req('GET', '/empty'));
+    const fromFile = await c.response({ timeoutMs: 10_000 });
+    expect(fromFile.header('content-length')).toBe(String(bytes.length));
+    expect(fromFile.header('transfer-encoding')).toBeUndefined();
+    expect(fromFile.header('content-type')).toBe('application/x-data');
+    expect(Buffer.compare(fromFile.body, bytes)).toBe(0);
+    const small = await c.response();
+    expect(small.header('content-length')).toBe('10');
+    expect(small.header('content-type')).toBe('text/x-blob');
+    expect(small.body.toString()).toBe('hello blob');
+    const head = await c.response({ head: true });
+    expect(head.header('content-length')).toBe(String(bytes.length));
+    expect(head.body.length).toBe(0);
+    expect((await c.response()).header('content-type')).toBe('text/plain');
+    const empty = await c.response();
+    expect(empty.header('content-length')).toBe('0');
+    // Kept alive through all of them.
+    expect(await c.closed(200)).toBe(false);
+    expect(await (await fetch(`${origin}/file`)).arrayBuffer()).toEqual(bytes.buffer.slice(0, bytes.length));
   });
 
   it('streams bodies chunked on HTTP/1.1 and close-delimited on HTTP/1.0', async () => {
@@ -100,6 +139,31 @@ describe('responses', () => {
     const old = await connect(port);
     old.write(req('GET', '/', [], '', 'HTTP/1.0'));
     expect(Buffer.compare((await old.response({ timeoutMs: 10_000 })).body, Buffer.concat(chunks))).toBe(0);
+  });
+
+  it('streams a body whose Response was touched after it was made, and refuses a locked stream', async () => {
+    let refused = '';
+    const { origin } = await start((request) => {
+      const stream = streamOf('a', 'b');
+      if (new URL(request.url).pathname === '/locked') {
+        stream.getReader();
+        try {
+          new Response(stream);
+        } catch (err) {
+          refused = (err as Error).constructor.name;
+        }
+        return new Response('refused');
+      }
+      const res = new Response(stream, { headers: { 'x-a': '1' } });
+      res.headers.set('x-b', '2');
+      return res;
+    });
+    const res = await fetch(origin);
+    expect(res.headers.get('x-a')).toBe('1');
+    expect(res.headers.get('x-b')).toBe('2');
+    expect(await res.text()).toBe('ab');
+    expect(await (await fetch(`${origin}/locked`)).text()).toBe('refused');
+    expect(refused).toBe('TypeError');
   });
 
   it('reads an endless stream only as fast as the client takes it', async () => {

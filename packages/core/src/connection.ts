@@ -18,7 +18,7 @@ import {
   S_READY,
   S_WRITING,
 } from './exchange.js';
-import { CHUNKED, DROPPED, FIXED, type Framing, framing, NO_BODY, UNTIL_CLOSE } from './framing.js';
+import { BLOB, CHUNKED, DROPPED, FIXED, type Framing, framing, NO_BODY, UNTIL_CLOSE } from './framing.js';
 import { ABSOLUTE_FORM, ASTERISK_FORM, expectsContinue, HeadReader, judgeHead, ORIGIN_FORM } from './head.js';
 import { attach, onFinish } from './listeners.js';
 import * as llhttp from './llhttp.js';
@@ -420,10 +420,11 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
       ex.bytes = f.length;
       if (typeof body === 'string') out.send(body);
       else if (f.length) out.sendBytes(body as Uint8Array);
-    } else if (f.body === CHUNKED || f.body === UNTIL_CLOSE) {
+    } else if (f.body === CHUNKED || f.body === UNTIL_CLOSE || f.body === BLOB) {
       ex.state = S_WRITING;
       out.beginStream();
-      void this.stream(ex, body as ReadableStream<Uint8Array>, f.body === CHUNKED);
+      const stream = f.body === BLOB ? (body as Blob).stream() : (body as ReadableStream<Uint8Array>);
+      void this.stream(ex, stream, f.body === CHUNKED);
       return false;
     } else if (f.body === DROPPED) cancelBody(ex.result);
     return true;
