@@ -30,9 +30,9 @@ function help(bin) {
   return helpCache.get(bin);
 }
 
-/** The path of one of our bins, and why it cannot run here (or null). */
+/** The path of one of our bins (all in packages/tsws), and why it cannot run here (or null); `pkg` built it. */
 export function cliBin(pkg, bin, built, flags) {
-  const path = `${ROOT}packages/${pkg}/bin/${bin}`;
+  const path = `${ROOT}packages/tsws/bin/${bin}`;
   const builtPath = `${ROOT}packages/${pkg}/${built}`;
   const unavailable = () => {
     if (!existsSync(builtPath)) return `not built yet (packages/${pkg}/${built} is missing): run \`pnpm build\``;

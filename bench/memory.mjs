@@ -48,7 +48,7 @@ async function started(server, cpu, env = {}) {
   const proc = startServer(server, { port, keepAliveTimeout: KEEP_ALIVE_MS }, cpu, env);
   try {
     await waitForPort(proc, port);
-    if (server.workers) await waitForLogCount(proc, /listening on /, server.workers);
+    if (server.workers) await waitForLogCount(proc, server.readyLine ?? /listening on /, server.workers);
   } catch (err) {
     await stop(proc);
     throw err;

@@ -247,7 +247,7 @@ async function startServer(server, scenario, { accessLog = false } = {}) {
   try {
     await waitForPort(proc, port);
     // Each worker of a multi-process server logs that it listens; the port may open before.
-    if (server.workers) await waitForLogCount(proc, /listening on /, server.workers);
+    if (server.workers) await waitForLogCount(proc, server.readyLine ?? /listening on /, server.workers);
   } catch (err) {
     await stopServer(proc);
     return { error: err.message };

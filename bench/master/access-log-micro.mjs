@@ -6,7 +6,7 @@
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createAccessLog } from '@tsws/worker';
+import { createAccessLog } from '@tsws/worker/internal';
 
 const at = process.argv.indexOf('--lines');
 const lines = at >= 0 ? Number(process.argv[at + 1]) : 1_000_000;

@@ -19,6 +19,8 @@ const master = (workers, reusePort = false) => {
     // The access-log scenario runs on -w 1 (the same worker's log as the CLI's, through the master).
     scenarios: reusePort ? scenariosFor(1) : workers === 1 ? [...scenariosFor(1), 'access-log'] : scenariosFor(workers),
     workers,
+    // Its workers leave `listening on` to the master, which says `worker ready` for each.
+    readyLine: /"msg":"worker ready"/,
     memory: workers === 1 && !reusePort ? { idle: true } : undefined,
     package: 'master',
     bin: 'tsws-master.js',

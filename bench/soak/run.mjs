@@ -32,7 +32,7 @@ import { parseResponse } from '../../test/helpers/wire.mjs';
 const APP_DIR = fileURLToPath(new URL('../../test/fixtures/faults/', import.meta.url));
 /** How long to wait for the master and its workers, unless said otherwise. */
 const WAIT_MS = 20_000;
-const MASTER = fileURLToPath(new URL('../../packages/master/bin/tsws-master.js', import.meta.url));
+const MASTER = fileURLToPath(new URL('../../packages/tsws/bin/tsws-master.js', import.meta.url));
 
 const { values } = parseArgs({
   options: {

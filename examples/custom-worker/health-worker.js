@@ -6,7 +6,7 @@
 // The base class gives it the rest: the master protocol (ready, heartbeats, stop), PM2's ready
 // signal, SIGTERM/SIGINT drains, --user/--group, and request counting through nodeListener().
 import http from 'node:http';
-import { listenOn, Worker } from '@tsws/worker';
+import { listenBind, Worker } from '@tsws/worker';
 
 export class HealthWorker extends Worker {
   static workerName = 'health';
@@ -28,7 +28,7 @@ export class HealthWorker extends Worker {
       });
       server.keepAliveTimeout = this.settings.keepAlive * 1000;
       this.#servers.push(server);
-      urls.push((await listenOn(server, bind, this.settings)).url);
+      urls.push((await listenBind(server, bind, this.settings)).url);
     }
     return urls;
   }

@@ -10,8 +10,8 @@ module.exports = {
   apps: [
     {
       name: 'tsws-app',
-      // tsws's bin, wherever @tsws/worker is installed.
-      script: path.join(path.dirname(require.resolve('@tsws/worker')), '../bin/tsws.js'),
+      // tsws's bin, wherever the tsws package is installed.
+      script: path.join(path.dirname(require.resolve('tsws')), '../bin/tsws.js'),
       args: [process.env.APP ?? 'app.js:app', '--bind', process.env.BIND ?? '127.0.0.1:8000'],
       cwd: process.env.APP_DIR ?? __dirname,
       exec_mode: 'cluster',

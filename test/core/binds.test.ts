@@ -1,13 +1,14 @@
 // Where the server listens: every bind form, several at once, listeners handed in, and the socket
 // options (backlog, SO_REUSEPORT, TCP_NODELAY) as the kernel sees them.
 
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, linkSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BindError, hasReusePort, serve } from '@tsws/core';
+import { hasAbstractSockets } from '@tsws/core/bind';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { start } from '../helpers/core.js';
 import { ROOT, run } from '../helpers/proc.js';
@@ -95,11 +96,25 @@ describe('binds', () => {
     expect(existsSync(file)).toBe(true);
   });
 
-  it('unix:@name (Linux abstract namespace)', async () => {
+  it('unix:@name (Linux abstract namespace): served to any client from Node 22, refused before', async () => {
     const name = `tsws-test-${process.pid}-${Date.now()}`;
+    if (!hasAbstractSockets()) {
+      // Node 20's libuv binds the name padded to 108 bytes: only Node could reach it.
+      await expect(serve(hello, { bind: `unix:@${name}` })).rejects.toThrow(
+        `bind "unix:@${name}": abstract sockets need Node >= 22`,
+      );
+      return;
+    }
     const { server } = await start(hello, { bind: `unix:@${name}` });
     expect(server.urls()).toEqual([`@${name}`]);
     expect(await getVia(`\0${name}`)).toBe('hello');
+    // curl (not Node) names the socket at its own length. Not spawnSync: the server is in this process.
+    const curl = await new Promise<string>((resolve, reject) =>
+      execFile('curl', ['-sS', '-m', '10', '--abstract-unix-socket', name, 'http://unix/'], (err, out, errOut) =>
+        err ? reject(new Error(`curl: ${errOut}`)) : resolve(out),
+      ),
+    );
+    expect(curl).toBe('hello');
   });
 
   it('several binds at once', async () => {

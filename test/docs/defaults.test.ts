@@ -1,7 +1,8 @@
 // The settings' defaults (seconds, Gunicorn's names) are the core's (DEFAULTS, ms): one fact.
 // A tsws worker with every setting at its default hands the core exactly the core's defaults.
 import { resolveOptions } from '@tsws/core';
-import { coreOptions, createLogger, defaults } from '@tsws/worker';
+import { createLogger, defaults } from '@tsws/worker/internal';
+import { coreOptions } from '@tsws/worker/internal/serve-options';
 import { describe, expect, it } from 'vitest';
 
 describe('the settings table and the core options', () => {

@@ -3,7 +3,7 @@
 // every hook the settings table declares, with its arguments.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SETTINGS } from '@tsws/worker';
+import { SETTINGS } from '@tsws/worker/internal';
 import { describe, expect, it } from 'vitest';
 import { freePort, ROOT, run, waitForHttp } from '../helpers/proc.js';
 

@@ -8,9 +8,9 @@ import { sleep } from './wait.mjs';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BINS = {
-  tsws: `${ROOT}packages/worker/bin/tsws.js`,
-  'tsws-master': `${ROOT}packages/master/bin/tsws-master.js`,
-  'tsws-ctl': `${ROOT}packages/master/bin/tsws-ctl.js`,
+  tsws: `${ROOT}packages/tsws/bin/tsws.js`,
+  'tsws-master': `${ROOT}packages/tsws/bin/tsws-master.js`,
+  'tsws-ctl': `${ROOT}packages/tsws/bin/tsws-ctl.js`,
 } as const;
 
 export interface Proc {
@@ -43,6 +43,34 @@ export function run(
     stdio: ['ignore', 'pipe', 'pipe', ...(opts.fds ?? [])],
     detached: true,
   });
+  return watch(child);
+}
+
+const quote = (arg: string) => `'${arg.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * `run()` on a pseudo-terminal `columns` wide (util-linux script(1)), for what a program does on
+ * a terminal. Its stdout and stderr both arrive as out(), CRLFs and all.
+ */
+export function runOnTerminal(
+  bin: keyof typeof BINS | string,
+  args: string[],
+  opts: { columns?: number; env?: NodeJS.ProcessEnv } = {},
+): Proc {
+  const script = bin in BINS ? BINS[bin as keyof typeof BINS] : bin;
+  const program = [process.execPath, script, ...args].map(quote).join(' ');
+  const command = `stty cols ${opts.columns ?? 100} rows 50; exec ${program}`;
+  const child = spawn('script', ['-qec', command, '/dev/null'], {
+    cwd: ROOT,
+    env: { ...process.env, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  return watch(child);
+}
+
+/** Collects a child's output, and kills its process group when the test ends. */
+function watch(child: ChildProcess): Proc {
   let out = '';
   let err = '';
   const listeners = new Set<() => void>();
@@ -104,6 +132,17 @@ export function run(
       });
     },
   };
+}
+
+/** Runs a program to its exit; resolves with its exit code and what it wrote. */
+export async function runToExit(
+  bin: keyof typeof BINS | string,
+  args: string[],
+  opts: Parameters<typeof run>[2] = {},
+): Promise<{ code: number | null; out: string; err: string }> {
+  const proc = run(bin, args, opts);
+  const { code } = await proc.exited;
+  return { code, out: proc.out(), err: proc.err() };
 }
 
 /** A port that was free a moment ago on 127.0.0.1. */

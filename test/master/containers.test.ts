@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { makeCgroup } from '../helpers/cgroup.js';
 import { freePort, run } from '../helpers/proc.js';
 import { childPids } from '../helpers/procfs.mjs';
-import { get, type RunningMaster, sleep, startMaster, tempDir, until } from './helpers.js';
+import { get, parseLogs, type RunningMaster, sleep, startMaster, tempDir, until } from './helpers.js';
 
 const NEW_PID_NAMESPACE = ['unshare', '--pid', '--fork', '--mount-proc'];
 
@@ -114,12 +114,14 @@ describe('tsws-master in a container', () => {
 
   it('as PID 1, an app that cannot load exits once with code 4, without a crash loop', async () => {
     needRoot();
-    const m = await startMaster('throws.mjs', ['-w', '2', '--no-control-socket'], {
+    // A failed start shows only its failure on stderr; the error log holds the whole story.
+    const log = join(tempDir(), 'error.log');
+    const m = await startMaster('throws.mjs', ['-w', '2', '--no-control-socket', '--error-log', log], {
       prefix: NEW_PID_NAMESPACE,
       wait: false,
     });
     expect(await m.exited).toEqual({ code: 4, signal: null });
-    const logs = m.logs().filter((l) => l.pid === 1);
+    const logs = parseLogs(readFileSync(log, 'utf8')).filter((l) => l.pid === 1);
     expect(logs.filter((l) => l.msg === 'worker started')).toHaveLength(2);
     expect(logs.filter((l) => l.level === 60)).toHaveLength(1);
     expect(logs.at(-1)).toMatchObject({ msg: 'stopped', exitCode: 4 });

@@ -284,7 +284,7 @@ describe('tsws-ctl and the control socket', () => {
     const path = join(tempDir(), 'no-such-dir', 'ctl.sock');
     const m = await startMaster('ops.mjs', ['-w', '1', '--control-socket', path], { wait: false });
     expect(await m.exited).toEqual({ code: EXIT.BOOT_ERROR, signal: null });
-    expect(m.logs().at(-1)?.msg).toMatch(/^--control-socket .*ctl\.sock: cannot listen on .*ctl\.sock: /);
+    expect(m.err()).toMatch(/^tsws-master: error: --control-socket .*ctl\.sock: cannot listen on .*ctl\.sock: .*\n$/);
   });
 
   it('offers every command as a call on the createMaster() handle', async () => {

@@ -6,8 +6,8 @@ import { tempDir } from './helpers.js';
 
 const DOCS = join(ROOT, 'scripts/settings-docs.mjs');
 
-describe('the README option tables', () => {
-  it('are what `pnpm settings-docs` generates from the settings table and the core options', async () => {
+describe('the README option, signal and exit code tables', () => {
+  it('are what `pnpm settings-docs` generates from the settings table, the core options and usage.ts', async () => {
     const check = run(DOCS, ['--check']);
     expect(await check.exited, check.err()).toEqual({ code: 0, signal: null });
   });
@@ -15,6 +15,8 @@ describe('the README option tables', () => {
   it.each([
     ['the settings table', 'How many worker processes to run.', 'How many workers.'],
     ['the core options table', '| `backlog` | 2048 |', '| `backlog` | 1024 |'],
+    ['the signals table', '| `USR2` | Ignored, with a log line. |', '| `USR2` | Restarts. |'],
+    ['the exit codes table', '| `4` | The app could not be loaded', '| `4` | The app did not load'],
   ])('fails the check when %s drifts', async (_, from, to) => {
     const stale = join(tempDir(), 'README.md');
     copyFileSync(join(ROOT, 'README.md'), stale);

@@ -1,6 +1,6 @@
 // Real apps written with each framework, loaded as module:export and served by each runner.
 import { describe, expect, it } from 'vitest';
-import { expectTheApp, RUNNERS, serve } from './serve.js';
+import { expectTheApp, RUNNERS, serve, servedAs } from './serve.js';
 
 const APPS: Array<{ spec: string; name: string; workerClass: 'tsws' | 'node' }> = [
   { spec: 'express5.cjs', name: 'express', workerClass: 'node' },
@@ -20,8 +20,8 @@ for (const runner of RUNNERS) {
       it(`${app.spec} (auto picks ${app.workerClass})`, async () => {
         const { proc, origin } = await serve(runner, app.spec);
         await expectTheApp(origin, app.name);
-        expect(proc.err()).toMatch(
-          new RegExp(`worker class ${app.workerClass}, ${app.workerClass === 'tsws' ? 'fetch' : 'node'} app`),
+        expect(servedAs(proc.err())).toBe(
+          `worker class ${app.workerClass}, ${app.workerClass === 'tsws' ? 'fetch' : 'node'} app`,
         );
       });
     }
@@ -30,7 +30,7 @@ for (const runner of RUNNERS) {
     it('hono4.js with -k node', async () => {
       const { proc, origin } = await serve(runner, 'hono4.js', ['-k', 'node']);
       await expectTheApp(origin, 'hono');
-      expect(proc.err()).toMatch(/worker class node, fetch app/);
+      expect(servedAs(proc.err())).toBe('worker class node, fetch app');
     });
   });
 }

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/proc.js';
 import { sleep } from '../helpers/wait.mjs';
 import { get } from '../master/helpers.js';
-import { RUNNERS, serve } from './serve.js';
+import { RUNNERS, serve, servedAs } from './serve.js';
 
 const EXAMPLE = `${ROOT}examples/custom-worker/health-worker.js:HealthWorker`;
 
@@ -12,7 +12,7 @@ for (const runner of RUNNERS) {
   describe(`${runner.name} -k ${EXAMPLE.slice(ROOT.length)}`, () => {
     it('serves the app, answers /healthz with its counters, and drains on SIGTERM', async () => {
       const { proc, origin } = await serve(runner, 'fetch.js', ['-k', EXAMPLE]);
-      expect(proc.err()).toMatch(/worker class health, fetch app/);
+      expect(servedAs(proc.err())).toBe('worker class health, fetch app');
       // /hello, then /slow, on one keep-alive connection: one worker serves both.
       const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
       expect((await get(`${origin}/hello`, agent)).body).toBe('hello from fetch');

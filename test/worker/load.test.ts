@@ -1,5 +1,6 @@
 // Every form of module:export that loads, and each wrong one with its own clear message.
-import { AppLoadError, detectApp, loadApp } from '@tsws/worker';
+import { detectApp } from '@tsws/worker/internal/app-kind';
+import { AppLoadError, loadApp } from '@tsws/worker/internal/load';
 import { describe, expect, it } from 'vitest';
 import { APPS } from './serve.js';
 
@@ -40,6 +41,11 @@ describe('module:export forms that load', () => {
   it('CommonJS: module.exports and its named exports', async () => {
     expect((await load('express5.cjs')).kind).toBe('an Express or connect app');
     expect(await load('commonjs-named.cjs:app')).toMatchObject({ interface: 'node' });
+  });
+
+  it('a transpiled module (exports.default, __esModule): its default and named exports', async () => {
+    expect(await fetchThrough('transpiled.cjs', '/p')).toBe('transpiled /p');
+    expect(await fetchThrough('transpiled.cjs:api', '/p')).toBe('api /p');
   });
 
   it('detects the interface from the shape', async () => {

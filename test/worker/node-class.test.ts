@@ -2,7 +2,9 @@
 // fetch adapter, graceful stop and the stats heartbeats carry. Real sockets, in this process.
 import type http from 'node:http';
 import type { AccessRecord } from '@tsws/core';
-import { type AccessLog, createLogger, defaults, detectApp, NodeWorker, type Settings } from '@tsws/worker';
+import { NodeWorker } from '@tsws/worker';
+import { type AccessLog, createLogger, defaults, type Settings } from '@tsws/worker/internal';
+import { detectApp } from '@tsws/worker/internal/app-kind';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { connect, req } from '../helpers/raw.js';
 import { sleep } from '../helpers/wait.mjs';

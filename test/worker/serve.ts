@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import { expect } from 'vitest';
 import { type BINS, freePort, type Proc, ROOT, run } from '../helpers/proc.js';
+import { parseLogs } from '../master/helpers.js';
 
 export const APPS = `${ROOT}test/fixtures/apps`;
 
@@ -36,8 +37,20 @@ export async function serve(
 ): Promise<Served> {
   const port = await freePort();
   const proc = run(runner.bin, [...runner.args, app, '--chdir', APPS, '-b', `127.0.0.1:${port}`, ...args], opts);
-  await proc.waitFor(/listening on/);
+  // The master says `ready` once every worker listens; one process, `listening on`.
+  await proc.waitFor(runner.bin === 'tsws' ? /listening on/ : /"msg":"ready"/);
   return { proc, port, origin: `http://127.0.0.1:${port}` };
+}
+
+/** "worker class X, Y app", from the log line that says who serves the app (the worker's, or its master's). */
+export function servedAs(stderr: string): string | undefined {
+  const line = parseLogs(stderr).find((l) => l.workerClass !== undefined);
+  return line && `worker class ${line.workerClass}, ${line.interface} app`;
+}
+
+/** Where it listens, from the line that says so (`listening on` alone, its master's `ready`). */
+export function listeningAt(stderr: string): unknown {
+  return parseLogs(stderr).find((l) => l.msg === 'ready' || l.msg.startsWith('listening on'))?.listening;
 }
 
 /** The answers every fixture app gives, whatever it was written with. */

@@ -4,7 +4,8 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { BINS, freePort } from '../helpers/proc.js';
-import { APPS, RUNNERS } from './serve.js';
+import { until } from '../master/helpers.js';
+import { APPS, listeningAt, RUNNERS } from './serve.js';
 
 /** systemd-socket-activate on `ports`, running `runner` on `app`; killed (whole group) after the test. */
 function activate(ports: number[], names: string[], bin: keyof typeof BINS, args: string[]) {
@@ -61,7 +62,11 @@ for (const runner of RUNNERS) {
       });
       // tsws logs the names from LISTEN_FDNAMES.
       if (runner.bin === 'tsws') expect(sd.output()).toMatch(/"names":\["web","admin"\]/);
-      expect(sd.output()).toMatch(new RegExp(`listening on 127\\.0\\.0\\.1:${ports[0]}, 127\\.0\\.0\\.1:${ports[1]}`));
+      // A master says where once every worker listens: maybe a moment after the first answered.
+      expect(await until('the listening line', () => listeningAt(sd.output()))).toEqual([
+        `127.0.0.1:${ports[0]}`,
+        `127.0.0.1:${ports[1]}`,
+      ]);
       // No default bind alongside the passed sockets.
       expect(sd.output()).not.toMatch(/127\.0\.0\.1:8000/);
       process.kill(sd.child.pid!, 'SIGTERM');

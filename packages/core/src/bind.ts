@@ -21,6 +21,11 @@ export function parseBind(spec: string): BindAddress {
     const path = spec.slice(5);
     if (!path || path === '@')
       throw new BindError(`bind "${spec}": a Unix socket needs a path (unix:/path) or a name (unix:@name)`);
+    if (path.startsWith('@') && !hasAbstractSockets())
+      throw new BindError(
+        `bind "${spec}": abstract sockets need Node >= 22: this Node's libuv ${process.versions.uv} pads the ` +
+          'name to 108 bytes, so only Node itself could connect; use unix:/path',
+      );
     return { kind: 'unix', path: path.startsWith('@') ? `\0${path.slice(1)}` : path };
   }
   if (spec.startsWith('fd://')) {
@@ -50,6 +55,16 @@ export function parseBind(spec: string): BindAddress {
   if (!/^\d+$/.test(port) || n > 65535)
     throw new BindError(`bind "${spec}": the port must be a number from 0 to 65535`);
   return { kind: 'tcp', host, port: n };
+}
+
+/**
+ * An abstract socket's name is bound at its own length from libuv 1.48 (Node 22): before, the
+ * name is padded with NULs to the whole sun_path, a different name to every other client (curl,
+ * nginx, Python).
+ */
+export function hasAbstractSockets(uv = process.versions.uv ?? '0'): boolean {
+  const [major = 0, minor = 0] = uv.split('.').map(Number);
+  return major > 1 || (major === 1 && minor >= 48);
 }
 
 /** SO_REUSEPORT for net servers arrived in Node 22.12 and 23.1. */

@@ -11,8 +11,8 @@
 import { chmodSync, lstatSync, mkdirSync, readdirSync } from 'node:fs';
 import net from 'node:net';
 import { dirname, join } from 'node:path';
-import { clearStaleSocket, listenOn } from '@tsws/core';
-import type { Logger } from '@tsws/worker';
+import { clearStaleSocket, listenOn } from '@tsws/core/bind';
+import type { Logger } from '@tsws/worker/internal';
 import { show, VIEWS, type View, workerRows } from './inspect.js';
 import type { Master } from './master.js';
 

@@ -1,7 +1,7 @@
 // What the master counts over its life: spawns, respawns by cause, reloads, and every worker's
 // requests (added from heartbeat increments). The master owns these totals, so they survive a
 // worker's death and every reload; `tsws-ctl show stats`, /metrics and StatsD read them.
-import { RequestTotals } from '@tsws/worker';
+import { RequestTotals } from '@tsws/worker/internal';
 import type { ReplaceReason } from './workers.js';
 
 /** Why a worker was replaced: its own end (crash, timeout, killed on request) or a limit or reload. */

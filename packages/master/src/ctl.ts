@@ -4,7 +4,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
-import { controlSocketDir, envName, SETTINGS } from '@tsws/worker';
+import { controlSocketDir, envName, SETTINGS } from '@tsws/worker/internal';
 import { CommanderError, Command as Program } from 'commander';
 import type { WorkerRow } from './inspect.js';
 

@@ -2,8 +2,8 @@
 // orchestrator's probes). Served by the master, never a worker, so a scrape or a probe always
 // sees the whole instance.
 import http from 'node:http';
-import { type BindAddress, listenOn, parseBind } from '@tsws/core';
-import type { Logger } from '@tsws/worker';
+import { type BindAddress, listenOn, parseBind } from '@tsws/core/bind';
+import type { Logger } from '@tsws/worker/internal';
 import type { Master } from './master.js';
 import { masterMetrics } from './metrics.js';
 

@@ -3,7 +3,7 @@
 // it beyond --hook-timeout, and never on its loop: a hook that hangs must not stop it handling
 // signals, replacing dead workers or enforcing --timeout. A hook that throws or rejects, or is
 // still running at the deadline, is logged and the master carries on.
-import type { Hook, HookName, Logger, Settings } from '@tsws/worker';
+import type { Hook, HookName, Logger, Settings } from '@tsws/worker/internal';
 
 export type Settled<T> = { kind: 'done'; value: T } | { kind: 'failed'; error: unknown } | { kind: 'timed-out' };
 

@@ -1,8 +1,8 @@
 // @tsws/master: a Gunicorn-style pre-fork master for tsws workers.
-import { resolveSettings, type Settings } from '@tsws/worker';
+import { resolveSettings, type Settings } from '@tsws/worker/internal';
 import { Master } from './master.js';
 
-export { EXIT, SettingError, type Settings, type WorkerStatus } from '@tsws/worker';
+export { EXIT, SettingError, type Settings, type WorkerStatus } from '@tsws/worker/internal';
 export {
   HaltError,
   Master,

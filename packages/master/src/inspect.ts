@@ -1,7 +1,7 @@
 // What an operator sees of a running master: readiness, and the four `show` views (workers,
 // config, listeners, stats) that `tsws-ctl` prints and `Master.show()` returns. Read-only: built
 // from the master's public getters at the moment of asking.
-import { printable, STATUS_CLASSES } from '@tsws/worker';
+import { printable, STATUS_CLASSES } from '@tsws/worker/internal';
 import { acceptQueues, effectiveBacklog } from './backlog.js';
 import type { Master, MasterState } from './master.js';
 import type { WorkerInfo, WorkerState } from './workers.js';

@@ -8,26 +8,32 @@ import cluster from 'node:cluster';
 import { EventEmitter } from 'node:events';
 import { resolve as resolvePath } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import type { Readable } from 'node:stream';
 import {
+  BootError,
   createLogger,
   EXIT,
   encodeBoot,
+  errorRecord,
   isWorkerMessage,
   type Logger,
   type Logging,
   memoryLimit,
   type Resolved,
+  removePidFile,
+  reportFailure,
   type Settings,
   takePassedSockets,
+  WATCHDOG_FD,
   WORKER_ENV,
   type WorkerMessage,
   type WorkerSettings,
   workerEntry,
-} from '@tsws/worker';
+  writePidFile,
+} from '@tsws/worker/internal';
 import { Counters } from './counters.js';
 import { callHook, within } from './hooks.js';
 import { type Readiness, readiness, show, type View } from './inspect.js';
-import { removePidFile, writePidFile } from './pidfile.js';
 import { type Plan, plan } from './plan.js';
 import { watchSources } from './reload-watch.js';
 import { type Services, startServices } from './services.js';
@@ -39,6 +45,7 @@ import {
   isLive,
   maxRssBytes,
   type ReplaceReason,
+  readWatchdog,
   retireOrder,
   type WorkerInfo,
   type WorkerRecord,
@@ -49,7 +56,7 @@ import {
 export type MasterState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
 
 /** The signals the master answers, as Gunicorn's (the master handles them in the loop, never in the handler). */
-export const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGTTIN', 'SIGTTOU', 'SIGUSR1'] as const;
+export const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGTTIN', 'SIGTTOU', 'SIGUSR1', 'SIGUSR2'] as const;
 export type MasterSignal = (typeof SIGNALS)[number];
 
 export interface WorkerExit {
@@ -70,15 +77,13 @@ export interface MasterEvents {
   stop: [result: { code: number }];
 }
 
-/** The master stopped itself: a worker could not boot at start (exitCode 3) or load the app (4). */
-export class HaltError extends Error {
-  readonly code = 'ERR_TSWS_HALT';
-  constructor(
-    message: string,
-    readonly exitCode: number,
-  ) {
-    super(message);
-  }
+/**
+ * The master stopped itself: a worker could not boot at start (exitCode 3) or load the app (4).
+ * The message is the worker's own (the same words `tsws` would say); `cause`, the app's exception.
+ */
+export class HaltError extends BootError {
+  override readonly name = 'HaltError';
+  override readonly code = 'ERR_TSWS_HALT';
 }
 
 type Event =
@@ -88,7 +93,7 @@ type Event =
   | { kind: 'kill'; worker: number; done: Deferred<WorkerInfo> }
   /** `drain`: a TERM (or graceful stop() call) that honours --drain-delay. */
   | { kind: 'stop'; graceful: boolean; drain: boolean }
-  | { kind: 'ready'; worker: WorkerRecord; listening: string[] }
+  | { kind: 'ready'; worker: WorkerRecord; listening: string[]; serving: Record<string, string | undefined> }
   | { kind: 'exit'; worker: WorkerRecord; code: number | null; signal: NodeJS.Signals | null }
   | { kind: 'reread'; outcome: Reread };
 
@@ -166,6 +171,9 @@ export class Master extends EventEmitter<MasterEvents> {
   private readonly started = deferred<void>();
   private readonly finished = deferred<number>();
   private readonly onProcessSignal = new Map<MasterSignal, () => void>();
+  private pidFile: string | undefined;
+  /** A command line whose log is stderr: see reportStartFailure. */
+  private plain = false;
   /** Spawns, respawns by cause, reloads and the workers' requests, over the master's life. */
   readonly counters = new Counters();
   /** TERM with --drain-delay: readiness is off and the graceful stop waits for the delay. */
@@ -173,8 +181,15 @@ export class Master extends EventEmitter<MasterEvents> {
   private drainTimer: NodeJS.Timeout | undefined;
   private services: Services | undefined;
 
-  /** `resolve` reads the settings from every source: once at start, again at each reload. */
-  constructor(private readonly resolveSettings: () => Promise<Resolved>) {
+  /**
+   * `resolve` reads the settings from every source: once at start, again at each reload.
+   * `plainErrors` (the command line): a start that fails on a user's mistake is one plain line on
+   * stderr, and the start's info lines wait until it serves.
+   */
+  constructor(
+    private readonly resolveSettings: () => Promise<Resolved>,
+    private readonly options: { plainErrors?: boolean } = {},
+  ) {
     super();
     // Nobody need await start() for a halt to be seen; the CLI does, and so can users.
     this.started.promise.catch(() => {});
@@ -209,12 +224,23 @@ export class Master extends EventEmitter<MasterEvents> {
   async start(): Promise<void> {
     if (this.stateNow !== 'idle') throw new Error('tsws-master: start() was already called');
     this.stateNow = 'starting';
+    let resolved: Resolved;
+    try {
+      resolved = await this.resolveSettings();
+    } catch (err) {
+      // Nothing to log with yet: start() rejects (the command line has said it already).
+      this.stateNow = 'stopped';
+      this.finished.resolve(EXIT.USAGE);
+      throw err;
+    }
+    this.plain = this.options.plainErrors === true && resolved.settings.errorLog === '-';
+    this.logging = createLogger(resolved.settings, {}, { hold: this.plain });
+    this.log = this.logging.log;
     try {
       this.passed = takePassedSockets();
-      this.use(this.prepare(await this.resolveSettings(), null));
-      this.logging = createLogger(this.current);
-      this.log = this.logging.log;
-      if (this.current.pid) writePidFile(this.current.pid);
+      this.use(this.prepare(resolved, null));
+      for (const warning of resolved.warnings) this.log.warn(warning);
+      if (this.current.pid) this.pidFile = writePidFile(this.current.pid);
       await clearStaleSockets(this.current.bind).catch((err: Error) => {
         throw new HaltError(err.message, EXIT.BOOT_ERROR);
       });
@@ -223,11 +249,10 @@ export class Master extends EventEmitter<MasterEvents> {
       });
     } catch (err) {
       // Nothing was started: a bad setting (exit 2), or a socket file in the way (exit 3).
-      const exitCode = err instanceof HaltError ? err.exitCode : EXIT.USAGE;
-      if (err instanceof HaltError) this.log.fatal({ exitCode }, err.message);
-      if (this.current?.pid) removePidFile(this.current.pid);
+      this.reportStartFailure(err);
+      if (this.pidFile) removePidFile(this.pidFile);
       this.stateNow = 'stopped';
-      this.finished.resolve(exitCode);
+      this.finished.resolve(err instanceof BootError ? err.exitCode : EXIT.USAGE);
       throw err;
     }
     const s = this.current;
@@ -394,7 +419,7 @@ export class Master extends EventEmitter<MasterEvents> {
     },
     kill: (e) => this.killNow(e.worker, e.done),
     stop: (e) => (e.graceful && e.drain ? this.beginDrain() : this.beginStop(e.graceful, EXIT.OK)),
-    ready: (e) => this.onReady(e.worker, e.listening),
+    ready: (e) => this.onReady(e.worker, e.listening, e.serving),
     exit: (e) => this.onExit(e.worker, e.code, e.signal),
     reread: (e) => this.applyReload(e.outcome),
   };
@@ -413,6 +438,8 @@ export class Master extends EventEmitter<MasterEvents> {
     SIGTTOU: () => this.setTarget(this.target - 1),
     /** USR1: reopen the log files, the master's and every worker's (after logrotate). */
     SIGUSR1: () => this.reopenLogs(),
+    /** USR2: nothing (Gunicorn re-executes itself; Node cannot hand its sockets to a new master). Said, not died of. */
+    SIGUSR2: () => this.log.warn({ signal: 'SIGUSR2' }, 'SIGUSR2 ignored'),
   };
 
   /** Worker messages by tag; unknown tags are ignored (a newer worker may say more). */
@@ -421,11 +448,26 @@ export class Master extends EventEmitter<MasterEvents> {
   } = {
     ready: (w, m) => {
       w.workerClass = typeof m.workerClass === 'string' ? m.workerClass : null;
-      this.push({ kind: 'ready', worker: w, listening: m.listening });
+      this.push({
+        kind: 'ready',
+        worker: w,
+        listening: m.listening,
+        serving: { workerClass: m.workerClass, interface: m.interface, app: m.app },
+      });
+    },
+    // Why it is about to exit: said by onExit, once, in the worker's own words.
+    'boot-failed': (w, m) => {
+      w.failure = new BootError(
+        m.message,
+        m.exitCode,
+        m.error ? { cause: errorRecord(m.error.type, m.error.message, m.error.stack) } : undefined,
+      );
     },
     // Only data: the loop reads it on its next turn (request counts go straight to the totals).
     heartbeat: (w, m) => {
       w.lastBeat = performance.now();
+      // Its loop turns: whatever its watchdog said of a block is over.
+      w.blocked = null;
       w.status = {
         requests: m.requests,
         inFlight: m.inFlight,
@@ -484,6 +526,8 @@ export class Master extends EventEmitter<MasterEvents> {
       exec: workerEntry,
       // Not the master's own arguments: the worker's settings come in WORKER_ENV.
       args: [],
+      // The watchdog thread's own pipe to us, its fd WATCHDOG_FD: it speaks when the IPC channel cannot.
+      stdio: ['inherit', 'inherit', 'inherit', 'ipc', ...(s.watchdog ? ['pipe' as const] : [])],
       // Forked as root: each worker switches to --user/--group itself once its sockets are bound
       // (base.ts), as `tsws` does. Forking it as the user made that switch fail (initgroups
       // needs root) and, with --scheduling reuseport, left it unable to bind a port below 1024.
@@ -505,6 +549,8 @@ export class Master extends EventEmitter<MasterEvents> {
       maxLifetimeMs: withJitter(s.maxWorkerLifetime * 1000, s.maxWorkerLifetimeJitter * 1000),
       killAt: Infinity,
       endedFor: null,
+      failure: null,
+      blocked: null,
       workerClass: null,
     };
     this.counters.spawns++;
@@ -516,6 +562,7 @@ export class Master extends EventEmitter<MasterEvents> {
       ];
       handle?.(record, message);
     });
+    if (s.watchdog) readWatchdog(worker.process.stdio[WATCHDOG_FD] as Readable | undefined, record);
     worker.on('exit', (code: number | null, signal: NodeJS.Signals | null) =>
       this.push({ kind: 'exit', worker: record, code, signal }),
     );
@@ -554,16 +601,18 @@ export class Master extends EventEmitter<MasterEvents> {
     w.state = state;
   }
 
-  private onReady(w: WorkerRecord, listening: string[]): void {
+  /** `serving`: its worker class, the app's interface and what the app was found to be. */
+  private onReady(w: WorkerRecord, listening: string[], serving: Record<string, string | undefined>): void {
     if (w.state !== 'booting') return;
     const now = performance.now();
     w.state = 'ready';
     w.readyAt = now;
     w.lastBeat = now;
-    this.log.info({ worker: w.id, workerPid: w.pid, listening }, 'worker ready');
+    this.log.info({ worker: w.id, workerPid: w.pid, listening, ...serving }, 'worker ready');
     if (this.listening.join() !== listening.join()) {
+      // At start the `ready` line says where; later, a reload may have moved it.
+      if (this.stateNow === 'running') this.log.info({ listening }, `listening at ${listening.join(', ')}`);
       this.listening = listening;
-      this.log.info({ listening }, `listening at ${listening.join(', ')}`);
     }
     this.emit('worker-ready', info(w));
   }
@@ -575,6 +624,7 @@ export class Master extends EventEmitter<MasterEvents> {
     const expected = was === 'retiring' || was === 'stopping';
     const fields = { worker: w.id, workerPid: w.pid, code, signal };
     let reason: string;
+    const failure = w.failure;
     if (expected) {
       reason = was === 'retiring' ? `retired (${w.replace ?? 'scale down'})` : 'stopped';
       this.log.info(fields, `worker ${w.id} exited (${cause})`);
@@ -583,7 +633,12 @@ export class Master extends EventEmitter<MasterEvents> {
       this.log.error(fields, `worker ${w.id} was killed by SIGKILL: perhaps out of memory?`);
     } else {
       reason = was === 'booting' ? `could not boot (${cause})` : `died (${cause})`;
-      this.log.error(fields, `worker ${w.id} ${reason}`);
+      // A failed start is said once, by halt().
+      if (was !== 'booting' || this.stateNow !== 'starting')
+        this.log.error(
+          { ...fields, ...(failure?.cause !== undefined ? { err: failure.cause } : {}) },
+          `worker ${w.id} ${reason}${failure ? `: ${failure.message}` : ''}`,
+        );
     }
     this.emit('worker-exit', { worker: info(w), code, signal, reason });
     void callHook(this.log, this.current, 'workerExit', this, info(w));
@@ -593,12 +648,20 @@ export class Master extends EventEmitter<MasterEvents> {
       if (this.stateNow === 'starting') {
         const exitCode = code === EXIT.APP_LOAD_ERROR ? EXIT.APP_LOAD_ERROR : EXIT.BOOT_ERROR;
         const what = exitCode === EXIT.APP_LOAD_ERROR ? 'could not load the app' : 'could not boot';
-        this.halt(exitCode, `worker ${w.id} ${what} (${cause}); halting (see the worker's log line above)`);
+        this.halt(
+          failure
+            ? new HaltError(
+                failure.message,
+                exitCode,
+                failure.cause !== undefined ? { cause: failure.cause } : undefined,
+              )
+            : new HaltError(`worker ${w.id} ${what} (${cause})`, exitCode),
+        );
         return;
       }
       // A reload onto code that does not boot is abandoned; the old workers keep serving.
       if (this.reloading && w.generation === this.reloading.generation) {
-        this.abandonReload(`a new worker ${reason}`);
+        this.abandonReload(`a new worker ${reason}${failure ? `: ${failure.message}` : ''}`);
         return;
       }
     }
@@ -636,7 +699,9 @@ export class Master extends EventEmitter<MasterEvents> {
       } else if (w.endedFor) {
       } else if (w.state === 'booting' && bootTimeout > 0 && now - w.forkedAt > bootTimeout * 1000) {
         w.endedFor = `not ready within --boot-timeout ${bootTimeout} s`;
-        this.log.error({ worker: w.id, workerPid: w.pid }, `worker ${w.id} was ${w.endedFor}; killing it`);
+        // At start, the halt that follows says it.
+        if (this.stateNow !== 'starting')
+          this.log.error({ worker: w.id, workerPid: w.pid }, `worker ${w.id} was ${w.endedFor}; killing it`);
         this.kill(w, 'SIGKILL');
         this.emit('worker-timeout', info(w));
       } else if (w.state === 'ready' && timeout > 0 && now - w.lastBeat > timeout * 1000) {
@@ -644,7 +709,7 @@ export class Master extends EventEmitter<MasterEvents> {
         const silent = ((now - w.lastBeat) / 1000).toFixed(1);
         w.endedFor = `timed out: silent for ${silent} s`;
         this.log.error(
-          { worker: w.id, workerPid: w.pid, ...doing(w.status) },
+          { worker: w.id, workerPid: w.pid, ...doing(w.status, w.blocked) },
           `worker ${w.id} (pid ${w.pid}) timed out: silent for ${silent} s (its event loop is blocked?); killing it`,
         );
         this.kill(w, 'SIGKILL');
@@ -710,6 +775,7 @@ export class Master extends EventEmitter<MasterEvents> {
     const allReady = counting.length >= this.target && counting.every((w) => w.state === 'ready');
     if (this.stateNow === 'starting' && allReady) {
       this.stateNow = 'running';
+      this.logging.release();
       this.log.info({ workers: counting.length, listening: this.listening }, 'ready');
       void callHook(this.log, this.current, 'whenReady', this).then(() => this.started.resolve());
     }
@@ -825,10 +891,20 @@ export class Master extends EventEmitter<MasterEvents> {
     }
   }
 
-  private halt(exitCode: number, reason: string): void {
-    this.log.fatal({ exitCode }, reason);
-    this.halted = new HaltError(reason, exitCode);
-    this.beginStop(false, exitCode);
+  private halt(err: HaltError): void {
+    this.halted = err;
+    this.reportStartFailure(err);
+    this.beginStop(false, err.exitCode);
+  }
+
+  /**
+   * A start that failed, said once, as `tsws` says it: on a command line, the start's held info
+   * lines are dropped and it is one plain line for a user's mistake, else a fatal line (with the
+   * app's stack when it threw).
+   */
+  private reportStartFailure(err: unknown): void {
+    if (this.plain) this.logging.silence();
+    reportFailure(err, this.log, this.plain ? { command: 'tsws-master' } : undefined);
   }
 
   /**
@@ -875,6 +951,8 @@ export class Master extends EventEmitter<MasterEvents> {
     const wasStarting = this.stateNow === 'starting';
     this.stateNow = 'stopping';
     this.exitCode = exitCode;
+    // Stopped by a signal while starting: what the start held back is part of the story (a halt has silenced it).
+    if (!this.halted) this.logging.release();
     this.log.info({ graceful, workers: this.records.size }, graceful ? 'stopping gracefully' : 'stopping');
     const abandoned = [...(this.reloading?.waiters ?? []), ...(this.rereading ?? []), ...this.reloadWaiting.splice(0)];
     this.reloading = null;
@@ -900,7 +978,7 @@ export class Master extends EventEmitter<MasterEvents> {
     this.unwatch?.();
     await this.services?.close();
     for (const [signal, handler] of this.onProcessSignal) process.off(signal, handler);
-    if (this.current.pid) removePidFile(this.current.pid);
+    if (this.pidFile) removePidFile(this.pidFile);
     await callHook(this.log, this.current, 'onExit', this);
     this.stateNow = 'stopped';
     this.log.info({ exitCode: this.exitCode }, 'stopped');

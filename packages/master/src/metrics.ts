@@ -7,7 +7,7 @@
 // Names follow OpenTelemetry's HTTP semantic conventions as Prometheus exports them
 // (`http.server.request.duration`, unit s -> `http_server_request_duration_seconds`), by method
 // and status class; everything tsws-specific is `tsws_*`.
-import { DURATION_BUCKETS, type SeriesTotals, SIZE_BUCKETS } from '@tsws/worker';
+import { DURATION_BUCKETS, type SeriesTotals, SIZE_BUCKETS } from '@tsws/worker/internal';
 import type { Metric, Registry } from 'prom-client';
 import { acceptQueues, effectiveBacklog } from './backlog.js';
 import { RESPAWN_CAUSES } from './counters.js';

@@ -2,7 +2,7 @@
 // socket, the metrics and health endpoint, the StatsD sink. Any that cannot open fails the start
 // with its reason, except the default control socket, which is a convenience: without it the
 // master still runs (and says why).
-import { defaultControlSocket, type Logger, type Settings } from '@tsws/worker';
+import { defaultControlSocket, type Logger, type Settings } from '@tsws/worker/internal';
 import { openControlSocket } from './control.js';
 import { openMetricsServer } from './health.js';
 import type { Master } from './master.js';

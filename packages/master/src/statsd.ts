@@ -4,8 +4,8 @@
 // single values a StatsD timer wants; the full distribution is in the Prometheus histogram.
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { parseBind } from '@tsws/core';
-import type { Logger } from '@tsws/worker';
+import { parseBind } from '@tsws/core/bind';
+import type { Logger } from '@tsws/worker/internal';
 import { RESPAWN_CAUSES } from './counters.js';
 import type { Master } from './master.js';
 

@@ -1,7 +1,14 @@
 // The master's record of each worker process: what it is doing, as far as the master knows.
 import type { Worker } from 'node:cluster';
 import { performance } from 'node:perf_hooks';
-import { memoryLimit, type Settings, type WorkerStatus } from '@tsws/worker';
+import type { Readable } from 'node:stream';
+import {
+  type BootError,
+  memoryLimit,
+  type Settings,
+  type WatchdogReport,
+  type WorkerStatus,
+} from '@tsws/worker/internal';
 
 /**
  * booting: forked, loading the app, not yet listening. ready: serving. retiring: told to stop
@@ -39,6 +46,10 @@ export interface WorkerRecord {
   killAt: number;
   /** Why the master ended it (timeout, boot timeout), for the exit line; null when it left on its own. */
   endedFor: string | null;
+  /** Why it could not boot, in its own words (its `boot-failed` message); null when it did not say. */
+  failure: BootError | null;
+  /** What its watchdog last said about a blocked event loop (monotonic `at`); null while it turns. */
+  blocked: (WatchdogReport & { at: number }) | null;
   /** The worker class its `ready` message named; null before. */
   workerClass: string | null;
 }
@@ -114,15 +125,45 @@ export function maxRssBytes(setting: Settings['maxWorkerMemory'], workers: numbe
   return limit === undefined ? 0 : Math.floor((limit * 0.9) / Math.max(1, workers));
 }
 
-/** For the timeout line: what the worker was doing, as last reported. */
-export function doing(status: WorkerStatus | null): Record<string, unknown> {
-  if (!status) return { inFlight: 'unknown (no heartbeat yet)' };
-  const out: Record<string, unknown> = {
-    inFlight: status.inFlight,
-    connections: status.connections,
-    requests: status.requests,
-  };
-  if (status.oldest)
-    out.oldest = `${status.oldest.method} ${status.oldest.target} (${(status.oldest.ageMs / 1000).toFixed(1)} s old)`;
+/**
+ * For the timeout line: what the worker was doing, as its last heartbeat said, and as its
+ * watchdog said since (a loop that blocked in a request's handler before any heartbeat told of it).
+ */
+export function doing(status: WorkerStatus | null, blocked: WorkerRecord['blocked']): Record<string, unknown> {
+  const age = (ms: number) => `${(ms / 1000).toFixed(1)} s old`;
+  const out: Record<string, unknown> = status
+    ? { inFlight: status.inFlight, connections: status.connections, requests: status.requests }
+    : { inFlight: 'unknown (no heartbeat yet)' };
+  if (status?.oldest) out.oldest = `${status.oldest.method} ${status.oldest.target} (${age(status.oldest.ageMs)})`;
+  const request = blocked?.request;
+  if (!blocked || !request) return out;
+  const ageMs = request.ageMs + (performance.now() - blocked.at);
+  out.blockedIn = `${request.method} ${request.target} (${age(ageMs)})`;
+  out.requests = Math.max(status?.requests ?? 0, blocked.requests);
+  // Entered after the last heartbeat: in flight, and the oldest if the heartbeat knew of none.
+  if (!status || status.inFlight === 0 || !status.oldest) {
+    out.inFlight = (status?.inFlight ?? 0) + 1;
+    out.oldest ??= out.blockedIn;
+  }
   return out;
+}
+
+/** Keeps the watchdog's last word on `record` (the pipe carries a JSON line each time it speaks). */
+export function readWatchdog(pipe: Readable | null | undefined, record: WorkerRecord): void {
+  if (!pipe) return;
+  let buffer = '';
+  pipe.setEncoding('utf8');
+  pipe.on('data', (chunk: string) => {
+    buffer += chunk;
+    for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
+      const line = buffer.slice(0, nl);
+      buffer = buffer.slice(nl + 1);
+      try {
+        record.blocked = { ...(JSON.parse(line) as WatchdogReport), at: performance.now() };
+      } catch {
+        // not a line of ours
+      }
+    }
+  });
+  pipe.on('error', () => {});
 }

@@ -71,7 +71,7 @@ const kState = Symbol('tsws.worker.state');
  *
  * - The constructor `(app, settings, log, options)` only stores what it is given: it runs before
  *   anything listens and must not touch the process (no listening, no timers, no signals).
- * - `start()` opens every address in `settings.bind` (the `listenOn()` helper parses them all)
+ * - `start()` opens every address in `settings.bind` (the `listenBind()` helper parses them all)
  *   and starts serving `app`; it resolves with the printable addresses once every listener is
  *   open, and rejects (with the reason) if any cannot be.
  * - `stop(graceful, timeoutMs)` stops accepting at once. Graceful: answer every request already
@@ -183,7 +183,8 @@ export abstract class Worker {
         if (!master && (why === 'SIGINT' || why === 'SIGTERM')) void this.stop(false, 0);
         return;
       }
-      log.info({ graceful, timeoutMs, why }, graceful ? 'draining' : 'stopping');
+      // Told by its master, which says so itself: its own line would only repeat it.
+      log[why === 'master' ? 'debug' : 'info']({ graceful, timeoutMs, why }, graceful ? 'draining' : 'stopping');
       clearInterval(beat);
       state.stopping = this.stop(graceful, timeoutMs).then(
         async () => {
@@ -214,6 +215,21 @@ export abstract class Worker {
       options.logging?.reopen();
       options.accessLog?.reopen();
     };
+    // Signals Node would die of without a word; under a master, HUP is the master's (a terminal
+    // hanging up sends it to every process in the group).
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (signal === 'SIGHUP' && !master) {
+        reopen();
+        log.info({ signal }, 'SIGHUP: reopened the log files (one process cannot reload its code: see tsws --help)');
+      } else if (signal === 'SIGUSR1' && !master) {
+        reopen();
+        log.info({ signal }, 'reopened the log files');
+      } else if (signal === 'SIGUSR1') {
+        reopen();
+      } else {
+        log[master ? 'debug' : 'warn']({ signal }, `${signal} ignored`);
+      }
+    };
     // The parent (master, PM2's daemon, your cluster primary) is gone: finish and leave, never orphaned.
     const onDisconnect = () => stop(true, grace, 'parent gone');
     const handlers: Array<[NodeJS.Signals, () => void]> = [
@@ -221,7 +237,9 @@ export abstract class Worker {
       // To a master's worker, INT and QUIT mean "now"; to a lone process (and PM2) INT is Ctrl-C or a stop: drain.
       ['SIGINT', () => (master ? stop(false, 0, 'SIGINT') : stop(true, grace, 'SIGINT'))],
       ['SIGQUIT', () => stop(false, 0, 'SIGQUIT')],
-      ['SIGUSR1', reopen],
+      ['SIGUSR1', () => onSignal('SIGUSR1')],
+      ['SIGHUP', () => onSignal('SIGHUP')],
+      ['SIGUSR2', () => onSignal('SIGUSR2')],
     ];
     for (const [signal, handler] of handlers) process.on(signal, handler);
     if (hasParent) {
@@ -238,12 +256,13 @@ export abstract class Worker {
     };
 
     const { interface: kind } = this.app;
-    log.info(
+    // Under a master, its `worker ready` line says this.
+    log[master ? 'debug' : 'info'](
       { listening: urls, workerClass: this.workerName, interface: kind, app: this.app.kind },
       `listening on ${urls.join(', ')} (worker class ${this.workerName}, ${kind} app)`,
     );
     if (master) {
-      send({ tsws: 'ready', workerClass: this.workerName, listening: urls });
+      send({ tsws: 'ready', workerClass: this.workerName, listening: urls, interface: kind, app: this.app.kind });
       if (options.heartbeatMs) {
         beat = setInterval(heartbeat, options.heartbeatMs);
         heartbeat();

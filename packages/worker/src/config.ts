@@ -5,7 +5,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { CommanderError, Option, Command as Program } from 'commander';
+import { CommanderError, Help, Option, Command as Program } from 'commander';
+import { WORKER_ENV } from './protocol.js';
 import {
   CONFIG_FILES,
   type Command,
@@ -18,9 +19,12 @@ import {
   type SettingName,
   type Settings,
 } from './settings.js';
+import { describeSyntaxError } from './syntax.js';
+import { type Usage, usageSections } from './usage.js';
 
 /** A bad setting, or a bad command line: the message names the option, where it came from and why. */
 export class SettingError extends Error {
+  override readonly name = 'SettingError';
   readonly code = 'ERR_TSWS_BAD_SETTING';
 }
 
@@ -32,6 +36,8 @@ export interface Resolved {
   sources: Record<SettingName, Source>;
   /** The config file read, if any (absolute). */
   configFile: string | undefined;
+  /** What was given but means nothing (a misspelt TSWS_* variable), one line each, for the log. */
+  warnings: string[];
 }
 
 const NAMES = Object.keys(SETTINGS) as SettingName[];
@@ -45,15 +51,20 @@ function settingsFor(command: Command): SettingName[] {
 }
 
 function attributeName(flags: string): string {
-  const long = flags.match(/--([\w-]+)/)![1]!;
+  // commander keeps `--no-x` as x = false.
+  const long = flags.match(/--(?:no-)?([\w-]+)/)![1]!;
   return long.replace(/-(\w)/g, (_, c: string) => c.toUpperCase());
 }
 
+/** Where option meanings start in --help: wider flags stand above theirs. */
+const HELP_COLUMN = 28;
+
 /**
  * The commander program for `command`, built from the table: flags grouped by section, help
- * lines from each description's first sentence and the default. Values are left as given.
+ * lines from each description's first sentence and the default, then the signals, exit codes and
+ * examples of `usage`. Values are left as given.
  */
-export function buildProgram(command: Command, version: string): Program {
+export function buildProgram(command: Command, version: string, usage?: Usage): Program {
   const program = new Program(command)
     .version(version, '-v, --version', 'Show the version.')
     .helpOption('-h, --help', 'Show this help.')
@@ -61,7 +72,17 @@ export function buildProgram(command: Command, version: string): Program {
     .allowExcessArguments(false)
     .showSuggestionAfterError(true)
     .exitOverride()
-    .configureOutput({ writeErr: () => {} });
+    .configureOutput({ writeErr: () => {} })
+    .configureHelp({
+      // One column for the meanings; a flag too long for it stands on a line of its own above.
+      formatItem: (term, termWidth, description, helper) => {
+        const column = Math.min(termWidth, HELP_COLUMN);
+        if (term.length <= column) return Help.prototype.formatItem.call(helper, term, column, description, helper);
+        return `  ${term}\n${Help.prototype.formatItem.call(helper, '', column, description, helper)}`;
+      },
+      formatHelp: (cmd, helper) =>
+        Help.prototype.formatHelp.call(helper, cmd, helper) + (usage ? `\n${usageSections(usage, helper)}` : ''),
+    });
   program.description(
     command === 'tsws'
       ? 'Serve a Node app in one process with tsws.'
@@ -105,15 +126,23 @@ export function defaultText(name: SettingName): string {
 }
 
 /** Parses argv (without node and the script) into given values only, plus the positional app. */
-function parseArgs(command: Command, argv: string[], version: string): Partial<Record<SettingName, unknown>> {
-  const program = buildProgram(command, version);
+function parseArgs(
+  command: Command,
+  argv: string[],
+  version: string,
+  usage?: Usage,
+): Partial<Record<SettingName, unknown>> {
+  const program = buildProgram(command, version, usage);
   try {
     program.parse(argv, { from: 'user' });
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help')
         throw err;
-      throw new SettingError(err.message.replace(/^error: /, ''));
+      // One line: commander puts its suggestion on a line of its own.
+      throw new SettingError(
+        err.message.replace(/^error: /, '').replace(/\n\(Did you mean (.*)\)$/, ' (did you mean $1)'),
+      );
     }
     throw err;
   }
@@ -122,8 +151,10 @@ function parseArgs(command: Command, argv: string[], version: string): Partial<R
   for (const name of settingsFor(command)) {
     const s = spec(name);
     if (!s.flags) continue;
-    const value = opts[attributeName(s.flags)];
-    if (value !== undefined) given[name] = value;
+    const attribute = attributeName(s.flags);
+    // Only what was given: a lone `--no-x` makes commander default x to true.
+    if (opts[attribute] !== undefined && program.getOptionValueSource(attribute) !== 'default')
+      given[name] = opts[attribute];
   }
   if (program.args[0] !== undefined) given.app = program.args[0];
   return given;
@@ -188,7 +219,8 @@ async function readConfigFile(path: string): Promise<Record<string, unknown>> {
       if (typeof value === 'function') value = await (value as () => unknown)();
     }
   } catch (err) {
-    throw new SettingError(`config file ${path}: ${(err as Error).message}`, { cause: err });
+    const syntax = path.endsWith('.json') ? undefined : await describeSyntaxError(err, path);
+    throw new SettingError(`config file ${path}: ${syntax ?? (err as Error).message}`, { cause: err });
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     const where = path.endsWith('.json') ? '' : ' as the default export';
@@ -235,6 +267,8 @@ export interface ResolveOptions {
   overrides?: Partial<Settings>;
   /** For --version. */
   version?: string;
+  /** For --help: the signals, exit codes and examples. */
+  usage?: Usage;
 }
 
 /**
@@ -245,7 +279,7 @@ export interface ResolveOptions {
 export async function resolveSettings(command: Command, options: ResolveOptions = {}): Promise<Resolved> {
   const env = options.env ?? process.env;
   const version = options.version ?? '0.0.0';
-  const cli = parseArgs(command, options.argv ?? [], version);
+  const cli = parseArgs(command, options.argv ?? [], version, options.usage);
   const envValues = fromEnv(command, env);
   const cmdArgs = env.TSWS_CMD_ARGS ? parseArgs(command, splitArgs(env.TSWS_CMD_ARGS), version) : {};
   const code = (options.overrides ?? {}) as Partial<Record<SettingName, unknown>>;
@@ -298,7 +332,23 @@ export async function resolveSettings(command: Command, options: ResolveOptions 
       sources[name] = source;
     }
   }
-  return { settings: settings as Settings, sources, configFile };
+  return { settings: settings as Settings, sources, configFile, warnings: unknownVariables(env) };
+}
+
+/**
+ * TSWS_* variables that name no setting but nearly do: a misspelling is otherwise ignored without
+ * a word. One far from every name is left alone (an app or a tool may have variables of its own).
+ */
+function unknownVariables(env: NodeJS.ProcessEnv): string[] {
+  const known = NAMES.filter((n) => !spec(n).action && spec(n).section !== 'Hooks').map(envName);
+  const other = new Set(['TSWS_CMD_ARGS', WORKER_ENV]);
+  const warnings: string[] = [];
+  for (const key of Object.keys(env)) {
+    if (!key.startsWith('TSWS_') || known.includes(key) || other.has(key)) continue;
+    const hint = closest(key, known);
+    if (hint) warnings.push(`${key} is not a setting and is ignored (did you mean ${hint}?)`);
+  }
+  return warnings;
 }
 
 function where(name: SettingName, source: Source, configFile: string | undefined): string {

@@ -4,6 +4,7 @@ import { statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { describeSyntaxError } from './syntax.js';
 import { importTypeScript, isTypeScript, TypeScriptUnavailable } from './typescript.js';
 
 /**
@@ -144,12 +145,19 @@ export async function loadExport(spec: string, chdir: string, what = 'APP'): Pro
     namespace = await importFile(file, chdir);
   } catch (err) {
     if (err instanceof TypeScriptUnavailable) throw new AppLoadError(`${what} "${spec}": ${err.message}`);
+    // A file that does not compile: where, as `node app.mjs` would say it (a user's mistake, no stack).
+    const syntax = await describeSyntaxError(err, file);
+    if (syntax) throw new AppLoadError(`${what} "${spec}": ${syntax}`);
     throw new AppLoadError(
       `${what} "${spec}": ${file} threw while loading: ${(err as Error)?.message ?? String(err)}`,
       { cause: err },
     );
   }
 
+  // A transpiled module (TypeScript, Babel, esbuild's tsx in a CommonJS project) arrives as
+  // CommonJS with its own `default` inside, marked __esModule: its exports are the module's.
+  if (isObjectLike(namespace.default) && namespace.default.__esModule === true)
+    namespace = namespace.default as Record<string, unknown>;
   let value: unknown = namespace;
   let parent: unknown;
   for (const [i, key] of parsed.path.entries()) {

@@ -35,7 +35,17 @@ export interface WorkerStatus {
 
 export type WorkerMessage =
   /** The app is loaded and every listener is open. */
-  | { tsws: 'ready'; workerClass: string; listening: string[] }
+  | { tsws: 'ready'; workerClass: string; listening: string[]; interface?: string; app?: string }
+  /**
+   * It could not start and exits with `exitCode` next: the master reports it (once, not once per
+   * worker). `error`: the app's own exception, when it threw, with its stack.
+   */
+  | {
+      tsws: 'boot-failed';
+      message: string;
+      exitCode: number;
+      error?: { type: string; message: string; stack?: string | undefined };
+    }
   /**
    * Sent every `heartbeatMs` while the event loop turns; silence means it is blocked. With
    * metrics on, `metrics` carries the request counts since the last heartbeat (a last one goes

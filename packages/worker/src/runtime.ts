@@ -1,50 +1,19 @@
 // Booting a worker, the same way under every supervisor: load the app, choose the worker class,
-// construct it. And a tsws-master's worker's life: its settings arrive in TSWS_WORKER, the base
-// class speaks the protocol (ready, heartbeats, stop, reopen-logs, the master going away).
+// construct it, listen. And a tsws-master's worker's life: its settings arrive in TSWS_WORKER,
+// the base class speaks the protocol (ready, heartbeats, stop, reopen-logs, the master going
+// away), and a failed boot is told to the master, which says it once for all its workers.
 import { resolve } from 'node:path';
+import { BindError } from '@tsws/core/bind';
 import { detectApp, type LoadedApp } from './app-kind.js';
-import type { Worker } from './base.js';
+import type { RunOptions, Worker } from './base.js';
 import { resolveWorkerClass, type WorkerClass, WorkerClassError } from './classes.js';
+import { BootError, reportFailure } from './failure.js';
 import { AppLoadError, loadApp } from './load.js';
-import { type AccessLog, createAccessLog, createLogger, type Logger } from './logging.js';
+import { type AccessLog, createAccessLog, createLogger } from './logging.js';
 import { RequestMetrics } from './metrics.js';
-import { decodeBoot, EXIT, WORKER_ENV, type WorkerSettings } from './protocol.js';
-
-/** The worker cannot start; `exitCode` is the protocol's answer (APP_LOAD_ERROR or BOOT_ERROR). */
-export class BootError extends Error {
-  override readonly name = 'BootError';
-  readonly code = 'ERR_TSWS_BOOT';
-  constructor(
-    message: string,
-    readonly exitCode: number,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-  }
-}
-
-/**
- * Logs a boot failure with an `err` field either way: the app's own exception (and its stack)
- * when the app threw, else just the type and message (a user's mistake has no stack worth reading).
- */
-export function logBootError(log: Logger, err: unknown): void {
-  if (err instanceof BootError || err instanceof AppLoadError) {
-    if (err.cause !== undefined) log.fatal({ err: err.cause }, err.message);
-    else
-      log.fatal(
-        {
-          err: {
-            type: err.name,
-            message: err.message,
-            exitCode: err instanceof BootError ? err.exitCode : EXIT.APP_LOAD_ERROR,
-          },
-        },
-        err.message,
-      );
-  } else {
-    log.fatal({ err }, (err as Error)?.message ?? String(err));
-  }
-}
+import { PrivilegeError } from './privileges.js';
+import { decodeBoot, EXIT, WORKER_ENV, type WorkerMessage, type WorkerSettings } from './protocol.js';
+import { startWatchdog, type Watchdog } from './watchdog.js';
 
 /** Loads and detects the app named by the settings; throws BootError(APP_LOAD_ERROR). */
 export async function loadSettingsApp(
@@ -66,15 +35,38 @@ export async function loadSettingsApp(
   }
 }
 
+/** --check-config's last step: the app loads and a worker class fits it; says what was found. */
+export async function checkApp(settings: WorkerSettings): Promise<string> {
+  const chdir = resolve(settings.chdir);
+  const app = await loadSettingsApp({ ...settings, chdir });
+  let Class: WorkerClass;
+  try {
+    Class = await resolveWorkerClass(settings.workerClass, app, chdir);
+  } catch (err) {
+    throw workerClassFailure(err);
+  }
+  return `APP "${settings.app}" is ${app.kind}, served by worker class ${Class.workerName ?? Class.name}`;
+}
+
+function workerClassFailure(err: unknown): unknown {
+  if (err instanceof WorkerClassError) return new BootError(err.message, EXIT.BOOT_ERROR);
+  if (err instanceof AppLoadError)
+    return new BootError(err.message, EXIT.BOOT_ERROR, err.cause !== undefined ? { cause: err.cause } : undefined);
+  return err;
+}
+
 /**
  * Everything before listening: the app's environment and directory, the app, the worker class,
  * the worker. Throws BootError with the exit code the failure calls for.
  */
 export async function prepareWorker(
   settings: WorkerSettings,
-  log: Logger,
-  accessLog?: AccessLog,
-  metrics?: RequestMetrics,
+  log: Worker['log'],
+  extras: {
+    accessLog?: AccessLog | undefined;
+    watchdog?: Watchdog | undefined;
+    metrics?: RequestMetrics | undefined;
+  } = {},
 ): Promise<Worker> {
   Object.assign(process.env, settings.env);
   settings.chdir = resolve(settings.chdir);
@@ -89,13 +81,11 @@ export async function prepareWorker(
   try {
     Class = await resolveWorkerClass(settings.workerClass, app, settings.chdir);
   } catch (err) {
-    if (err instanceof WorkerClassError) throw new BootError(err.message, EXIT.BOOT_ERROR);
-    if (err instanceof AppLoadError)
-      throw new BootError(err.message, EXIT.BOOT_ERROR, err.cause !== undefined ? { cause: err.cause } : undefined);
-    throw err;
+    throw workerClassFailure(err);
   }
   try {
-    const worker = new Class(app, settings, log, {
+    const { accessLog, watchdog, metrics } = extras;
+    const worker = new Class(watchdog ? watchdog.watch(app) : app, settings, log, {
       ...(accessLog ? { accessLog } : {}),
       ...(metrics ? { metrics } : {}),
     });
@@ -114,6 +104,34 @@ export async function prepareWorker(
   }
 }
 
+/**
+ * Runs the worker until it stops (resolves with the exit code). A failure to listen or to switch
+ * user is a BootError: the message alone for what a user can fix, with the cause for anything else.
+ */
+export async function runPrepared(worker: Worker, options: RunOptions): Promise<number> {
+  try {
+    return await worker.run(options);
+  } catch (err) {
+    await worker.stop(false, 0).catch(() => {});
+    const plain = err instanceof BindError || err instanceof PrivilegeError;
+    throw new BootError((err as Error)?.message ?? String(err), EXIT.BOOT_ERROR, plain ? undefined : { cause: err });
+  }
+}
+
+/** What a worker tells its master about a failed boot: the error, and the app's own exception when it threw. */
+function bootFailed(err: unknown): WorkerMessage {
+  const cause = err instanceof BootError ? err.cause : err;
+  const e = cause as Error | undefined;
+  return {
+    tsws: 'boot-failed',
+    message: (err as Error)?.message ?? String(err),
+    exitCode: err instanceof BootError ? err.exitCode : EXIT.APP_LOAD_ERROR,
+    ...(cause !== undefined
+      ? { error: { type: e?.name ?? typeof cause, message: e?.message ?? String(cause), stack: e?.stack } }
+      : {}),
+  };
+}
+
 /** Runs this process as a tsws-master's worker; the master's settings arrive in TSWS_WORKER. */
 export async function runWorker(): Promise<void> {
   const raw = process.env[WORKER_ENV];
@@ -124,12 +142,12 @@ export async function runWorker(): Promise<void> {
   const { settings, id, heartbeatMs } = decodeBoot(raw);
   const logging = createLogger(settings, { worker: id });
   const log = logging.log;
+  const accessLog = settings.accessLog ? createAccessLog(settings.accessLog, settings.logFormat) : undefined;
   const exit = (code: number): never => {
     logging.flush();
     accessLog?.flush();
     process.exit(code);
   };
-  const accessLog = settings.accessLog ? createAccessLog(settings.accessLog, settings.logFormat) : undefined;
   // An exception outside any request (a timer, an event handler) leaves the process in an unknown
   // state: log it with its stack in the error log (Node's default is a plain dump on stderr) and
   // exit 1; the master replaces the worker, as the tsws CLI's process would be by its supervisor.
@@ -137,21 +155,27 @@ export async function runWorker(): Promise<void> {
     log.fatal({ err }, 'uncaught exception');
     exit(EXIT.ERROR);
   });
+  // The master says it, once for all its workers (one line for a mistake); alone, say it here.
+  const failed = (err: unknown): void => {
+    const code = err instanceof BootError ? err.exitCode : EXIT.APP_LOAD_ERROR;
+    if (!process.connected) {
+      reportFailure(err, log, undefined);
+      exit(code);
+    }
+    process.send!(bootFailed(err), undefined, {}, () => exit(code));
+  };
+  const watchdog = settings.watchdog ? startWatchdog(settings, id, heartbeatMs, log) : undefined;
   let worker: Worker;
   try {
     // The master serves metrics (or sends them to StatsD): count each request for it.
     const metrics = settings.metricsBind || settings.statsdHost ? new RequestMetrics() : undefined;
-    worker = await prepareWorker(settings, log, accessLog, metrics);
+    worker = await prepareWorker(settings, log, { accessLog, watchdog, metrics });
   } catch (err) {
-    logBootError(log, err);
-    return exit(err instanceof BootError ? err.exitCode : EXIT.APP_LOAD_ERROR);
+    return failed(err);
   }
-  let code: number;
   try {
-    code = await worker.run({ mode: 'master', heartbeatMs, logging, ...(accessLog ? { accessLog } : {}) });
+    exit(await runPrepared(worker, { mode: 'master', heartbeatMs, logging, ...(accessLog ? { accessLog } : {}) }));
   } catch (err) {
-    logBootError(log, err);
-    return exit(EXIT.BOOT_ERROR);
+    failed(err);
   }
-  exit(code);
 }

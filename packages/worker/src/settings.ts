@@ -5,7 +5,9 @@
 // Settings that the core has an option for take the core's default (DEFAULTS, in ms) rather
 // than stating it again, durations as `inSeconds(DEFAULTS.x)`, which coreOptions() turns back.
 import { tmpdir } from 'node:os';
-import { type BindAddress, DEFAULTS, parseBind } from '@tsws/core';
+// The bind and options modules alone: a master imports the settings and must not load the core's parser.
+import { type BindAddress, parseBind } from '@tsws/core/bind';
+import { DEFAULTS } from '@tsws/core/options';
 import { availableCpus } from './container.js';
 
 export type Command = 'tsws' | 'tsws-master';
@@ -263,7 +265,9 @@ export const SETTINGS = {
     default: () => [DEFAULTS.bind],
     desc:
       'Where to listen: `host:port`, `[ipv6]:port`, `unix:/path`, `unix:@abstract` or `fd://N`. Repeat for ' +
-      'more. Sockets passed by systemd (LISTEN_FDS) are used instead when present.',
+      'more. Sockets passed by systemd (LISTEN_FDS) are used instead when present. An abstract name (Linux) ' +
+      'needs Node >= 22 (Node 20 pads it to 108 bytes, which only Node clients can reach), and under ' +
+      "tsws-master the workers' --chdir must be the master's own directory.",
   }),
   backlog: setting({
     section: 'Server',
@@ -409,6 +413,18 @@ export const SETTINGS = {
     default: 0,
     desc: 'Add up to this many seconds, at random per worker, to --max-worker-lifetime.',
   }),
+  watchdog: setting({
+    section: 'Workers',
+    flags: '--no-watchdog',
+    commands: MASTER,
+    parse: flag,
+    default: true,
+    defaultText: 'on',
+    desc:
+      "Turn off each worker's watchdog thread, which tells the master what a blocked event loop is doing (the " +
+      'request its timeout line names) and ends a worker left blocked by a dead master. It costs about 8 MB of ' +
+      'memory per worker (a thread) and a few stores per request.',
+  }),
   reload: setting({
     section: 'Workers',
     flags: '--reload',
@@ -503,9 +519,12 @@ export const SETTINGS = {
     section: 'Logging',
     flags: '--log-format <format>',
     commands: BOTH,
-    parse: oneOf('json', 'pretty'),
-    default: 'json',
-    desc: 'How log lines look: `json` (one JSON object per line) or `pretty` (for people).',
+    parse: oneOf('auto', 'json', 'pretty'),
+    default: 'auto',
+    desc:
+      'How log lines look: `json` (one JSON object per line), `pretty` (one short line per event, for people), ' +
+      'or `auto`: pretty on a terminal, JSON anywhere else. The access log follows it: JSON lines, or when ' +
+      'pretty the combined format.',
   }),
   accessLog: setting({
     section: 'Logging',

@@ -2,47 +2,29 @@
 // node:cluster primary's workers, say). Under a terminal, systemd (with socket activation) or
 // PM2, the base class handles the signals; this file owns the process's edges: the sockets
 // systemd passed, the pid file, logging, and reporting a failed boot.
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import type { Worker } from './base.js';
 import { resolveSettings } from './config.js';
-import { type AccessLog, createAccessLog, createLogger, type Logging } from './logging.js';
+import { exitCodeOf, reportFailure } from './failure.js';
+import { type AccessLog, createAccessLog, createLogger } from './logging.js';
+import { removePidFile, writePidFile } from './pidfile.js';
+import { preflight } from './preflight.js';
 import { EXIT } from './protocol.js';
-import { BootError, logBootError, prepareWorker } from './runtime.js';
+import { prepareWorker, runPrepared } from './runtime.js';
 import type { Settings } from './settings.js';
 import { passedSockets, takePassedSockets } from './systemd.js';
 
 export interface StandaloneOptions {
   /** --bind was given (rather than defaulted): sockets from systemd are added to it instead of replacing it. */
   bindGiven?: boolean;
-  /** Where a user's mistake goes when the error log is standard error: one plain line (the CLI). */
+  /** A user's mistake is one plain line on stderr when the log goes there (the CLI). */
   plainErrors?: boolean;
-}
-
-function writePidFile(path: string): string {
-  const file = resolve(path);
-  writeFileSync(file, `${process.pid}\n`);
-  return file;
-}
-
-function removePidFile(file: string | undefined): void {
-  if (!file) return;
-  try {
-    if (readFileSync(file, 'utf8').trim() === String(process.pid)) rmSync(file);
-  } catch {
-    // gone already, or no longer ours to remove (privileges dropped)
-  }
-}
-
-function report(err: unknown, logging: Logging, settings: Settings, plain: boolean): void {
-  const userMistake = err instanceof BootError && err.cause === undefined;
-  if (plain && userMistake && settings.errorLog === '-') process.stderr.write(`tsws: error: ${err.message}\n`);
-  else logBootError(logging.log, err);
+  /** Said in the log once it is open (TSWS_* variables that name no setting). */
+  warnings?: string[];
 }
 
 /**
  * Serves `settings.app` in this process until SIGTERM or SIGINT (or the parent process going
- * away), drains, and resolves with the exit code (EXIT.*). Boot failures are reported here.
+ * away), drains, and resolves with the exit code (EXIT.*). A failed start is reported here.
  */
 export async function runStandalone(settings: Settings, options: StandaloneOptions = {}): Promise<number> {
   // systemd socket activation: the passed sockets replace the default bind.
@@ -52,62 +34,46 @@ export async function runStandalone(settings: Settings, options: StandaloneOptio
 
   const logging = createLogger(settings);
   const { log } = logging;
+  for (const warning of options.warnings ?? []) log.warn(warning);
   const accessLog: AccessLog | undefined = settings.accessLog
     ? createAccessLog(settings.accessLog, settings.logFormat)
     : undefined;
-  const finish = (code: number) => {
-    logging.flush();
-    accessLog?.flush();
-    return code;
-  };
-  if (passed.length) log.info({ sockets: passed, names }, `serving ${passed.length} socket(s) passed by systemd`);
-
+  let pidFile: string | undefined;
   const onFatal = (err: unknown) => {
     log.fatal({ err }, 'uncaught exception');
     finish(EXIT.ERROR);
     process.exit(EXIT.ERROR);
   };
+  const finish = (code: number) => {
+    if (pidFile) removePidFile(pidFile);
+    process.off('uncaughtException', onFatal);
+    logging.flush();
+    accessLog?.flush();
+    return code;
+  };
+  const plain = options.plainErrors && settings.errorLog === '-' ? { command: 'tsws' } : undefined;
+  const fail = (err: unknown) => {
+    reportFailure(err, log, plain);
+    return finish(exitCodeOf(err));
+  };
   process.on('uncaughtException', onFatal);
 
   let worker: Worker;
   try {
-    worker = await prepareWorker(settings, log, accessLog);
-  } catch (err) {
-    report(err, logging, settings, options.plainErrors ?? false);
-    process.off('uncaughtException', onFatal);
-    return finish(err instanceof BootError ? err.exitCode : EXIT.APP_LOAD_ERROR);
-  }
-  let pidFile: string | undefined;
-  try {
+    preflight(settings, 'tsws');
     if (settings.pid) pidFile = writePidFile(settings.pid);
+    if (passed.length) log.info({ sockets: passed, names }, `serving ${passed.length} socket(s) passed by systemd`);
+    worker = await prepareWorker(settings, log, { accessLog });
   } catch (err) {
-    report(
-      new BootError(`--pid ${settings.pid}: ${(err as Error).message}`, EXIT.BOOT_ERROR),
-      logging,
-      settings,
-      options.plainErrors ?? false,
-    );
-    process.off('uncaughtException', onFatal);
-    return finish(EXIT.BOOT_ERROR);
+    return fail(err);
   }
-  let code: number;
   try {
-    code = await worker.run({ mode: 'standalone', logging, ...(accessLog ? { accessLog } : {}) });
+    const code = await runPrepared(worker, { mode: 'standalone', logging, ...(accessLog ? { accessLog } : {}) });
     log.info({ code }, 'stopped');
+    return finish(code);
   } catch (err) {
-    await worker.stop(false, 0).catch(() => {});
-    // Binding or switching user failed: the reason is the whole message.
-    report(
-      new BootError((err as Error)?.message ?? String(err), EXIT.BOOT_ERROR),
-      logging,
-      settings,
-      options.plainErrors ?? false,
-    );
-    code = EXIT.BOOT_ERROR;
+    return fail(err);
   }
-  removePidFile(pidFile);
-  process.off('uncaughtException', onFatal);
-  return finish(code);
 }
 
 /** runApp's options: the settings you would give `tsws`, by their config-file names. */
@@ -126,6 +92,6 @@ export type AppOptions = Partial<Settings> & {
  *     else process.exitCode = await runApp({ app: 'app.js:app', bind: ['127.0.0.1:8000'] });
  */
 export async function runApp(options: AppOptions): Promise<number> {
-  const { settings, sources } = await resolveSettings('tsws', { argv: [], overrides: options });
-  return runStandalone(settings, { bindGiven: sources.bind !== 'default' });
+  const { settings, sources, warnings } = await resolveSettings('tsws', { argv: [], overrides: options });
+  return runStandalone(settings, { bindGiven: sources.bind !== 'default', warnings });
 }

@@ -7,8 +7,8 @@ import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const TSWS = `${ROOT}packages/worker/bin/tsws.js`;
-const MASTER = `${ROOT}packages/master/bin/tsws-master.js`;
+const TSWS = `${ROOT}packages/tsws/bin/tsws.js`;
+const MASTER = `${ROOT}packages/tsws/bin/tsws-master.js`;
 export const APP = fileURLToPath(new URL('./app.mjs', import.meta.url));
 
 export const SERVERS = {

@@ -7,7 +7,7 @@ import { unlinkSync } from 'node:fs';
 import http from 'node:http';
 import net, { type Socket } from 'node:net';
 import { Worker, type WorkerStats } from '../base.js';
-import { listenOn } from '../listen.js';
+import { listenBind } from '../listen.js';
 import type { WorkerSettings } from '../protocol.js';
 
 /**
@@ -88,7 +88,7 @@ export class NodeWorker extends Worker {
         });
         server.on('connection', (socket: Socket) => this.connected(socket));
         this.servers.push(server);
-        const { url, unixPath } = await listenOn(server, bind, s);
+        const { url, unixPath } = await listenBind(server, bind, s);
         urls.push(url);
         if (unixPath) this.unixPaths.push(unixPath);
       }
