@@ -161,8 +161,9 @@ describe('slow but steady readers', () => {
 
   it('get every byte of a body that takes far longer than bodyTimeout to read, whatever the framing', async () => {
     const { logger, lines } = memoryLogger();
-    // Twice what checks on a loaded machine need, and still far less than a read takes.
-    const { port } = await start(() => new Response(body), { bodyTimeout: 2000, logger });
+    // Twice what checks on a loaded machine need, and still far less than a read takes. The
+    // keep-alive reader may finish seconds before the others: its connection must wait for them.
+    const { port } = await start(() => new Response(body), { bodyTimeout: 2000, keepAliveTimeout: 60_000, logger });
     const rate = 4 * 1024 * 1024; // about 4 s each, read side by side
     const close = await slowReader(port, req('GET', '/', ['Connection: close']), rate);
     const http10 = await slowReader(port, 'GET / HTTP/1.0\r\n\r\n', rate);
