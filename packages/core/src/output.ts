@@ -53,10 +53,10 @@ export class Output {
   private readonly batch: Array<Uint8Array | string> = [];
   private batchBytes = 0;
   private batchCopies = true;
-  /** Bytes unsent at the last look (see stalledFor()), when that last changed, and clock.lost then. */
+  /** Bytes unsent at the last look (see stalledFor()), when that last changed, and clock.blocked then. */
   private unsentThen = 0;
   private changedAt = 0;
-  private lostThen = 0;
+  private blockedThen = 0;
 
   constructor(
     private readonly socket: Socket,
@@ -154,21 +154,25 @@ export class Output {
   watch(now: number): void {
     this.unsentThen = this.unsent();
     this.changedAt = now;
-    this.lostThen = clock.lost;
+    this.blockedThen = clock.blocked;
   }
 
   /**
-   * How long (looking now) the client has taken no bytes, since watch(). Time the event loop was
-   * blocked does not count: libuv could hand the kernel nothing then, however fast the client read.
+   * How long (looking now) the client has taken no bytes, since watch(); 0 if the event loop was
+   * blocked since the last look: libuv could hand the kernel nothing meanwhile, however fast the
+   * client read, so only a look after the loop has run freely can tell a stall.
    */
   stalledFor(now: number): number {
     const unsent = this.unsent();
     if (unsent !== this.unsentThen) {
       this.unsentThen = unsent;
       this.changedAt = now;
-      this.lostThen = clock.lost;
     }
-    return now - this.changedAt - (clock.lost - this.lostThen);
+    if (clock.blocked !== this.blockedThen) {
+      this.blockedThen = clock.blocked;
+      return 0;
+    }
+    return now - this.changedAt;
   }
 
   /**
