@@ -1,9 +1,12 @@
 // Persistent connections (RFC 9112 §9.3): HTTP/1.1 keeps the connection by default, HTTP/1.0 only
 // when asked with Connection: keep-alive, and Connection: close from either side ends it.
+import { once } from 'node:events';
 import http from 'node:http';
-import { describe, expect, it } from 'vitest';
+import net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { start } from '../helpers/core.js';
-import { connect, req } from '../helpers/raw.js';
+import { connect, RawClient, req } from '../helpers/raw.js';
 
 /** Answers with the client's port, so two answers from one connection show the same number. */
 const portEcho = (_request: Request, info: { remotePort: number }) => new Response(String(info.remotePort));
@@ -79,6 +82,49 @@ describe('keep-alive', () => {
     expect(res.header('connection')).toBe('close');
     expect(await c.closed()).toBe(true);
     expect(c.pending().length).toBe(0);
+  });
+
+  /** A client that keeps its own side open after the server's FIN, as a lingering close waits for. */
+  async function halfOpenClient(port: number): Promise<RawClient> {
+    const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    await once(socket, 'connect');
+    onTestFinished(() => {
+      socket.destroy();
+    });
+    return new RawClient(socket);
+  }
+
+  it('frees a Connection: close connection as soon as its answer is out, sync or async', async () => {
+    const { server, port } = await start(async (request) =>
+      new URL(request.url).pathname === '/async' ? new Response(await Promise.resolve('later')) : new Response('now'),
+    );
+    for (const path of ['/sync', '/async']) {
+      const c = await halfOpenClient(port);
+      c.write(req('GET', path, ['Connection: close']));
+      expect((await c.response()).status).toBe(200);
+      expect(await c.closed()).toBe(true);
+      // Nothing was left unread: the server need not wait for the client's FIN (it lingered 2 s).
+      const deadline = Date.now() + 1000;
+      while (server.stats().connections > 0 && Date.now() < deadline) await sleep(20);
+      expect(server.stats().connections, path).toBe(0);
+    }
+  });
+
+  it('lingers after a Connection: close answer when the client sent more, so its bytes never reset it', async () => {
+    const { server, port } = await start(portEcho);
+    const c = await halfOpenClient(port);
+    const errors: string[] = [];
+    c.socket.on('error', (err: NodeJS.ErrnoException) => errors.push(err.code ?? err.message));
+    c.write(req('GET', '/a', ['Connection: close']) + req('GET', '/b'));
+    expect((await c.response()).status).toBe(200);
+    expect(await c.closed()).toBe(true);
+    // Still reading and dropping what the client sends: a closed socket would answer with a reset.
+    c.write('more bytes');
+    await sleep(300);
+    expect(server.stats().connections).toBe(1);
+    c.socket.end();
+    await sleep(200);
+    expect(errors).toEqual([]);
   });
 
   it('closes after the response when the app says Connection: close', async () => {

@@ -82,6 +82,10 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
   private closeAfter = false; // read no more requests
   private ending = false; // a response said Connection: close; end after it
   private peerEnded = false;
+  /** Input was dropped or left unparsed: closing must linger, or the kernel resets the connection. */
+  private unread = false;
+  /** end() was called while parsing: run() closes once it knows whether input was left. */
+  private endPending = false;
   closed = false;
 
   timer = T_HEADERS;
@@ -113,11 +117,15 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
 
   onData(chunk: Buffer): void {
     // Closing: what the client still sends is read and dropped (a lingering close).
-    if (this.ending) return;
+    if (this.ending) {
+      this.unread = true;
+      return;
+    }
     if (this.reading !== null) this.framingBytes += chunk.length;
     if (this.paused) {
       // Data already on its way when reading paused: keep it for when the parser resumes.
       if (!this.closeAfter) this.rest = this.rest ? Buffer.concat([this.rest, chunk]) : copy(chunk);
+      else this.unread = true;
       this.socket.pause();
       return;
     }
@@ -143,6 +151,10 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
     if (ret !== llhttp.ERROR.OK) this.stopped(ret, chunk);
     // Responses the app gave synchronously go out now, in one write.
     this.output.flush();
+    if (this.endPending) {
+      this.endPending = false;
+      this.close();
+    }
   }
 
   private stopped(ret: number, chunk: Buffer): void {
@@ -150,9 +162,11 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
       this.paused = true;
       const at = llhttp.errorOffset(this.ptr);
       if (ret === llhttp.ERROR.PAUSED_UPGRADE) this.closeAfter = true;
+      if (this.closeAfter && at < chunk.length) this.unread = true;
       this.rest = !this.closeAfter && at < chunk.length ? copy(chunk.subarray(at)) : null;
-      // Once ending, reading goes on: the lingering close reads until the client's FIN.
-      if (!this.ending) this.socket.pause();
+      // No more requests will be read: what still comes is dropped (see onData()), and leaving
+      // the socket reading spares libuv a stop and a restart (two epoll_ctl calls) before end().
+      if (!this.closeAfter) this.socket.pause();
       return;
     }
     const status = this.refused || 400;
@@ -271,6 +285,8 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
   private fail(status: number, reason: string): void {
     this.server.opts.logger.debug({ status, reason, remoteAddress: this.peer.remoteAddress }, 'bad request');
     this.closeAfter = true;
+    // Where the request went wrong, the rest of what the client sent is unknown.
+    this.unread = true;
     this.paused = true;
     this.rest = null;
     this.socket.pause();
@@ -607,17 +623,32 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
     }
   }
 
-  /**
-   * Closes after the output: Node shuts our side down once every byte written has reached the
-   * kernel ('finish', then flushed()); until then the output is watched for stalls as always.
-   * Destroying the socket any earlier would drop what a slow client has yet to read.
-   */
+  /** Closes after the output (see close()); requests not yet answered are dropped. */
   end(): void {
-    if (this.closed || this.timer >= T_FLUSH) return;
+    if (this.closed || this.endPending || this.timer >= T_FLUSH) return;
     this.ending = this.closeAfter = true;
+    // A head or a body half read, or input kept for later: the client has more on its way.
+    if (this.rest !== null || this.head.inHeaders || this.reading !== null) this.unread = true;
     this.dropQueue('the connection is closing');
-    this.output.flush();
     this.rest = null;
+    if (this.executing) this.endPending = true;
+    else this.close();
+  }
+
+  /**
+   * Every byte written already in the kernel and nothing read past the last request: close at
+   * once, as nginx does (the kernel sends the output, then a FIN). Otherwise Node shuts our side
+   * down once every byte has reached the kernel ('finish', then flushed()), watching the output
+   * for stalls meanwhile, and the close lingers for the client's FIN: closing with input unread
+   * sends a reset, which can destroy the client's copy of the output, and TLS owes a close_notify.
+   */
+  private close(): void {
+    if (this.closed) return;
+    this.output.flush();
+    if ((this.peerEnded || !this.unread) && this.scheme === 'http' && this.output.unsent() === 0) {
+      this.socket.destroy();
+      return;
+    }
     this.socket.once('finish', onFinish);
     this.socket.end();
     if (this.closed) return;
