@@ -7,6 +7,7 @@
 //   node bench/ab.mjs before=/tmp/old/packages/core after=packages/core
 //   node bench/ab.mjs --scenario pipelined --rounds 7 --duration 4 a=... b=...
 //   node bench/ab.mjs bench=bench/app.mjs hello=examples/hello.mjs
+//   node bench/ab.mjs --path /stream-1k before=... after=...   (any route of bench/app.mjs)
 //
 // A build is a package directory with dist/ (make the old one with `git worktree add /tmp/old
 // HEAD~1 && cd /tmp/old && pnpm install && pnpm build`); an app file (.mjs, .js) instead is that
@@ -22,7 +23,7 @@ import { cpuMicros, startPinned, stop, waitForPort } from './proc.mjs';
 const CORE = fileURLToPath(new URL('../packages/core', import.meta.url));
 const BENCH_APP = new URL('./app.mjs', import.meta.url).href;
 const args = process.argv.slice(2);
-const opts = { scenario: 'keepalive', rounds: 5, duration: 4, connections: 50 };
+const opts = { scenario: 'keepalive', rounds: 5, duration: 4, connections: 50, path: '/' };
 const builds = [];
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
@@ -62,7 +63,17 @@ await serve(app, { bind: '127.0.0.1:' + port });`;
 function wrk(port, seconds) {
   const out = execFileSync(
     'taskset',
-    ['-c', '1', 'wrk', '-t1', `-c${opts.connections}`, `-d${seconds}s`, '-s', script, `http://127.0.0.1:${port}/`],
+    [
+      '-c',
+      '1',
+      'wrk',
+      '-t1',
+      `-c${opts.connections}`,
+      `-d${seconds}s`,
+      '-s',
+      script,
+      `http://127.0.0.1:${port}${opts.path}`,
+    ],
     { encoding: 'utf8' },
   );
   return { requests: Number(/(\d+) requests in/.exec(out)[1]), rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]) };
@@ -88,7 +99,9 @@ for (let round = 0; round < opts.rounds; round++) {
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-console.log(`${opts.scenario}, ${opts.rounds} rounds of ${opts.duration} s, wrk -t1 -c${opts.connections}`);
+console.log(
+  `${opts.scenario} ${opts.path}, ${opts.rounds} rounds of ${opts.duration} s, wrk -t1 -c${opts.connections}`,
+);
 for (const [name, s] of samples) {
   console.log(
     `${name}: ${median(s.map((x) => x.us)).toFixed(2)} us/request (rounds ${s.map((x) => x.us.toFixed(1)).join(' ')}), ` +

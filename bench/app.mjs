@@ -53,6 +53,25 @@ export function benchFile(size) {
   return path;
 }
 
+/** Server-sent events (bench/sse.mjs): one event a second per client, until it goes away. */
+export const SSE_EVERY_MS = 1000;
+export const sseEvent = (n) => `data: event ${n}\n\n`;
+const SSE_HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' };
+
+function eventStream() {
+  let timer;
+  let n = 0;
+  return new ReadableStream({
+    start(controller) {
+      controller.enqueue(new TextEncoder().encode(sseEvent(n++)));
+      timer = setInterval(() => controller.enqueue(new TextEncoder().encode(sseEvent(n++))), SSE_EVERY_MS);
+    },
+    cancel() {
+      clearInterval(timer);
+    },
+  });
+}
+
 export const HELLO = 'hello world';
 const OCTETS = { 'content-type': 'application/octet-stream' };
 
@@ -65,6 +84,8 @@ export default async function app(request) {
       return Response.json(jsonObject);
     case '/echo':
       return new Response(await request.arrayBuffer(), { headers: { 'content-type': 'application/octet-stream' } });
+    case '/sse':
+      return new Response(eventStream(), { headers: SSE_HEADERS });
     default: {
       const stream = STREAMS[path];
       if (stream) return new Response(chunkStream(stream), { headers: OCTETS });

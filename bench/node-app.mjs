@@ -3,7 +3,7 @@
 // their app (`bench/node-app.mjs:default`), which is what the `node` worker class is for.
 import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
-import { benchFile, FILES, HELLO, jsonObject, STREAMS } from './app.mjs';
+import { benchFile, FILES, HELLO, jsonObject, SSE_EVERY_MS, STREAMS, sseEvent } from './app.mjs';
 
 async function route(req, res) {
   switch (req.url) {
@@ -23,6 +23,14 @@ async function route(req, res) {
       const body = Buffer.concat(chunks);
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length });
       res.end(body);
+      return;
+    }
+    case '/sse': {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+      let n = 0;
+      res.write(sseEvent(n++));
+      const timer = setInterval(() => res.write(sseEvent(n++)), SSE_EVERY_MS);
+      res.on('close', () => clearInterval(timer));
       return;
     }
     default: {

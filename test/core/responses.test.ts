@@ -1,7 +1,10 @@
 // Writing responses (RFC 9112 §6, RFC 9110 §6.4.1): framing by what the body is, no body where
 // none is allowed, Date, repeated Set-Cookie, status text, every headers shape, and Responses
 // the server did not make itself.
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, openAsBlob, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { memoryLogger, start } from '../helpers/core.js';
 import { connect, exchange, req } from '../helpers/raw.js';
 import { sleep } from '../helpers/wait.mjs';
@@ -51,6 +54,42 @@ describe('responses', () => {
     expect((await c.response()).header('content-type')).toBe('text/plain;charset=UTF-8');
   });
 
+  it('sends a Blob with its Content-Length and type, a file-backed one read from its file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsws-blob-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'data.bin');
+    const bytes = Buffer.alloc(3 * 1024 * 1024 + 7, 'tsws');
+    writeFileSync(file, bytes);
+    const { port, origin } = await start(async (request) => {
+      const path = new URL(request.url).pathname;
+      if (path === '/file') return new Response(await openAsBlob(file, { type: 'application/x-data' }));
+      if (path === '/empty') return new Response(new Blob([]));
+      return new Response(new Blob(['hello ', 'blob'], { type: 'text/x-blob' }), {
+        headers: path === '/typed' ? { 'content-type': 'text/plain' } : {},
+      });
+    });
+    const c = await connect(port);
+    c.write(req('GET', '/file') + req('GET', '/') + req('HEAD', '/file') + req('GET', '/typed') + req('GET', '/empty'));
+    const fromFile = await c.response({ timeoutMs: 10_000 });
+    expect(fromFile.header('content-length')).toBe(String(bytes.length));
+    expect(fromFile.header('transfer-encoding')).toBeUndefined();
+    expect(fromFile.header('content-type')).toBe('application/x-data');
+    expect(Buffer.compare(fromFile.body, bytes)).toBe(0);
+    const small = await c.response();
+    expect(small.header('content-length')).toBe('10');
+    expect(small.header('content-type')).toBe('text/x-blob');
+    expect(small.body.toString()).toBe('hello blob');
+    const head = await c.response({ head: true });
+    expect(head.header('content-length')).toBe(String(bytes.length));
+    expect(head.body.length).toBe(0);
+    expect((await c.response()).header('content-type')).toBe('text/plain');
+    const empty = await c.response();
+    expect(empty.header('content-length')).toBe('0');
+    // Kept alive through all of them.
+    expect(await c.closed(200)).toBe(false);
+    expect(await (await fetch(`${origin}/file`)).arrayBuffer()).toEqual(bytes.buffer.slice(0, bytes.length));
+  });
+
   it('streams bodies chunked on HTTP/1.1 and close-delimited on HTTP/1.0', async () => {
     const { port, origin } = await start(() => new Response(streamOf('one,', 'two,', 'three')));
     const c = await connect(port);
@@ -71,6 +110,86 @@ describe('responses', () => {
     expect(await old.closed()).toBe(true);
 
     expect(await (await fetch(origin)).text()).toBe('one,two,three');
+  });
+
+  it('streams chunks of every size, given at once or after a wait, each in its own chunk', async () => {
+    // Sizes on both sides of what the server copies into one write (16 KiB) and of what it
+    // gathers before writing (128 KiB); some given in one go, some after a timer.
+    const sizes = [1, 10, 1024, 16 * 1024, 16 * 1024 + 1, 100, 128 * 1024, 300 * 1024, 5, 64 * 1024];
+    const chunks = sizes.map((n, i) => new Uint8Array(n).fill(97 + i));
+    const { port } = await start(() => {
+      let i = 0;
+      return new Response(
+        new ReadableStream({
+          async pull(controller) {
+            if (i % 4 === 3) await sleep(20);
+            controller.enqueue(chunks[i]!);
+            if (++i === chunks.length) controller.close();
+          },
+        }),
+      );
+    });
+    const c = await connect(port);
+    c.write(req('GET', '/'));
+    const res = await c.response({ timeoutMs: 10_000 });
+    const framed = chunks.map((b) => `${b.length.toString(16)}\r\n${Buffer.from(b).toString('latin1')}\r\n`);
+    const raw = res.raw.toString('latin1');
+    expect(raw.slice(raw.indexOf('\r\n\r\n') + 4)).toBe(`${framed.join('')}0\r\n\r\n`);
+    // The same over HTTP/1.0, close-delimited.
+    const old = await connect(port);
+    old.write(req('GET', '/', [], '', 'HTTP/1.0'));
+    expect(Buffer.compare((await old.response({ timeoutMs: 10_000 })).body, Buffer.concat(chunks))).toBe(0);
+  });
+
+  it('streams a body whose Response was touched after it was made, and refuses a locked stream', async () => {
+    let refused = '';
+    const { origin } = await start((request) => {
+      const stream = streamOf('a', 'b');
+      if (new URL(request.url).pathname === '/locked') {
+        stream.getReader();
+        try {
+          new Response(stream);
+        } catch (err) {
+          refused = (err as Error).constructor.name;
+        }
+        return new Response('refused');
+      }
+      const res = new Response(stream, { headers: { 'x-a': '1' } });
+      res.headers.set('x-b', '2');
+      return res;
+    });
+    const res = await fetch(origin);
+    expect(res.headers.get('x-a')).toBe('1');
+    expect(res.headers.get('x-b')).toBe('2');
+    expect(await res.text()).toBe('ab');
+    expect(await (await fetch(`${origin}/locked`)).text()).toBe('refused');
+    expect(refused).toBe('TypeError');
+  });
+
+  it('reads an endless stream only as fast as the client takes it', async () => {
+    let pulled = 0;
+    const chunk = new Uint8Array(1024);
+    const { port } = await start(
+      () =>
+        new Response(
+          new ReadableStream({
+            pull(controller) {
+              pulled++;
+              controller.enqueue(chunk);
+            },
+          }),
+        ),
+      { bodyTimeout: 60_000 },
+    );
+    const c = await connect(port);
+    c.socket.pause();
+    c.write(req('GET', '/'));
+    await sleep(500);
+    const soon = pulled;
+    await sleep(500);
+    // The kernel's buffers and the server's batch fill, then pulling stops.
+    expect(pulled).toBe(soon);
+    expect(pulled * chunk.length).toBeLessThan(64 * 1024 * 1024);
   });
 
   it('cancels a streamed body (and aborts request.signal) when the client goes away', async () => {

@@ -109,6 +109,29 @@ describe('timeouts', () => {
     // What arrived is a truncated response.
     expect(c.pending().length).toBeLessThan(size);
   });
+
+  it('bodyTimeout: a reader that stops is cut no sooner than bodyTimeout after it took its last byte', async () => {
+    // Stamped on a clock up to a tick stale, the stall looked older than it was: started a fifth of
+    // a tick apart, some of these would be cut that much early.
+    const cuts: number[] = [];
+    const logger = { ...memoryLogger().logger, warn: () => cuts.push(Date.now()) };
+    const body = new Uint8Array(32 * 1024 * 1024);
+    const { port } = await start(() => new Response(body), { bodyTimeout: 1000, logger });
+    const sent: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const c = await connect(port);
+      c.socket.pause();
+      sent.push(Date.now());
+      c.write(req('GET', '/'));
+      await sleep(100);
+    }
+    const deadline = Date.now() + 5000;
+    while (cuts.length < sent.length && Date.now() < deadline) await sleep(50);
+    expect(cuts.length).toBe(sent.length);
+    // Each stall began after its request was sent; the k-th cut is no sooner than the k-th send's.
+    cuts.sort((a, b) => a - b);
+    for (let k = 0; k < sent.length; k++) expect(cuts[k]! - sent[k]!).toBeGreaterThanOrEqual(1000);
+  });
 });
 
 describe('slow but steady readers', () => {
@@ -138,7 +161,9 @@ describe('slow but steady readers', () => {
 
   it('get every byte of a body that takes far longer than bodyTimeout to read, whatever the framing', async () => {
     const { logger, lines } = memoryLogger();
-    const { port } = await start(() => new Response(body), { bodyTimeout: 1000, logger });
+    // Twice what checks on a loaded machine need, and still far less than a read takes. The
+    // keep-alive reader may finish seconds before the others: its connection must wait for them.
+    const { port } = await start(() => new Response(body), { bodyTimeout: 2000, keepAliveTimeout: 60_000, logger });
     const rate = 4 * 1024 * 1024; // about 4 s each, read side by side
     const close = await slowReader(port, req('GET', '/', ['Connection: close']), rate);
     const http10 = await slowReader(port, 'GET / HTTP/1.0\r\n\r\n', rate);
@@ -154,6 +179,20 @@ describe('slow but steady readers', () => {
     // The keep-alive connection is still there for the next request.
     keepAlive.write(req('GET', '/'));
     expect((await keepAlive.response({ timeoutMs: 30_000 })).body.length).toBe(size);
+    expect(lines.filter((l) => l.level === 'warn')).toEqual([]);
+  });
+
+  it('are not cut for the time the event loop was blocked', async () => {
+    const { logger, lines } = memoryLogger();
+    const { port } = await start(() => new Response(body), { bodyTimeout: 1000, logger });
+    const c = await slowReader(port, req('GET', '/'), 4 * 1024 * 1024);
+    await sleep(1000);
+    // Blocked for longer than bodyTimeout: libuv hands the kernel nothing meanwhile, so the
+    // output looks stalled, though the client has read all along.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2500);
+    const res = await c.response({ timeoutMs: 30_000 });
+    expect(res.body.length).toBe(size);
+    expect(hash(res.body)).toBe(digest);
     expect(lines.filter((l) => l.level === 'warn')).toEqual([]);
   });
 });

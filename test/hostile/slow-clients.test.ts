@@ -185,7 +185,9 @@ describe('a slow reader of a 100 MiB streamed response', () => {
       'Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n';
     expect(received).toBe(head.length + 1600 * (7 + 65536 + 2) + 5);
     expect(tail.toString()).toBe('0\r\n\r\n');
-    expect(peak - base, `RSS growth while streaming (base ${(base / MIB).toFixed(0)} MiB)`).toBeLessThan(100 * 1e6);
+    // Measured: 25 MiB (the first stream's code and heap). A server that held what the reader had
+    // not taken would grow by most of the 100 MiB.
+    expect(peak - base, `RSS growth while streaming (base ${(base / MIB).toFixed(0)} MiB)`).toBeLessThan(64 * MIB);
     const after = await statsWhen(server, (s) => s.connections === 0);
     expect(after.connections).toBe(0);
   });

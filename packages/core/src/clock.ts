@@ -9,6 +9,11 @@ export const clock = {
   now: Date.now(),
   /** The `Date` header line for responses, with its CRLF. */
   dateLine: `Date: ${new Date().toUTCString()}\r\n`,
+  /**
+   * Ticks that came over a tick late (the event loop was blocked), counted: libuv could move no
+   * bytes meanwhile, so a stall check waits for the loop to have run freely before it judges.
+   */
+  blocked: 0,
 };
 
 type Sweeper = (now: number) => void;
@@ -17,6 +22,7 @@ let timer: NodeJS.Timeout | undefined;
 
 function tick(): void {
   const now = Date.now();
+  if (now - clock.now > 2 * TICK_MS) clock.blocked++;
   clock.now = now;
   clock.dateLine = `Date: ${new Date(now).toUTCString()}\r\n`;
   for (const sweep of sweepers) sweep(now);

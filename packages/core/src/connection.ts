@@ -19,7 +19,7 @@ import {
   S_WRITING,
   type ServerInfo,
 } from './exchange.js';
-import { CHUNKED, DROPPED, FIXED, type Framing, framing, NO_BODY, UNTIL_CLOSE } from './framing.js';
+import { BLOB, CHUNKED, DROPPED, FIXED, type Framing, framing, NO_BODY, UNTIL_CLOSE } from './framing.js';
 import { ABSOLUTE_FORM, ASTERISK_FORM, expectsContinue, HeadReader, judgeHead, ORIGIN_FORM } from './head.js';
 import { attach, detach, onFinish } from './listeners.js';
 import * as llhttp from './llhttp.js';
@@ -497,10 +497,11 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
       ex.bytes = f.length;
       if (typeof body === 'string') out.send(body);
       else if (f.length) out.sendBytes(body as Uint8Array);
-    } else if (f.body === CHUNKED || f.body === UNTIL_CLOSE) {
+    } else if (f.body === CHUNKED || f.body === UNTIL_CLOSE || f.body === BLOB) {
       ex.state = S_WRITING;
-      out.flush();
-      void this.stream(ex, body as ReadableStream<Uint8Array>, f.body === CHUNKED);
+      out.beginStream();
+      const stream = f.body === BLOB ? (body as Blob).stream() : (body as ReadableStream<Uint8Array>);
+      void this.stream(ex, stream, f.body === CHUNKED);
       return false;
     } else if (f.body === DROPPED) cancelBody(ex.result);
     return true;
@@ -638,16 +639,18 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
    */
   private watchWrites(timer: number): void {
     this.timer = timer;
-    this.output.watch(clock.now);
+    // Date.now(), not the coarse clock: a stamp up to a tick stale would cut up to a tick early.
+    const now = Date.now();
+    this.output.watch(now);
     const limit = this.server.opts.bodyTimeout;
-    this.deadline = limit ? clock.now + Math.min(limit, WRITE_CHECK_MS) : Infinity;
+    this.deadline = limit ? now + Math.min(limit, WRITE_CHECK_MS) : Infinity;
   }
 
   private checkWrites(): void {
-    const now = clock.now;
-    const cutAt = this.output.movedAt(now) + this.server.opts.bodyTimeout;
-    if (now < cutAt) {
-      this.deadline = Math.min(cutAt, now + WRITE_CHECK_MS);
+    const now = Date.now();
+    const left = this.server.opts.bodyTimeout - this.output.stalledFor(now);
+    if (left > 0) {
+      this.deadline = now + Math.min(left, WRITE_CHECK_MS);
       return;
     }
     const ex = this.lastWritten;

@@ -8,12 +8,13 @@ export const FIXED = 1; // a string or bytes, after its Content-Length
 export const CHUNKED = 2; // a stream, chunked
 export const UNTIL_CLOSE = 3; // a stream on HTTP/1.0, which has no chunks: the body ends with the connection
 export const DROPPED = 4; // a stream that must not be sent (HEAD, 204, 304): cancelled
+export const BLOB = 5; // a Blob, after its Content-Length: its bytes are streamed (a file's, from disk)
 
 export interface Framing {
   body: number;
   /** The framing field: `Content-Length: n\r\n`, `Transfer-Encoding: chunked\r\n`, or ''. */
   field: string;
-  /** A fixed body's bytes. */
+  /** A fixed body's or a Blob's bytes. */
   length: number;
 }
 
@@ -35,9 +36,9 @@ export function framing(head: boolean, http10: boolean, p: ResponseParts, f: Fra
       : head && declared !== undefined && /^\d+$/.test(declared)
         ? `Content-Length: ${declared}\r\n`
         : '';
-  } else if (typeof body === 'string' || body instanceof Uint8Array) {
-    f.body = bodyless ? NO_BODY : FIXED;
-    f.length = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+  } else if (typeof body === 'string' || body instanceof Uint8Array || body instanceof Blob) {
+    f.length = typeof body === 'string' ? Buffer.byteLength(body) : body instanceof Blob ? body.size : body.byteLength;
+    f.body = bodyless ? NO_BODY : body instanceof Blob && f.length !== 0 ? BLOB : FIXED;
     // No Content-Length on 204 and 304 (RFC 9110 §8.6); on HEAD, the length a GET would carry.
     f.field = status === 204 || status === 304 ? '' : `Content-Length: ${f.length}\r\n`;
   } else {

@@ -70,7 +70,11 @@ export interface ServeOptions {
    * connection's first request within this many ms of the connection): 408 and close (slowloris).
    */
   headerTimeout?: number;
-  /** Longest stall mid-body, in ms: no request-body bytes arriving, or a response the client does not read. */
+  /**
+   * Longest stall mid-body, in ms: no request-body bytes arriving, or a response the client does not read.
+   * Linux shows a reader taking bytes only once a third of the send buffer is free: with a 4 MiB
+   * buffer, a steady reader slower than about 45 KB/s can be cut at 30 s.
+   */
   bodyTimeout?: number;
   /** Concurrent connections per server; more are closed on accept. */
   maxConnections?: number;

@@ -1,6 +1,7 @@
 // A connection's output: what one parse or one microtask answers leaves in one write, a socket that
 // takes no more pauses the connection until 'drain', and streamed bodies are pumped out here.
 import type { Socket } from 'node:net';
+import { clock } from './clock.js';
 import { describe } from './response.js';
 
 /** What the output needs from its connection. */
@@ -22,6 +23,17 @@ function flushAll(): void {
 }
 
 const noop = (): void => {};
+const writeBatchOf = (output: Output): void => output.writeBatch();
+
+// A streamed body's chunks are gathered while the stream gives them without making us wait (one
+// microtask batch; node:http's res.write() does the same with cork() and nextTick(uncork)) and
+// written in one go: a write per chunk cost more than all else a streamed response does.
+/** A batch this large is written at once, without waiting for the stream to pause. */
+const BATCH_MAX = 128 * 1024;
+/** Chunks up to this size are copied into the batch's one buffer; with a larger one it is corked. */
+const COPY_MAX = 16 * 1024;
+const CRLF = '\r\n';
+const LAST_CHUNK = '0\r\n\r\n';
 /**
  * Answers given while one chunk is parsed are gathered and written after it; past this size they
  * are written at once, so the socket's backpressure can pause reading before the rest of a
@@ -37,9 +49,14 @@ export class Output {
   blocked = false;
   private closed = false;
   private drainWaiter: (() => void) | null = null;
-  /** Bytes unsent at the last look (see movedAt()), and when that last changed. */
+  /** A streamed body's pieces not yet written (see gather()), their bytes, and whether all are small. */
+  private readonly batch: Array<Uint8Array | string> = [];
+  private batchBytes = 0;
+  private batchCopies = true;
+  /** Bytes unsent at the last look (see stalledFor()), when that last changed, and clock.blocked then. */
   private unsentThen = 0;
   private changedAt = 0;
+  private blockedThen = 0;
 
   constructor(
     private readonly socket: Socket,
@@ -137,16 +154,25 @@ export class Output {
   watch(now: number): void {
     this.unsentThen = this.unsent();
     this.changedAt = now;
+    this.blockedThen = clock.blocked;
   }
 
-  /** When the client last took bytes (looking now), since watch(). */
-  movedAt(now: number): number {
+  /**
+   * How long (looking now) the client has taken no bytes, since watch(); 0 if the event loop was
+   * blocked since the last look: libuv could hand the kernel nothing meanwhile, however fast the
+   * client read, so only a look after the loop has run freely can tell a stall.
+   */
+  stalledFor(now: number): number {
     const unsent = this.unsent();
     if (unsent !== this.unsentThen) {
       this.unsentThen = unsent;
       this.changedAt = now;
     }
-    return this.changedAt;
+    if (clock.blocked !== this.blockedThen) {
+      this.blockedThen = clock.blocked;
+      return 0;
+    }
+    return now - this.changedAt;
   }
 
   /**
@@ -155,45 +181,98 @@ export class Output {
    * the stream fails or gives something other than bytes (its reader cancelled).
    */
   async pump(stream: ReadableStream<Uint8Array>, chunked: boolean, counter: { bytes: number }): Promise<boolean> {
-    const socket = this.socket;
     let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
     try {
       reader = stream.getReader();
       for (;;) {
         const { done, value } = await reader.read();
-        if (this.closed) {
-          reader.cancel().catch(noop);
-          return false;
+        if (this.closed) break;
+        if (done) {
+          if (chunked) this.gather(LAST_CHUNK, LAST_CHUNK.length);
+          this.writeBatch();
+          return !this.closed;
         }
-        if (done) break;
         const chunk: Uint8Array = typeof value === 'string' ? Buffer.from(value) : value;
         if (!(chunk instanceof Uint8Array))
           throw new TypeError(`a response body stream gave ${describe(chunk)}, not bytes`);
         const size = chunk.byteLength;
         if (size === 0) continue;
         counter.bytes += size;
-        let ok: boolean;
         if (chunked) {
-          socket.cork();
-          socket.write(`${size.toString(16)}\r\n`);
-          socket.write(chunk);
-          ok = socket.write('\r\n');
-          socket.uncork();
-        } else {
-          ok = socket.write(chunk);
+          const line = `${size.toString(16)}\r\n`;
+          this.gather(line, line.length);
         }
-        if (!ok) await this.drain();
-        if (this.closed) {
-          reader.cancel().catch(noop);
-          return false;
-        }
+        this.gather(chunk, size);
+        if (chunked) this.gather(CRLF, 2);
+        if (this.batchBytes >= BATCH_MAX) this.writeBatch();
+        if (this.blocked) await this.drain();
+        if (this.closed) break;
       }
-      if (chunked) socket.write('0\r\n\r\n');
     } catch (err) {
+      this.dropBatch();
       reader?.cancel(err).catch(noop);
       throw err;
     }
-    return !this.closed;
+    this.dropBatch();
+    reader.cancel().catch(noop);
+    return false;
+  }
+
+  /** A streamed body follows: what is gathered (its head) goes out with its first chunks. */
+  beginStream(): void {
+    const text = this.text;
+    if (text === '') return;
+    this.text = '';
+    this.gather(text, Buffer.byteLength(text));
+  }
+
+  /**
+   * Adds `size` bytes (a string's in UTF-8) to the batch, which is written once the stream stops
+   * giving chunks at once.
+   */
+  private gather(piece: Uint8Array | string, size: number): void {
+    const batch = this.batch;
+    batch.push(piece);
+    this.batchBytes += size;
+    if (size > COPY_MAX) this.batchCopies = false;
+    if (batch.length === 1) process.nextTick(writeBatchOf, this);
+  }
+
+  /** Writes the batch in one go: small pieces copied into one buffer, else corked together. */
+  writeBatch(): void {
+    const batch = this.batch;
+    if (batch.length === 0) return;
+    if (this.closed) {
+      this.dropBatch();
+      return;
+    }
+    const socket = this.socket;
+    let ok = true;
+    if (batch.length === 1) ok = socket.write(batch[0]!);
+    else if (this.batchCopies) {
+      const buf = Buffer.allocUnsafe(this.batchBytes);
+      let at = 0;
+      for (const piece of batch) {
+        if (typeof piece === 'string') at += buf.write(piece, at);
+        else {
+          buf.set(piece, at);
+          at += piece.byteLength;
+        }
+      }
+      ok = socket.write(buf);
+    } else {
+      socket.cork();
+      for (const piece of batch) ok = socket.write(piece);
+      socket.uncork();
+    }
+    this.dropBatch();
+    if (!ok && !this.blocked) this.block();
+  }
+
+  private dropBatch(): void {
+    this.batch.length = 0;
+    this.batchBytes = 0;
+    this.batchCopies = true;
   }
 
   private drain(): Promise<void> {

@@ -3,7 +3,8 @@
 // Node's Response wraps every body in a ReadableStream and validates headers through a Headers
 // object: costly for the common `new Response('hi')`. The light Response keeps what it was given
 // (body, init) and builds the real one only when user code touches anything else. `instanceof
-// Response` holds both ways, and the server writes string and byte bodies straight to the socket.
+// Response` holds both ways; the server writes string and byte bodies straight to the socket, and
+// streams a ReadableStream or a Blob without the real Response around it.
 
 import { delegate, originalClass } from './globals.js';
 import { linkRequestOnFirstUse } from './request.js';
@@ -22,10 +23,17 @@ const kInit = Symbol('tsws.init');
 const kReal = Symbol('tsws.realResponse');
 const kSimple = Symbol('tsws.simpleBody');
 
-type SimpleBody = string | Uint8Array | ArrayBuffer | null | undefined;
+type SimpleBody = string | Uint8Array | ArrayBuffer | Blob | ReadableStream<Uint8Array> | null | undefined;
 
 function isSimpleBody(body: unknown): body is SimpleBody {
-  return body == null || typeof body === 'string' || body instanceof Uint8Array || body instanceof ArrayBuffer;
+  if (body == null || typeof body === 'string' || body instanceof Uint8Array || body instanceof ArrayBuffer)
+    return true;
+  if (body instanceof ReadableStream) {
+    // The real constructor's check (it also refuses a stream read from and released: rare, and not visible).
+    if (body.locked) throw new TypeError('Response body object should not be disturbed or locked');
+    return true;
+  }
+  return body instanceof Blob;
 }
 
 const JSON_INIT: ResponseInit = { headers: { 'content-type': 'application/json' } };
@@ -34,7 +42,7 @@ export class LightResponse {
   [kBody]: SimpleBody;
   [kInit]: ResponseInit | undefined;
   [kReal]: Response | undefined;
-  /** Built from a string, bytes or null: the server can write `kBody` as it is. */
+  /** Built from a string, bytes, a Blob, a ReadableStream or null: the server writes `kBody` as it is. */
   [kSimple]: boolean;
 
   constructor(body?: BodyInit | null, init?: ResponseInit) {
@@ -142,7 +150,8 @@ export function isResponse(value: unknown): value is Response {
 export function cancelBody(res: unknown): void {
   if (!isResponse(res)) return;
   const light = res as unknown as LightResponse;
-  const stream = (light[kSimple] ? light[kReal] : (light[kReal] ?? res))?.body;
+  const raw = light[kSimple] && light[kReal] === undefined ? light[kBody] : undefined;
+  const stream = raw instanceof ReadableStream ? raw : (light[kSimple] ? light[kReal] : (light[kReal] ?? res))?.body;
   if (stream != null && !stream.locked) stream.cancel().catch(() => {});
 }
 
@@ -157,14 +166,15 @@ const ASCII_VALUE = /^[\t\x20-\x7e]*$/;
 const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 
 /**
- * What a response is, taken apart for writing. `body` is a string, bytes, null, or a
- * ReadableStream; `headers` is the serialised header block (no framing, no Date).
+ * What a response is, taken apart for writing. `body` is a string, bytes, a Blob (its size known,
+ * its bytes read as they are sent: a file's from disk), null, or a ReadableStream; `headers` is
+ * the serialised header block (no framing, no Date).
  */
 export interface ResponseParts {
   status: number;
   statusText: string | undefined;
   headers: string;
-  body: string | Uint8Array | ReadableStream<Uint8Array> | null;
+  body: string | Uint8Array | Blob | ReadableStream<Uint8Array> | null;
   /** The app set Connection: close. */
   close: boolean;
   /** The app set a Date header. */
@@ -271,7 +281,11 @@ export function responseParts(res: unknown): ResponseParts {
     const raw = light[kBody];
     const p = parts(init?.status ?? 200, init?.statusText, init?.headers);
     p.body = bytesOf(raw);
-    if (typeof raw === 'string' && !p.hasType) p.headers += 'content-type: text/plain;charset=UTF-8\r\n';
+    if (!p.hasType) {
+      if (typeof raw === 'string') p.headers += 'content-type: text/plain;charset=UTF-8\r\n';
+      // As the real Response does; a Blob's type is printable ASCII or '' (the Blob constructor sees to it).
+      else if (raw instanceof Blob && raw.type !== '') p.headers += `content-type: ${raw.type}\r\n`;
+    }
     return p;
   }
   const target = real ?? res;

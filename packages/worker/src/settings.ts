@@ -598,7 +598,9 @@ export const SETTINGS = {
     default: inSeconds(DEFAULTS.bodyTimeout),
     desc:
       'Longest stall mid-body: no request body bytes arriving, or a response the client does not read. 0 turns ' +
-      'it off.',
+      "it off. Linux shows a reader taking bytes only once a third of the send buffer is free (nginx's " +
+      'send_timeout sees the same), so with a 4 MiB buffer a steady reader slower than about 45 KB/s can be cut ' +
+      'at 30 s.',
   }),
 
   // Logging
