@@ -1,14 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { alive } from '../helpers/procfs.mjs';
 import { childPids, get, load, sleep, startMaster, until } from './helpers.js';
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('tsws-master keeps its workers alive', () => {
   it('replaces a worker killed with SIGKILL while the other keeps serving', async () => {

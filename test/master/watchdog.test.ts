@@ -2,16 +2,8 @@
 // the request even when the loop stopped before any heartbeat told of it, and a worker left
 // blocked by a master that was killed ends itself instead of spinning on for ever.
 import { describe, expect, it } from 'vitest';
+import { alive } from '../helpers/procfs.mjs';
 import { childPids, get, parseLogs, sleep, startMaster, until } from './helpers.js';
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('the watchdog', () => {
   it('names the request a loop blocked in at once in the timeout line', async () => {
