@@ -24,9 +24,6 @@ const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR, NGHTTP2_NO_ERROR } = http2.const
 
 class BodyTooLarge extends RangeError {}
 
-/** A session already torn down has no socket: its peer reads as unknown. */
-const NO_SOCKET = {} as Socket;
-
 function plain(stream: http2.ServerHttp2Stream, status: number, text: string): void {
   stream.respond({ ':status': status, 'content-type': 'text/plain; charset=utf-8' });
   stream.end(text);
@@ -40,7 +37,8 @@ function refuseBody(stream: http2.ServerHttp2Stream): void {
 
 export class H2 {
   readonly server: http2.Http2Server;
-  readonly sessions = new Set<http2.ServerHttp2Session>();
+  /** Each open session and its client, the handler's second argument for all its streams. */
+  readonly sessions = new Map<http2.Http2Session, PeerInfo>();
   inFlight = 0;
 
   constructor(private readonly host: H2Host) {
@@ -55,7 +53,7 @@ export class H2 {
       },
     });
     this.server.on('session', (session) => {
-      this.sessions.add(session);
+      this.sessions.set(session, new PeerInfo(session.socket as Socket, host));
       session.on('close', () => this.sessions.delete(session));
       session.on('error', () => {});
       // An idle session (no frames either way) closes after the keep-alive timeout.
@@ -75,20 +73,27 @@ export class H2 {
 
   /** GOAWAY on every session: streams under way finish, no new ones start. */
   drain(): void {
-    for (const session of this.sessions) session.close();
+    for (const session of this.sessions.keys()) session.close();
   }
 
   cut(): void {
-    for (const session of this.sessions) session.destroy();
+    for (const session of this.sessions.keys()) session.destroy();
   }
 
   private async serve(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): Promise<void> {
     const { opts, handler } = this.host;
     const started = performance.now();
-    const socket = stream.session?.socket as Socket | undefined;
+    const session = stream.session;
+    // The handler's second argument, as on HTTP/1.1 (its upgrade() is false: no Upgrade in HTTP/2).
+    const info = session && this.sessions.get(session);
+    if (session === undefined || info === undefined) {
+      stream.close(NGHTTP2_CANCEL); // its session is gone: no one to answer
+      return;
+    }
+    const socket = session.socket as Socket;
     const method = String(headers[':method'] ?? 'GET');
     const target = String(headers[':path'] ?? '/');
-    const scheme = (socket as { encrypted?: boolean } | undefined)?.encrypted ? 'https' : 'http';
+    const scheme = (socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
     const authority = String(headers[':authority'] ?? headers.host ?? 'localhost');
     const record = (status: number, bytes: number, requestBytes: number): void =>
       opts.onResponse?.({
@@ -99,7 +104,7 @@ export class H2 {
         bytes,
         requestBytes,
         durationMs: performance.now() - started,
-        remoteAddress: socket?.remoteAddress ?? '',
+        remoteAddress: info.remoteAddress,
         userAgent: String(headers['user-agent'] ?? ''),
         referer: String(headers.referer ?? ''),
       } satisfies AccessRecord);
@@ -136,8 +141,6 @@ export class H2 {
         signal: aborted.signal,
         ...(body ? { body, duplex: 'half' } : {}),
       } as RequestInit);
-      // The handler's second argument as on HTTP/1.1 (its upgrade() is false: no Upgrade in HTTP/2).
-      const info = new PeerInfo(socket ?? NO_SOCKET, this.host);
       const response = (await handler(request, info)) as Response;
       if (!(response instanceof Response)) throw new TypeError('the app did not return a Response');
       const bytes = await this.respond(stream, response, method === 'HEAD');
