@@ -80,7 +80,9 @@ function wrk(port, seconds) {
 }
 
 const samples = new Map(builds.map((b) => [b.name, []]));
-let port = 20_000 + (process.pid % 20_000);
+// Below the kernel's ephemeral range (32768 and up here): wrk's own connections take ports there,
+// and a server could not listen on one of them (EADDRINUSE).
+let port = 20_000 + (process.pid % 10_000);
 for (let round = 0; round < opts.rounds; round++) {
   for (const build of round % 2 ? [...builds].reverse() : builds) {
     port++;
