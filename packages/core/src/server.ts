@@ -261,9 +261,14 @@ export class Server implements ServerCore {
     };
   }
 
+  /** No connection and no WebSocket left: what a graceful stop waits for. */
+  private get idle(): boolean {
+    return this.connections.size === 0 && (this.websockets?.size ?? 0) === 0;
+  }
+
   connectionClosed(conn: Connection): void {
     this.connections.delete(conn);
-    if (this.connections.size === 0 && (this.websockets?.size ?? 0) === 0) this.emptied?.();
+    if (this.idle) this.emptied?.();
   }
 
   get upgrades(): boolean {
@@ -332,16 +337,15 @@ export class Server implements ServerCore {
     this.stopped ??= (async () => {
       this.draining = true;
       const listening = this.stopListening();
-      const idle = () => this.connections.size === 0 && (this.websockets?.size ?? 0) === 0;
       const empty = () =>
         new Promise<void>((resolve) => {
           this.emptied = resolve;
-          if (idle()) resolve();
+          if (this.idle) resolve();
         });
       // Open WebSockets stay until they close or the cut (above) tells them 1001.
       if (this.websockets !== null)
         this.websockets.onEmpty = () => {
-          if (this.connections.size === 0) this.emptied?.();
+          if (this.idle) this.emptied?.();
         };
       for (const conn of this.connections) conn.drain();
       this.h2?.drain();
