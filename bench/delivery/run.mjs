@@ -45,10 +45,11 @@ const readers = list(args.readers);
 const sizes = list(args.sizes).map(Number);
 /**
  * Cases at once per server: fast readers a few (each hashes at full speed); slow ones a dozen
- * (the client must stay steady for all of them); stalled ones eight: each app makes its 32 MiB
- * body synchronously, and 33 at once blocked a server's loop for up to 7.5 s (measured, loaded
- * machine), longer than a stall; the core judges no stall across a blocked loop (it cannot see
- * what the client read meanwhile), so those readers were never cut.
+ * (the client must stay steady for all of them); stalled ones eight: Response serialises some
+ * 32 MiB bodies synchronously (URLSearchParams: 0.7 s each), and 33 at once blocked a server's
+ * loop for up to 7.5 s (measured, loaded machine), longer than a stall; the core judges no stall
+ * across a blocked loop (it cannot see what the client read meanwhile), so those readers were
+ * never cut.
  */
 const FAST_AT_ONCE = 4;
 const SLOW_AT_ONCE = 12;
