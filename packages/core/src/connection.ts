@@ -495,8 +495,12 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
     const body = p.body;
     if (f.body === FIXED) {
       ex.bytes = f.length;
-      if (typeof body === 'string') out.send(body);
-      else if (f.length) out.sendBytes(body as Uint8Array);
+      if (typeof body === 'string') {
+        out.send(body);
+        // A large text goes out now, as bytes do: finish() must see whether it blocked, or a
+        // client cut while reading it would be logged without naming its request.
+        if (out.full) out.flush();
+      } else if (f.length) out.sendBytes(body as Uint8Array);
     } else if (f.body === CHUNKED || f.body === UNTIL_CLOSE || f.body === BLOB) {
       ex.state = S_WRITING;
       out.beginStream();
