@@ -490,9 +490,16 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
       f.body === UNTIL_CLOSE || !ex.keepAlive || p.close || this.lastBeforeClose(ex) || ex.unskippableBody();
     if (close) this.ending = this.closeAfter = true;
     const head = responseHead(p, f.field, close, ex.http10);
+    const body = p.body;
+    if (f.body === CHUNKED || f.body === UNTIL_CLOSE || f.body === BLOB) {
+      ex.state = S_WRITING;
+      out.beginStream(p.latin1 ? Buffer.from(head, 'latin1') : head);
+      const stream = f.body === BLOB ? (body as Blob).stream() : (body as ReadableStream<Uint8Array>);
+      void this.stream(ex, stream, f.body === CHUNKED);
+      return false;
+    }
     if (p.latin1) out.sendBytes(Buffer.from(head, 'latin1'));
     else out.send(head);
-    const body = p.body;
     if (f.body === FIXED) {
       ex.bytes = f.length;
       if (typeof body === 'string') {
@@ -501,12 +508,6 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
         // client cut while reading it would be logged without naming its request.
         if (out.full) out.flush();
       } else if (f.length) out.sendBytes(body as Uint8Array);
-    } else if (f.body === CHUNKED || f.body === UNTIL_CLOSE || f.body === BLOB) {
-      ex.state = S_WRITING;
-      out.beginStream();
-      const stream = f.body === BLOB ? (body as Blob).stream() : (body as ReadableStream<Uint8Array>);
-      void this.stream(ex, stream, f.body === CHUNKED);
-      return false;
     } else if (f.body === DROPPED) cancelBody(ex.result);
     return true;
   }
@@ -523,14 +524,28 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
     try {
       if (!(await this.output.pump(body, chunked, ex))) return;
     } catch (err) {
-      // The head is out: a failed body can only end the connection, so the client sees it was cut.
-      if (!this.closed)
-        this.server.opts.logger.error({ err, method: ex.method, target: ex.target }, 'the response body stream failed');
-      this.destroy();
-      return;
+      if (!this.streamFailed(ex, err)) return;
     }
     this.finish(ex);
     if (!this.closed && !this.ending) this.writeReady();
+  }
+
+  /**
+   * A response's body stream failed (logged once). If none of the response was written yet, a
+   * 500 takes its place, as for an app that throws, and this returns true. Once its head is out,
+   * ending the connection is all that is left: the client sees the body cut (chunked: no last
+   * chunk; a Content-Length: fewer bytes).
+   */
+  private streamFailed(ex: Exchange, err: unknown): boolean {
+    if (this.closed) return false;
+    this.server.opts.logger.error({ err, method: ex.method, target: ex.target }, 'the response body stream failed');
+    if (!this.output.unstarted) {
+      this.destroy();
+      return false;
+    }
+    ex.bytes = 0;
+    ex.result = SERVER_ERROR;
+    return this.write(ex);
   }
 
   /** One response is out: take it off the queue, log it, and decide what the connection does next. */
