@@ -56,8 +56,11 @@ const T_FLUSH = 5; // closing: the last output is still on its way to the client
 const T_LINGER = 6; // our side is shut down; waiting briefly for the client's FIN
 
 const LINGER_MS = 2_000;
-/** How often a connection with backed-up output looks for progress (see checkWrites()). */
-const WRITE_CHECK_MS = 1_000;
+/**
+ * How often a connection with backed-up output looks for progress (see checkWrites()), and how
+ * long a request body's stall check waits to look again after the loop was blocked.
+ */
+const STALL_CHECK_MS = 1_000;
 const DRAIN_GRACE_MS = 1_000;
 /** errorStatus of an exchange whose connection switches to WebSocket once the answers before it are out. */
 const SWITCHING = 101;
@@ -102,6 +105,8 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
   timer = T_HEADERS;
   deadline: number;
   private headersDeadline = 0;
+  /** clock.blocked when the request body's deadline was last set (see timeout()). */
+  private blocksAtArm = 0;
   /** The response whose bytes may still be queued, named in the log line if the client is cut. */
   private lastWritten: Exchange | null = null;
 
@@ -122,6 +127,12 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
 
   private after(ms: number): number {
     return ms ? clock.now + ms : Infinity;
+  }
+
+  /** A request body moved (or began): bodyTimeout from now, and the loop's blocks counted so far. */
+  private armBody(): void {
+    this.deadline = this.after(this.server.opts.bodyTimeout);
+    this.blocksAtArm = clock.blocked;
   }
 
   // ---- input ---------------------------------------------------------------------------------
@@ -271,7 +282,7 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
     // The bytes live in the shared read buffer: the body keeps its own copy.
     body.push(bytes);
     this.framingBytes -= bytes.length;
-    if (this.timer === T_BODY) this.deadline = this.after(this.server.opts.bodyTimeout);
+    if (this.timer === T_BODY) this.armBody();
     if (body.full && !this.bodyBlocked) {
       this.bodyBlocked = true;
       this.socket.pause();
@@ -603,7 +614,7 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
     } else if (this.reading !== null && !this.bodyBlocked) {
       if (this.timer !== T_BODY) {
         this.timer = T_BODY;
-        this.deadline = this.after(opts.bodyTimeout);
+        this.armBody();
       }
     } else if (this.queued === 0) {
       this.timer = T_IDLE;
@@ -619,6 +630,13 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
     switch (this.timer) {
       case T_HEADERS:
       case T_BODY: {
+        if (this.timer === T_BODY && clock.blocked !== this.blocksAtArm) {
+          // The loop was blocked since the body last moved: its bytes may be in the kernel,
+          // unread. Judge after a free run (the write side's rule, see Output.stalledFor()).
+          this.blocksAtArm = clock.blocked;
+          this.deadline = clock.now + STALL_CHECK_MS;
+          return;
+        }
         const ex = this.reading;
         if (ex !== null && !this.head.inHeaders) {
           this.server.opts.logger.warn(
@@ -662,14 +680,14 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
     const now = Date.now();
     this.output.watch(now);
     const limit = this.server.opts.bodyTimeout;
-    this.deadline = limit ? now + Math.min(limit, WRITE_CHECK_MS) : Infinity;
+    this.deadline = limit ? now + Math.min(limit, STALL_CHECK_MS) : Infinity;
   }
 
   private checkWrites(): void {
     const now = Date.now();
     const left = this.server.opts.bodyTimeout - this.output.stalledFor(now);
     if (left > 0) {
-      this.deadline = now + Math.min(left, WRITE_CHECK_MS);
+      this.deadline = now + Math.min(left, STALL_CHECK_MS);
       return;
     }
     const ex = this.lastWritten;
