@@ -1,6 +1,7 @@
 // The delivery matrix's fetch app: `GET /body/<kind>?size=<bytes>` answers with a body of that
 // kind (bodies.mjs), `GET /ok` with "ok" (the request after a download on a kept connection),
-// `GET /peer` with the client's port (a proxy's upstream connection, seen from the server).
+// `GET /peer` with the client's port (a proxy's upstream connection, seen from the server),
+// `POST /upload` with the length of the body it read.
 import { KINDS } from './bodies.mjs';
 
 /** Sizes are whole multiples of 8 (the Float64Array kind) up to 128 MiB. */
@@ -10,6 +11,7 @@ export default async function app(request, info) {
   const url = new URL(request.url);
   if (url.pathname === '/ok') return new Response('ok');
   if (url.pathname === '/peer') return new Response(String(info?.remotePort));
+  if (url.pathname === '/upload') return new Response(String((await request.arrayBuffer()).byteLength));
   const name = url.pathname.startsWith('/body/') ? url.pathname.slice(6) : '';
   const kind = Object.hasOwn(KINDS, name) ? KINDS[name] : undefined;
   if (kind === undefined) return new Response('no such body kind', { status: 404 });

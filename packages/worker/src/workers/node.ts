@@ -40,6 +40,10 @@ interface Progress {
   movedAt: number;
 }
 
+function requestLine(req: http.IncomingMessage): string {
+  return `${req.method} ${req.url} HTTP/${req.httpVersion}`;
+}
+
 function refuse(res: http.ServerResponse, status: number, text: string): void {
   res.writeHead(status, {
     'Content-Type': 'text/plain; charset=utf-8',
@@ -193,10 +197,12 @@ export class NodeWorker extends Worker {
       bodyTimeout > 0 &&
       (req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0)
     ) {
-      // A stalled request body: the socket's idle timer runs while the body arrives (node:http
-      // destroys the socket when it fires and nobody listens), and stops once it is all in.
+      // A stalled request body: the socket's idle timer runs while the body arrives, and stops
+      // once it is all in. node:http emits 'timeout' on the request: we log the cut, as the tsws
+      // class does, and destroy the socket (node:http leaves that to whoever listens).
       req.socket.setTimeout(bodyTimeout);
       req.once('end', () => req.socket?.setTimeout(0));
+      req.once('timeout', () => this.cutUpload(req, bodyTimeout));
     }
     this.responses.set(res, { written: 0, queued: 0, movedAt: Date.now() });
     res.once('close', () => {
@@ -205,6 +211,21 @@ export class NodeWorker extends Worker {
       if (this.idleGraceOver) setImmediate(() => this.closeIdle());
     });
     listener(req, res);
+  }
+
+  private cutUpload(req: http.IncomingMessage, timeoutMs: number): void {
+    const length = req.headers['content-length'];
+    // The line the tsws class writes for the same cut (less receivedBytes: node:http counts none).
+    this.log.warn(
+      {
+        remoteAddress: req.socket.remoteAddress,
+        request: requestLine(req),
+        declaredBytes: length === undefined ? 'chunked' : Number(length),
+        timeoutMs,
+      },
+      'cut a request body that stopped arriving',
+    );
+    req.socket.destroy();
   }
 
   /**
@@ -229,13 +250,14 @@ export class NodeWorker extends Worker {
         seen.queued = queued;
         seen.movedAt = now;
       } else if (now - seen.movedAt >= limit) {
-        const req = res.req;
+        const length = res.getHeader('content-length');
         // The line the tsws class writes for the same cut.
         this.log.warn(
           {
             remoteAddress: socket.remoteAddress,
-            request: `${req.method} ${req.url} HTTP/${req.httpVersion}`,
+            request: requestLine(res.req),
             status: res.statusCode,
+            bodyBytes: length === undefined ? undefined : Number(length),
             streaming: !res.writableEnded,
             unsentBytes: socket.writableLength,
             timeoutMs: limit,
