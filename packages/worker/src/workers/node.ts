@@ -71,6 +71,8 @@ export class NodeWorker extends Worker {
   /** Responses under way, with how far their output had got at the last sweep (see cutStalled()). */
   private readonly responses = new Map<http.ServerResponse, Progress>();
   private sweep: NodeJS.Timeout | undefined;
+  /** When cutStalled() last ran (0: not yet). */
+  private lastSweep = 0;
   private draining = false;
   private allClosed: (() => void) | null = null;
   private stopping: Promise<void> | null = null;
@@ -235,6 +237,11 @@ export class NodeWorker extends Worker {
    */
   private cutStalled(): void {
     const now = Date.now();
+    // A sweep half a second late or more: the loop was blocked, and libuv handed the kernel
+    // nothing meanwhile, however fast the clients read. This one judges no stall; the next,
+    // after the loop has run freely, does (the tsws class's rule).
+    const blocked = this.lastSweep !== 0 && now - this.lastSweep > 1.5 * SWEEP_MS;
+    this.lastSweep = now;
     const limit = this.settings.bodyTimeout * 1000;
     for (const [res, seen] of this.responses) {
       const socket = res.socket;
@@ -249,7 +256,7 @@ export class NodeWorker extends Worker {
         seen.written = written;
         seen.queued = queued;
         seen.movedAt = now;
-      } else if (now - seen.movedAt >= limit) {
+      } else if (!blocked && now - seen.movedAt >= limit) {
         const length = res.getHeader('content-length');
         // The line the tsws class writes for the same cut.
         this.log.warn(
