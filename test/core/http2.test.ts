@@ -8,6 +8,7 @@ import type { ServeOptions } from '@tsws/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Certs, makeCerts } from '../helpers/certs.js';
 import { start } from '../helpers/core.js';
+import { until } from '../helpers/wait.mjs';
 
 const run = promisify(execFile);
 let certs: Certs;
@@ -16,6 +17,7 @@ beforeAll(() => {
 });
 afterAll(() => certs.remove());
 
+const aborted: unknown[] = [];
 const app = async (request: Request) => {
   const url = new URL(request.url);
   if (url.pathname === '/stream') {
@@ -34,6 +36,13 @@ const app = async (request: Request) => {
     headers.append('set-cookie', 'a=1');
     headers.append('set-cookie', 'b=2');
     return new Response('ok', { headers });
+  }
+  if (url.pathname === '/headers') return Response.json(Object.fromEntries(request.headers));
+  if (url.pathname === '/ignore-body') return new Response('ignored');
+  if (url.pathname === '/abort') {
+    const reason = await new Promise((resolve) => request.signal.addEventListener('abort', () => resolve(true)));
+    aborted.push(reason);
+    return new Response('late');
   }
   if (url.pathname === '/wait') {
     await new Promise((r) => setTimeout(r, 300));
@@ -122,6 +131,39 @@ describe('HTTP/2', () => {
         }, 10);
       });
       expect(JSON.parse(upload.body)).toMatchObject({ method: 'PUT', length: 50_000 });
+    } finally {
+      session.close();
+    }
+  });
+
+  it('joins cookie crumbs with "; " (RFC 9113 §8.2.3); request.signal aborts when the client resets', async () => {
+    const { port } = await serveH2();
+    const session = client(`https://localhost:${port}`);
+    try {
+      const crumbs = await h2request(session, { ':path': '/headers', cookie: ['a=1', 'b=2'], 'x-k': 'v' });
+      expect(JSON.parse(crumbs.body)).toMatchObject({ cookie: 'a=1; b=2', 'x-k': 'v' });
+      const stream = session.request({ ':path': '/abort' });
+      stream.on('error', () => {});
+      await new Promise((r) => setTimeout(r, 100));
+      stream.close(http2.constants.NGHTTP2_CANCEL);
+      await until('request.signal to abort', () => aborted.length === 1, 5000);
+    } finally {
+      session.close();
+    }
+  });
+
+  it('an unread request body does not hold its stream open once the answer is out', async () => {
+    const { port } = await serveH2();
+    const session = client(`https://localhost:${port}`);
+    try {
+      const stream = session.request({ ':path': '/ignore-body', ':method': 'POST' });
+      stream.on('error', () => {});
+      let body = '';
+      stream.on('data', (d: Buffer) => (body += d));
+      stream.write(Buffer.alloc(1 << 20));
+      // The client's upload stops (RST_STREAM NO_ERROR) rather than wait on a window never opened.
+      await until('the stream to close', () => stream.closed, 5000);
+      expect(body).toBe('ignored');
     } finally {
       session.close();
     }
