@@ -4,7 +4,7 @@
 import { execFile } from 'node:child_process';
 import http2 from 'node:http2';
 import { promisify } from 'node:util';
-import type { ServeOptions } from '@tsws/core';
+import type { ConnInfo, ServeOptions } from '@tsws/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Certs, makeCerts } from '../helpers/certs.js';
 import { start } from '../helpers/core.js';
@@ -18,7 +18,7 @@ beforeAll(() => {
 afterAll(() => certs.remove());
 
 const aborted: unknown[] = [];
-const app = async (request: Request) => {
+const app = async (request: Request, info: ConnInfo) => {
   const url = new URL(request.url);
   if (url.pathname === '/stream') {
     let i = 0;
@@ -38,6 +38,7 @@ const app = async (request: Request) => {
     return new Response('ok', { headers });
   }
   if (url.pathname === '/headers') return Response.json(Object.fromEntries(request.headers));
+  if (url.pathname === '/who') return Response.json({ url: request.url, remoteAddress: info.remoteAddress });
   if (url.pathname === '/ignore-body') return new Response('ignored');
   if (url.pathname === '/abort') {
     const reason = await new Promise((resolve) => request.signal.addEventListener('abort', () => resolve(true)));
@@ -149,6 +150,30 @@ describe('HTTP/2', () => {
       await until('request.signal to abort', () => aborted.length === 1, 5000);
     } finally {
       session.close();
+    }
+  });
+
+  it('takes X-Forwarded-For, -Proto and -Host from trusted proxies only, as HTTP/1.1 does', async () => {
+    const forwarded = {
+      'x-forwarded-for': '203.0.113.9, 127.0.0.1',
+      'x-forwarded-proto': 'http',
+      'x-forwarded-host': 'example.com',
+    };
+    const trusted = await serveH2();
+    const session = client(`https://localhost:${trusted.port}`);
+    const untrusted = await serveH2({ forwardedAllowIps: [] });
+    const other = client(`https://localhost:${untrusted.port}`);
+    try {
+      const seen = await h2request(session, { ':path': '/who', ...forwarded });
+      expect(JSON.parse(seen.body)).toEqual({ url: 'http://example.com/who', remoteAddress: '203.0.113.9' });
+      const ignored = await h2request(other, { ':path': '/who', ...forwarded });
+      expect(JSON.parse(ignored.body)).toEqual({
+        url: `https://localhost:${untrusted.port}/who`,
+        remoteAddress: '127.0.0.1',
+      });
+    } finally {
+      session.close();
+      other.close();
     }
   });
 

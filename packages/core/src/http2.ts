@@ -4,8 +4,10 @@
 // map onto HTTP/2's settings; the timeouts hold per stream (body) and per session (idle).
 import http2 from 'node:http2';
 import type { Socket } from 'node:net';
-import { ClientGone, PeerInfo, type Publisher, type ServerInfo } from './exchange.js';
+import { ClientGone, type ConnInfo, PeerInfo, type Publisher, type ServerInfo } from './exchange.js';
+import { validHost } from './head.js';
 import type { AccessRecord, ResolvedOptions } from './options.js';
+import { forwardedInfo, forwardedProto, type TrustCheck } from './proxy.js';
 import { type BodySource, LightRequest, RequestBody, type RequestHead } from './request.js';
 import { type ResponseParts, responseParts } from './response.js';
 
@@ -13,6 +15,8 @@ import { type ResponseParts, responseParts } from './response.js';
 export interface H2Host extends Publisher {
   readonly opts: ResolvedOptions;
   readonly handler: (request: Request, info: ServerInfo) => unknown;
+  /** Whose X-Forwarded-* fields count (forwardedAllowIps). */
+  readonly trusted: TrustCheck;
   requests: number;
 }
 
@@ -48,7 +52,11 @@ export class H2 {
   readonly sessions = new Map<http2.Http2Session, PeerInfo>();
   inFlight = 0;
 
-  constructor(private readonly host: H2Host) {
+  constructor(
+    private readonly host: H2Host,
+    /** The client a PROXY protocol header named for a socket (or the socket under a TLS one). */
+    clientOf: (socket: Socket) => ConnInfo | undefined,
+  ) {
     const { opts } = host;
     // The core's header limits as HTTP/2 settings: the whole header list, and how many fields.
     const fieldBytes = opts.limitRequestFieldSize && opts.limitRequestFields;
@@ -60,7 +68,8 @@ export class H2 {
       },
     });
     this.server.on('session', (session) => {
-      this.sessions.set(session, new PeerInfo(session.socket as Socket, host));
+      const socket = session.socket as Socket;
+      this.sessions.set(session, new PeerInfo(socket, host, clientOf(socket)));
       session.on('close', () => this.sessions.delete(session));
       session.on('error', () => {});
       // An idle session (no frames either way) closes after the keep-alive timeout.
@@ -97,12 +106,19 @@ export class H2 {
     const { opts, handler } = this.host;
     const session = stream.session;
     // The handler's second argument, as on HTTP/1.1 (its upgrade() is false: no Upgrade in HTTP/2).
-    const info = session && this.sessions.get(session);
-    if (session === undefined || info === undefined) {
+    const peer = session && this.sessions.get(session);
+    if (session === undefined || peer === undefined) {
       stream.close(NGHTTP2_CANCEL); // its session is gone: no one to answer
       return;
     }
+    // X-Forwarded-* count only from a trusted proxy, as on HTTP/1.1.
+    const xff = headers['x-forwarded-for'];
+    const forwarded =
+      (xff !== undefined || headers['x-forwarded-proto'] !== undefined || headers['x-forwarded-host'] !== undefined) &&
+      this.host.trusted(peer.remoteAddress);
+    const info = forwarded && typeof xff === 'string' ? forwardedInfo(xff, peer, this.host.trusted) : peer;
     const exchange = new H2Exchange(stream, headers, rawHeaders, (flags & END_STREAM) !== 0, opts.limitRequestBody);
+    if (forwarded) exchange.forwarded(headers);
     const { method, target } = exchange;
     const started = opts.onResponse ? performance.now() : 0;
     const record = (status: number, bytes: number): void =>
@@ -205,7 +221,7 @@ class H2Exchange implements RequestHead, BodySource {
   readonly target: string;
   readonly rawHeaders: string[];
   readonly body: RequestBody | null;
-  private readonly origin: string;
+  private origin: string;
   private abort: AbortController | null = null;
 
   constructor(
@@ -229,6 +245,16 @@ class H2Exchange implements RequestHead, BodySource {
 
   url(): string {
     return this.origin + this.target;
+  }
+
+  /** From a trusted proxy: X-Forwarded-Proto and -Host name the scheme and authority the client used. */
+  forwarded(headers: http2.IncomingHttpHeaders): void {
+    const [scheme, authority] = this.origin.split('://') as [string, string];
+    const proto = forwardedProto(String(headers['x-forwarded-proto'] ?? ''));
+    const host = String(headers['x-forwarded-host'] ?? '')
+      .split(',')[0]!
+      .trim();
+    this.origin = `${proto ?? scheme}://${host && validHost(host) ? host : authority}`;
   }
 
   /** Made on first use: most apps never read it. */
