@@ -177,6 +177,29 @@ describe('HTTP/2', () => {
     }
   });
 
+  it('closes a session that opens no stream within the header timeout, even one that keeps pinging', async () => {
+    const { port } = await serveH2({ headerTimeout: 400, keepAliveTimeout: 20_000 });
+    const session = client(`https://localhost:${port}`);
+    await new Promise((resolve) => session.once('connect', resolve));
+    const started = Date.now();
+    const pinging = setInterval(() => session.destroyed || session.ping(() => {}), 100);
+    try {
+      await until('the server to close the session', () => session.closed || session.destroyed, 10_000);
+    } finally {
+      clearInterval(pinging);
+    }
+    expect(Date.now() - started).toBeLessThan(8000);
+    // A session whose first stream came in time is served on, idle, past the header timeout.
+    const served = client(`https://localhost:${port}`);
+    try {
+      expect((await h2request(served, { ':path': '/who' })).status).toBe(200);
+      await new Promise((r) => setTimeout(r, 800));
+      expect((await h2request(served, { ':path': '/who' })).status).toBe(200);
+    } finally {
+      served.close();
+    }
+  });
+
   it('an unread request body does not hold its stream open once the answer is out', async () => {
     const { port } = await serveH2();
     const session = client(`https://localhost:${port}`);

@@ -72,7 +72,14 @@ export class H2 {
       this.sessions.set(session, new PeerInfo(socket, host, clientOf(socket)));
       session.on('close', () => this.sessions.delete(session));
       session.on('error', () => {});
-      // An idle session (no frames either way) closes after the keep-alive timeout.
+      // The first stream must open within the header timeout, as HTTP/1.1's first request must
+      // arrive: a deadline from the start, which SETTINGS or PING frames do not push back.
+      if (opts.headerTimeout) {
+        const first = setTimeout(() => session.destroy(), opts.headerTimeout);
+        session.once('stream', () => clearTimeout(first));
+        session.once('close', () => clearTimeout(first));
+      }
+      // After that, an idle session (no frames either way) closes after the keep-alive timeout.
       if (opts.keepAliveTimeout) session.setTimeout(opts.keepAliveTimeout, () => session.close());
     });
     // Node passes the header list flat as a fourth argument (not in @types/node).
