@@ -254,7 +254,8 @@ export class Server implements ServerCore {
     }
     const h2 = this.h2;
     return {
-      connections: this.connections.size + (h2?.sessions.size ?? 0),
+      // Through an edge, every connection is its socket, in its first bytes or handshake too.
+      connections: this.edge?.connections ?? this.connections.size + (h2?.sessions.size ?? 0),
       inFlight: inFlight + (h2?.inFlight ?? 0),
       requests: this.requests,
       oldest,
