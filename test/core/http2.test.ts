@@ -67,6 +67,17 @@ function client(origin: string): http2.ClientHttp2Session {
   return session;
 }
 
+/** A server (serveH2 with `options`) and a session to it, closed after `use`. */
+async function withSession(use: (session: http2.ClientHttp2Session) => Promise<void>, options: ServeOptions = {}) {
+  const { port } = await serveH2(options);
+  const session = client(`https://localhost:${port}`);
+  try {
+    await use(session);
+  } finally {
+    session.close();
+  }
+}
+
 /** One request on `session`; resolves with the status, headers and body. */
 function h2request(
   session: http2.ClientHttp2Session,
@@ -138,9 +149,7 @@ describe('HTTP/2', () => {
   });
 
   it('joins cookie crumbs with "; " (RFC 9113 §8.2.3); request.signal aborts when the client resets', async () => {
-    const { port } = await serveH2();
-    const session = client(`https://localhost:${port}`);
-    try {
+    await withSession(async (session) => {
       const crumbs = await h2request(session, { ':path': '/headers', cookie: ['a=1', 'b=2'], 'x-k': 'v' });
       expect(JSON.parse(crumbs.body)).toMatchObject({ cookie: 'a=1; b=2', 'x-k': 'v' });
       const stream = session.request({ ':path': '/abort' });
@@ -148,9 +157,7 @@ describe('HTTP/2', () => {
       await new Promise((r) => setTimeout(r, 100));
       stream.close(http2.constants.NGHTTP2_CANCEL);
       await until('request.signal to abort', () => aborted.length === 1, 5000);
-    } finally {
-      session.close();
-    }
+    });
   });
 
   it('takes X-Forwarded-For, -Proto and -Host from trusted proxies only, as HTTP/1.1 does', async () => {
@@ -201,9 +208,7 @@ describe('HTTP/2', () => {
   });
 
   it('an unread request body does not hold its stream open once the answer is out', async () => {
-    const { port } = await serveH2();
-    const session = client(`https://localhost:${port}`);
-    try {
+    await withSession(async (session) => {
       const stream = session.request({ ':path': '/ignore-body', ':method': 'POST' });
       stream.on('error', () => {});
       let body = '';
@@ -212,9 +217,7 @@ describe('HTTP/2', () => {
       // The client's upload stops (RST_STREAM NO_ERROR) rather than wait on a window never opened.
       await until('the stream to close', () => stream.closed, 5000);
       expect(body).toBe('ignored');
-    } finally {
-      session.close();
-    }
+    });
   });
 
   it('holds limitRequestBody (declared and streamed: 413) and the header limits', async () => {

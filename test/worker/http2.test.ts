@@ -16,22 +16,25 @@ beforeAll(() => {
 });
 afterAll(() => certs.remove());
 
+const h2Args = () => ['--http-protocols', 'h1,h2', '--certfile', certs.serverCert, '--keyfile', certs.serverKey];
+
+/** curl --http2 and --http1.1 on /hello: the app's greeting each time, over the version asked for. */
+async function expectBothVersions(port: number, app: string): Promise<void> {
+  const url = `https://localhost:${port}/hello`;
+  for (const [flag, version] of [
+    ['--http2', '2'],
+    ['--http1.1', '1.1'],
+  ] as const) {
+    const { stdout } = await exec('curl', ['-sS', flag, '--cacert', certs.caCert, '-w', '\\n%{http_version}', url]);
+    expect(stdout).toBe(`hello from ${app}\n${version}`);
+  }
+}
+
 describe('--http-protocols', () => {
   for (const runner of RUNNERS) {
     it(`${runner.name}: h1,h2 with --certfile serves HTTP/2 to curl --http2 and HTTP/1.1 to the rest`, async () => {
-      const { port } = await serve(runner, 'fetch.js', [
-        '--http-protocols',
-        'h1,h2',
-        '--certfile',
-        certs.serverCert,
-        '--keyfile',
-        certs.serverKey,
-      ]);
-      const url = `https://localhost:${port}/hello`;
-      const h2 = await exec('curl', ['-sS', '--http2', '--cacert', certs.caCert, '-w', '\\n%{http_version}', url]);
-      expect(h2.stdout).toBe('hello from fetch\n2');
-      const h1 = await exec('curl', ['-sS', '--http1.1', '--cacert', certs.caCert, '-w', '\\n%{http_version}', url]);
-      expect(h1.stdout).toBe('hello from fetch\n1.1');
+      const { port } = await serve(runner, 'fetch.js', h2Args());
+      await expectBothVersions(port, 'fetch');
     });
   }
 
@@ -41,18 +44,9 @@ describe('--http-protocols', () => {
       const { port } = await serve(runner, app === 'node' ? 'node-listener.js' : 'fetch.js', [
         '-k',
         'node',
-        '--http-protocols',
-        'h1,h2',
-        '--certfile',
-        certs.serverCert,
-        '--keyfile',
-        certs.serverKey,
+        ...h2Args(),
       ]);
-      const url = `https://localhost:${port}/hello`;
-      const h2 = await exec('curl', ['-sS', '--http2', '--cacert', certs.caCert, '-w', '\\n%{http_version}', url]);
-      expect(h2.stdout).toBe(`hello from ${app}\n2`);
-      const h1 = await exec('curl', ['-sS', '--http1.1', '--cacert', certs.caCert, '-w', '\\n%{http_version}', url]);
-      expect(h1.stdout).toBe(`hello from ${app}\n1.1`);
+      await expectBothVersions(port, app);
       // Node's http2 client: a body up, a streamed answer down, on one session.
       const session = http2.connect(`https://localhost:${port}`, { ca: certs.pem.caCert });
       session.on('error', () => {});
