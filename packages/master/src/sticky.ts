@@ -1,0 +1,112 @@
+// --sticky, the master's side: it listens on the binds itself, accepts each connection without
+// reading a byte of it (pauseOnConnect), and sends the socket's handle to the worker the client's
+// address picks; the worker serves it as one it accepted (@tsws/worker's handed.ts). The pick is
+// rendezvous hashing over the serving workers' numbers: a worker's death moves only its own
+// clients (to the others, and back to its replacement, which takes its number), and TTIN/TTOU
+// move about one client in n. A connection that finds no worker serving waits, unread, for one.
+import type { Worker } from 'node:cluster';
+import net from 'node:net';
+import { formatAddress, listenOn, parseBind } from '@tsws/core/bind';
+import { type Handed, handedKey, type Logger, SettingError } from '@tsws/worker/internal';
+
+/** A worker that may take connections: its number (the hash's key) and its channel. */
+export interface Candidate {
+  id: number;
+  worker: Worker;
+}
+
+interface Waiting {
+  socket: net.Socket;
+  key: string;
+}
+
+export class StickyListeners {
+  private readonly servers: net.Server[] = [];
+  private readonly waiting: Waiting[] = [];
+  private closed = false;
+  /** Where the master listens, as bind strings: the workers' --bind (port 0 resolved). */
+  readonly binds: string[] = [];
+
+  /**
+   * `candidates`: the workers serving now, in any order. At most `backlog` connections wait for
+   * a worker (as the kernel's own queue would); more are closed.
+   */
+  constructor(
+    private readonly candidates: () => Candidate[],
+    private readonly log: Logger,
+    private readonly backlog: number,
+  ) {}
+
+  /** Listens on every bind; rejects with a BindError or SettingError naming the one that failed. */
+  async listen(binds: string[]): Promise<void> {
+    for (const bind of binds) {
+      const server = net.createServer({ pauseOnConnect: true });
+      this.servers.push(server);
+      await listenOn(server, parseBind(bind), { backlog: this.backlog, reusePort: false, umask: undefined });
+      const address = server.address();
+      if (address === null || typeof address === 'string')
+        throw new SettingError(`--sticky: bind "${bind}" is a Unix socket: it has no client address to hash`);
+      const key = handedKey(address.address, address.port);
+      server.on('connection', (socket: net.Socket) => this.hand({ socket, key }));
+      this.binds.push(formatAddress(address));
+    }
+  }
+
+  /** A worker started serving: what waited for one goes now. */
+  flush(): void {
+    for (const waiting of this.waiting.splice(0)) this.hand(waiting);
+  }
+
+  /** Stops accepting; connections still waiting for a worker are closed. */
+  close(): void {
+    this.closed = true;
+    for (const server of this.servers) server.close();
+    for (const { socket } of this.waiting.splice(0)) socket.destroy();
+  }
+
+  private hand(waiting: Waiting, tried: ReadonlySet<number> = new Set()): void {
+    const { socket, key } = waiting;
+    const address = socket.remoteAddress;
+    const handle = (socket as unknown as { _handle?: object | null })._handle;
+    // Gone already (reset before we got to it): nothing to hand.
+    if (address === undefined || !handle) return void socket.destroy();
+    const candidates = this.candidates().filter((c) => !tried.has(c.id) && c.worker.isConnected());
+    const chosen = pick(address, candidates);
+    if (!chosen) {
+      if (this.closed || this.waiting.length >= this.backlog) socket.destroy();
+      else this.waiting.push(waiting);
+      return;
+    }
+    const message: Handed = { tsws: 'connection', key };
+    // The raw handle (node:cluster's own hand-off sends the same): the worker's server wraps it.
+    chosen.worker.send(message, handle as net.Socket, {}, (err) => {
+      if (!err) return void socket.destroy();
+      // Its channel closed under us (it died): the next pick leaves it out.
+      this.log.debug({ err, worker: chosen.id }, 'a sticky hand-off failed; trying the next worker');
+      this.hand(waiting, new Set([...tried, chosen.id]));
+    });
+  }
+}
+
+/** Rendezvous (highest random weight) hashing: the candidate whose weight with `address` is highest. */
+export function pick<T extends { id: number }>(address: string, candidates: readonly T[]): T | undefined {
+  let best: T | undefined;
+  let bestWeight = -1;
+  for (const candidate of candidates) {
+    const w = weight(address, candidate.id);
+    if (w > bestWeight) {
+      best = candidate;
+      bestWeight = w;
+    }
+  }
+  return best;
+}
+
+/** FNV-1a over the address, seeded by the worker's number, then murmur3's finaliser to spread it. */
+function weight(address: string, id: number): number {
+  let h = Math.imul(id, 0x9e3779b1) ^ 0x811c9dc5;
+  for (let i = 0; i < address.length; i++) h = Math.imul(h ^ address.charCodeAt(i), 0x01000193);
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
