@@ -662,6 +662,7 @@ export class Master extends EventEmitter<MasterEvents> {
 
   private onExit(w: WorkerRecord, code: number | null, signal: NodeJS.Signals | null): void {
     this.records.delete(w.pid);
+    this.sticky?.workerGone(w.worker);
     const was = w.state;
     const cause = w.endedFor ?? (signal ? `killed by ${signal}` : `exit code ${code}`);
     const expected = was === 'retiring' || was === 'stopping';

@@ -23,6 +23,8 @@ interface Waiting {
 export class StickyListeners {
   private readonly servers: net.Server[] = [];
   private readonly waiting: Waiting[] = [];
+  /** Hand-offs sent and not yet written out, by worker: see workerGone(). */
+  private readonly sending = new Map<Worker, Set<net.Socket>>();
   private closed = false;
   /** Where the master listens, as bind strings: the workers' --bind (port 0 resolved). */
   readonly binds: string[] = [];
@@ -57,6 +59,16 @@ export class StickyListeners {
     for (const waiting of this.waiting.splice(0)) this.hand(waiting);
   }
 
+  /**
+   * A worker exited. Hand-offs still queued for it (node:child_process sends one handle at a time,
+   * each after the worker acknowledged the last) never reach anyone: close the master's copy, so
+   * the client sees the connection end rather than wait on it forever.
+   */
+  workerGone(worker: Worker): void {
+    for (const socket of this.sending.get(worker) ?? []) socket.destroy();
+    this.sending.delete(worker);
+  }
+
   /** Stops accepting; connections still waiting for a worker are closed. */
   close(): void {
     this.closed = true;
@@ -78,8 +90,11 @@ export class StickyListeners {
       return;
     }
     const message: Handed = { tsws: 'connection', key };
+    const sending = this.sending.get(chosen.worker) ?? new Set<net.Socket>();
+    this.sending.set(chosen.worker, sending.add(socket));
     // The raw handle (node:cluster's own hand-off sends the same): the worker's server wraps it.
     chosen.worker.send(message, handle as net.Socket, {}, (err) => {
+      sending.delete(socket);
       if (!err) return void socket.destroy();
       // Its channel closed under us (it died): the next pick leaves it out.
       this.log.debug({ err, worker: chosen.id }, 'a sticky hand-off failed; trying the next worker');
