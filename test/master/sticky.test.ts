@@ -2,19 +2,22 @@
 // Clients on other loopback addresses (127.0.0.x) stand in for other machines.
 import { writeFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import { join } from 'node:path';
 import { io } from 'socket.io-client';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { makeCerts } from '../helpers/certs.js';
 import { runToExit } from '../helpers/proc.js';
 import { APPS } from '../worker/serve.js';
 import { childPids, hup, load, sleep, startMaster, tempDir, until } from './helpers.js';
 
 const PID_APP = (version: string) => `export default { fetch: () => new Response('${version} ' + process.pid) };\n`;
 
-/** One GET over a new connection from `localAddress`; resolves with the body. */
-function getFrom(origin: string, localAddress: string): Promise<string> {
+/** One GET over a new connection from `localAddress` (https:// trusting `ca`); resolves with the body. */
+function getFrom(origin: string, localAddress: string, ca?: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const req = http.get(origin, { agent: false, localAddress, timeout: 10_000 }, (res) => {
+    const client = origin.startsWith('https:') ? https : http;
+    const req = client.get(origin, { agent: false, localAddress, timeout: 10_000, ca }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (body += d));
@@ -26,11 +29,16 @@ function getFrom(origin: string, localAddress: string): Promise<string> {
 }
 
 /** The worker pid each client address was served by, `rounds` fresh connections each; throws if one moved. */
-async function pidsByAddress(origin: string, addresses: string[], rounds: number): Promise<Map<string, string>> {
+async function pidsByAddress(
+  origin: string,
+  addresses: string[],
+  rounds: number,
+  ca?: string,
+): Promise<Map<string, string>> {
   const seen = new Map<string, string>();
   for (let round = 0; round < rounds; round++) {
     for (const address of addresses) {
-      const pid = (await getFrom(origin, address)).split(' ')[1]!;
+      const pid = (await getFrom(origin, address, ca)).split(' ')[1]!;
       const before = seen.get(address);
       if (before !== undefined && before !== pid) throw new Error(`${address} moved from worker ${before} to ${pid}`);
       seen.set(address, pid);
@@ -52,6 +60,15 @@ describe('tsws-master --sticky', () => {
     const seen = await pidsByAddress(m.origin, ADDRESSES, 4);
     expect(new Set(seen.values())).toEqual(new Set((await childPids(m.pid)).map(String)));
     expect(m.logs().find((l) => l.msg === 'starting')?.scheduling).toBe('sticky');
+  });
+
+  it.each(['tsws', 'node'])('TLS, worker class %s: the worker does the handshake, each client stays', async (k) => {
+    const certs = makeCerts();
+    onTestFinished(() => certs.remove());
+    const tls = ['--certfile', certs.serverCert, '--keyfile', certs.serverKey];
+    const m = await sticky(tempDir(), ['-k', k, ...tls]);
+    const seen = await pidsByAddress(`https://127.0.0.1:${m.port}/`, ADDRESSES.slice(0, 6), 2, certs.pem.caCert);
+    expect(new Set(seen.values())).toEqual(new Set((await childPids(m.pid)).map(String)));
   });
 
   it('socket.io long-polling only: many round trips on one session, each poll a new connection', async () => {
