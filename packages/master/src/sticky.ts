@@ -1,6 +1,9 @@
 // --sticky, the master's side: it listens on the binds itself, accepts each connection without
-// reading a byte of it (pauseOnConnect), and sends the socket's handle to the worker the client's
-// address picks; the worker serves it as one it accepted (@tsws/worker's handed.ts). The pick is
+// reading a byte of it, and sends the connection's handle to the worker the client's address
+// picks; the worker serves it as one it accepted (@tsws/worker's handed.ts). As node:cluster's
+// round-robin primary does, it takes libuv's handles from the listening handle's onconnection,
+// before any net.Socket wraps them: a Socket made only to be sent and closed was a third of the
+// master's CPU per connection. The pick is
 // rendezvous hashing over the serving workers' numbers: a worker's death moves only its own
 // clients (to the others, and back to its replacement, which takes its number), and TTIN/TTOU
 // move about one client in n. A connection that finds no worker serving waits, unread, for one.
@@ -15,8 +18,19 @@ export interface Candidate {
   worker: Worker;
 }
 
+/** An accepted connection as libuv hands it over: a TCP handle, unread. */
+interface Accepted {
+  getpeername(out: { address?: string }): number;
+  close(): void;
+}
+
+/** What net.Server listens through; its onconnection is ours once listening. */
+interface ListeningHandle {
+  onconnection(status: number, client: Accepted | undefined): void;
+}
+
 interface Waiting {
-  socket: net.Socket;
+  client: Accepted;
   key: string;
 }
 
@@ -24,7 +38,7 @@ export class StickyListeners {
   private readonly servers: net.Server[] = [];
   private readonly waiting: Waiting[] = [];
   /** Hand-offs sent and not yet written out, by worker: see workerGone(). */
-  private readonly sending = new Map<Worker, Set<net.Socket>>();
+  private readonly sending = new Map<Worker, Set<Accepted>>();
   private closed = false;
   /** Where the master listens, as bind strings: the workers' --bind (port 0 resolved). */
   readonly binds: string[] = [];
@@ -42,14 +56,19 @@ export class StickyListeners {
   /** Listens on every bind; rejects with a BindError or SettingError naming the one that failed. */
   async listen(binds: string[]): Promise<void> {
     for (const bind of binds) {
-      const server = net.createServer({ pauseOnConnect: true });
+      const server = net.createServer();
       this.servers.push(server);
       await listenOn(server, parseBind(bind), { backlog: this.backlog, reusePort: false, umask: undefined });
       const address = server.address();
       if (address === null || typeof address === 'string')
         throw new SettingError(`--sticky: bind "${bind}" is a Unix socket: it has no client address to hash`);
       const key = handedKey(address.address, address.port);
-      server.on('connection', (socket: net.Socket) => this.hand({ socket, key }));
+      const handle = (server as unknown as { _handle: ListeningHandle })._handle;
+      handle.onconnection = (status, client) => {
+        // A failed accept (EMFILE...): libuv calls again for the next connection.
+        if (status === 0 && client) this.hand({ client, key });
+        else this.log.debug({ status }, 'sticky: accept failed');
+      };
       this.binds.push(formatAddress(address));
     }
   }
@@ -65,7 +84,9 @@ export class StickyListeners {
    * the client sees the connection end rather than wait on it forever.
    */
   workerGone(worker: Worker): void {
-    for (const socket of this.sending.get(worker) ?? []) socket.destroy();
+    const sending = this.sending.get(worker);
+    for (const client of sending ?? []) client.close();
+    sending?.clear();
     this.sending.delete(worker);
   }
 
@@ -73,29 +94,30 @@ export class StickyListeners {
   close(): void {
     this.closed = true;
     for (const server of this.servers) server.close();
-    for (const { socket } of this.waiting.splice(0)) socket.destroy();
+    for (const { client } of this.waiting.splice(0)) client.close();
   }
 
   private hand(waiting: Waiting, tried: ReadonlySet<number> = new Set()): void {
-    const { socket, key } = waiting;
-    const address = socket.remoteAddress;
-    const handle = (socket as unknown as { _handle?: object | null })._handle;
+    const { client, key } = waiting;
+    const peer: { address?: string } = {};
     // Gone already (reset before we got to it): nothing to hand.
-    if (address === undefined || !handle) return void socket.destroy();
+    if (client.getpeername(peer) !== 0 || peer.address === undefined) return void client.close();
+    const address = peer.address;
     const candidates = this.candidates().filter((c) => !tried.has(c.id) && c.worker.isConnected());
     const chosen = pick(address, candidates);
     if (!chosen) {
-      if (this.closed || this.waiting.length >= this.backlog) socket.destroy();
+      if (this.closed || this.waiting.length >= this.backlog) client.close();
       else this.waiting.push(waiting);
       return;
     }
     const message: Handed = { tsws: 'connection', key };
-    const sending = this.sending.get(chosen.worker) ?? new Set<net.Socket>();
-    this.sending.set(chosen.worker, sending.add(socket));
-    // The raw handle (node:cluster's own hand-off sends the same): the worker's server wraps it.
-    chosen.worker.send(message, handle as net.Socket, {}, (err) => {
-      sending.delete(socket);
-      if (!err) return void socket.destroy();
+    const sending = this.sending.get(chosen.worker) ?? new Set<Accepted>();
+    this.sending.set(chosen.worker, sending.add(client));
+    // node:child_process sends a raw TCP handle as such ('net.Native'); the worker's server wraps it.
+    chosen.worker.send(message, client as unknown as net.Socket, {}, (err) => {
+      // Closed meanwhile by workerGone().
+      if (!sending.delete(client)) return;
+      if (!err) return void client.close();
       // Its channel closed under us (it died): the next pick leaves it out.
       this.log.debug({ err, worker: chosen.id }, 'a sticky hand-off failed; trying the next worker');
       this.hand(waiting, new Set([...tried, chosen.id]));
