@@ -132,6 +132,26 @@ describe('tsws-master --sticky', () => {
     for (const a of stayed) expect(after.get(a)).toBe(survivor);
   });
 
+  it('TTIN and TTOU move only the clients of the worker that comes or goes', async () => {
+    const m = await sticky(tempDir());
+    const before = await pidsByAddress(m.origin, ADDRESSES, 1);
+    const ready = () => m.logs().filter((l) => l.msg === 'worker ready').length;
+    const readyBefore = ready();
+    m.kill('SIGTTIN');
+    await until('the third worker', () => ready() > readyBefore);
+    const third = (await childPids(m.pid)).map(String).find((pid) => ![...before.values()].includes(pid))!;
+    const during = await pidsByAddress(m.origin, ADDRESSES, 2);
+    // Rendezvous hashing: a client either stays or goes to the new worker, never to the other old one.
+    for (const a of ADDRESSES) expect([before.get(a), third]).toContain(during.get(a));
+    expect([...during.values()].filter((pid) => pid === third).length).toBeGreaterThan(0);
+    // TTOU retires the oldest worker: only its clients move.
+    m.kill('SIGTTOU');
+    await until('two workers again', async () => (await childPids(m.pid)).length === 2);
+    const left = (await childPids(m.pid)).map(String);
+    const after = await pidsByAddress(m.origin, ADDRESSES, 1);
+    for (const a of ADDRESSES) if (left.includes(during.get(a)!)) expect(after.get(a)).toBe(during.get(a));
+  });
+
   it.each([
     [
       ['-b', 'unix:/tmp/tsws-sticky.sock'],
