@@ -181,6 +181,85 @@ describe('WebSockets with Bun’s server.upgrade() and websocket handler', () =>
     expect(sock!.getBufferedAmount()).toBeLessThan(256 * 1024 + 64 * 1024 + 1);
   });
 
+  it('calls drain once a client that made send() say -1 reads again', async () => {
+    let sock: ServerWebSocket | undefined;
+    let drains = 0;
+    const { port } = await start(upgrading, {
+      websocket: {
+        backpressureLimit: 64 * 1024,
+        open(ws) {
+          sock = ws;
+        },
+        drain() {
+          drains++;
+        },
+        message() {},
+      },
+    });
+    const c = await connect(port);
+    c.socket.pause();
+    c.socket.write(
+      'GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+    );
+    await until('the open handler', () => sock !== undefined);
+    let sent = 1;
+    for (let i = 0; i < 2048 && sent > 0; i++) sent = sock!.send(Buffer.alloc(40 * 1024));
+    expect(sent).toBe(-1);
+    expect(drains).toBe(0);
+    c.socket.resume();
+    await until('the drain handler', () => drains === 1);
+    // Backed up once, drained once: a later send that fits calls nothing more.
+    expect(sock!.send('fits')).toBe(4);
+  });
+
+  it('hands pings and pongs to their handlers, and pongs a client’s ping', async () => {
+    const seen: string[] = [];
+    const { port } = await start(upgrading, {
+      websocket: {
+        message(ws) {
+          ws.ping('from server');
+        },
+        ping(_ws, data) {
+          seen.push(`ping ${data}`);
+        },
+        pong(_ws, data) {
+          seen.push(`pong ${data}`);
+        },
+      },
+    });
+    const { ws } = await client(`ws://127.0.0.1:${port}/`);
+    const ponged = once(ws, 'pong');
+    ws.ping('from client');
+    expect(String((await ponged)[0])).toBe('from client');
+    ws.send('ping me');
+    await until('both handlers', () => seen.length === 2);
+    expect(seen).toEqual(['ping from client', 'pong from server']);
+  });
+
+  it('pings a client silent for idleTimeout once, cuts it if it does not answer, keeps one that does', async () => {
+    const { port } = await start(upgrading, { websocket: { idleTimeout: 0.3, message() {} } });
+    const mute = await client(`ws://127.0.0.1:${port}/`, { autoPong: false });
+    const alive = await client(`ws://127.0.0.1:${port}/`);
+    let pings = 0;
+    mute.ws.on('ping', () => pings++);
+    const [code] = (await once(mute.ws, 'close')) as [number];
+    // Cut, not closed: a client that answers nothing gets no close handshake.
+    expect(code).toBe(1006);
+    expect(pings).toBe(1);
+    expect(alive.ws.readyState).toBe(WebSocket.OPEN);
+    alive.ws.close();
+  });
+
+  it('closes a silent client without a ping when sendPings is off', async () => {
+    const { port } = await start(upgrading, { websocket: { idleTimeout: 0.3, sendPings: false, message() {} } });
+    const { ws } = await client(`ws://127.0.0.1:${port}/`);
+    let pings = 0;
+    ws.on('ping', () => pings++);
+    await once(ws, 'close');
+    expect(pings).toBe(0);
+  });
+
   it('publishes to the subscribers of a topic, and server.publish() from a request', async () => {
     let server: { publish(t: string, d: string): number } | undefined;
     const { port } = await start(
