@@ -1,12 +1,12 @@
-// bench/ws-echo.mjs's client: `echo PORT N SECONDS` (N raw-socket connections in echo loops;
-// prints the round trips) or `idle PORT N` (N connections opened and held while it reads the RSS of the
+// bench/ws-echo.mjs's client: `echo PORT N SECONDS [COUNT]` (N raw-socket connections in echo
+// loops for SECONDS, or until COUNT round trips; prints the round trips) or `idle PORT N` (N connections opened and held while it reads the RSS of the
 // server, whose pid is SERVER_PID).
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 
 const WebSocket = createRequire(import.meta.url)('ws');
-const [mode, port, n, seconds] = process.argv.slice(2);
+const [mode, port, n, seconds, count] = process.argv.slice(2);
 const url = `ws://127.0.0.1:${port}/`;
 const open = () =>
   new Promise((resolve, reject) => {
@@ -64,7 +64,15 @@ if (mode === 'echo') {
   }
   const t0 = performance.now();
   for (const { socket } of sockets) socket.write(frame);
-  await new Promise((r) => setTimeout(r, Number(seconds) * 1000));
+  // Stop after SECONDS, or once COUNT round trips are done when COUNT is given.
+  await new Promise((resolve) => {
+    if (count === undefined) return setTimeout(resolve, Number(seconds) * 1000);
+    const check = setInterval(() => {
+      if (total < Number(count)) return;
+      clearInterval(check);
+      resolve();
+    }, 5);
+  });
   running = false;
   const ms = performance.now() - t0;
   for (const { socket } of sockets) socket.destroy();
