@@ -328,7 +328,7 @@ export class NodeWorker extends Worker {
    * moment to close; whatever is left then is cut.
    */
   private goAway(): void {
-    for (const server of this.servers) server.closeAllConnections();
+    for (const server of this.servers) if ('closeAllConnections' in server) server.closeAllConnections();
     for (const socket of this.upgraded) {
       const ws = wsServing(socket);
       if (ws) ws.close(1001, 'server shutting down');
