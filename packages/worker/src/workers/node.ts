@@ -5,6 +5,7 @@
 import cluster from 'node:cluster';
 import { unlinkSync } from 'node:fs';
 import http from 'node:http';
+import http2 from 'node:http2';
 import https from 'node:https';
 import net, { type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -43,11 +44,17 @@ interface Progress {
   movedAt: number;
 }
 
-function refuse(res: http.ServerResponse, status: number, text: string): void {
+/** http2's compatibility API gives these for HTTP/2 streams: the same shape, no connection of their own. */
+type Req = http.IncomingMessage | http2.Http2ServerRequest;
+type Res = http.ServerResponse | http2.Http2ServerResponse;
+const isH2 = (res: Res): res is http2.Http2ServerResponse => 'stream' in res;
+
+function refuse(res: Res, status: number, text: string): void {
   res.writeHead(status, {
     'Content-Type': 'text/plain; charset=utf-8',
     'Content-Length': Buffer.byteLength(text),
-    Connection: 'close',
+    // HTTP/2 forbids connection-specific fields (RFC 9113 §8.2.2): the stream ends, the session stays.
+    ...(isH2(res) ? {} : { Connection: 'close' }),
   });
   res.end(text);
 }
@@ -55,16 +62,22 @@ function refuse(res: http.ServerResponse, status: number, text: string): void {
 export class NodeWorker extends Worker {
   static override workerName = 'node';
 
-  /** node:http parses from the first byte (a PROXY header would be a bad request), and speaks HTTP/1.1. */
+  /**
+   * node:http parses from the first byte (a PROXY header would be a bad request); HTTP/2 is
+   * node:http2's compatibility API over TLS, where ALPN chooses (cleartext h2c needs the preface
+   * check and trusted peers that the tsws class has).
+   */
   static unsupported(s: WorkerSettings): string | undefined {
     if (s.proxyProtocol !== 'off')
       return '--proxy-protocol is served by the tsws worker class (-k tsws), not by -k node';
-    if (s.httpProtocols.includes('h2'))
-      return '--http-protocols h2 is served by the tsws worker class (-k tsws), not by -k node';
+    if (s.httpProtocols.includes('h2') && s.certfile === undefined)
+      return '--http-protocols h2 needs --certfile with -k node (cleartext h2c: the tsws worker class, -k tsws)';
     return undefined;
   }
 
-  private readonly servers: http.Server[] = [];
+  private readonly servers: (http.Server | http2.Http2SecureServer)[] = [];
+  /** HTTP/2 sessions open: a drain sends each a GOAWAY. */
+  private readonly sessions = new Set<http2.ServerHttp2Session>();
   private readonly unixPaths: string[] = [];
   private readonly sockets = new Set<Socket>();
   /** Connections handed to the app's 'upgrade' listeners (TLS ones as their TLSSocket). */
@@ -80,15 +93,18 @@ export class NodeWorker extends Worker {
   async start(): Promise<string[]> {
     const s = this.settings;
     const listener = this.nodeListener();
-    const handle = (req: http.IncomingMessage, res: http.ServerResponse) => this.handle(req, res, listener);
+    const handle = (req: Req, res: Res) => this.handle(req, res, listener as (req: Req, res: Res) => void);
     const urls: string[] = [];
     // With --certfile, node:https with the same TLS options as the tsws class.
     const tls = tlsOptions(s);
     const headersTimeout = Math.round(s.headerTimeout * 1000);
-    const create = tls
-      ? (options: http.ServerOptions, listener: http.RequestListener): http.Server =>
-          https.createServer({ ...options, ...tlsServerOptions(tls, headersTimeout) }, listener)
-      : http.createServer;
+    const create =
+      tls && s.httpProtocols.includes('h2')
+        ? (options: http.ServerOptions, listener: http.RequestListener) => this.h2Server(options, listener)
+        : tls
+          ? (options: http.ServerOptions, listener: http.RequestListener): http.Server =>
+              https.createServer({ ...options, ...tlsServerOptions(tls, headersTimeout) }, listener)
+          : http.createServer;
     try {
       for (const bind of s.bind) {
         const server = create(
@@ -100,13 +116,13 @@ export class NodeWorker extends Worker {
             connectionsCheckingInterval: SWEEP_MS,
             noDelay: true,
           },
-          handle,
-        );
+          handle as http.RequestListener,
+        ) as http.Server;
         server.keepAliveTimeout = Math.round(s.keepAlive * 1000);
         // node:http drops fields past maxHeadersCount silently; one more than the limit lets us see
         // (and refuse) the excess.
         server.maxHeadersCount = s.limitRequestFields === 0 ? 0 : s.limitRequestFields + 1;
-        server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
+        server.on('checkContinue', (req: Req, res: Res) => {
           // Refuse an oversized body before the client sends it (RFC 9110 §10.1.1).
           if (this.refused(req, res)) return;
           res.writeContinue();
@@ -129,6 +145,35 @@ export class NodeWorker extends Worker {
     return urls;
   }
 
+  /**
+   * HTTP/2 where ALPN chooses it, HTTP/1.1 (with h1) on the same port: node:http2's compatibility
+   * API hands the app the same (req, res) shape. The header limits map onto HTTP/2's settings, an
+   * idle session closes after --keep-alive.
+   */
+  private h2Server(options: http.ServerOptions, listener: http.RequestListener): http2.Http2SecureServer {
+    const s = this.settings;
+    const tls = tlsOptions(s)!;
+    const fieldBytes = s.limitRequestFieldSize && s.limitRequestFields;
+    const server = http2.createSecureServer(
+      {
+        ...tlsServerOptions(tls, options.headersTimeout ?? 0),
+        allowHTTP1: s.httpProtocols.includes('h1'),
+        maxHeaderListPairs: s.limitRequestFields ? s.limitRequestFields + 4 : 0,
+        settings: {
+          maxHeaderListSize: fieldBytes ? (s.limitRequestFieldSize + 32) * (s.limitRequestFields + 4) : 65535 * 16,
+        },
+      },
+      listener as unknown as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
+    );
+    server.on('session', (session) => {
+      this.sessions.add(session);
+      session.once('close', () => this.sessions.delete(session));
+      if (this.draining) session.close();
+      else if (s.keepAlive > 0) session.setTimeout(Math.round(s.keepAlive * 1000), () => session.close());
+    });
+    return server;
+  }
+
   private connected(socket: Socket): void {
     const max = this.settings.workerConnections;
     if (this.draining || (max !== 0 && this.sockets.size >= max)) {
@@ -148,7 +193,7 @@ export class NodeWorker extends Worker {
    */
   private upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, upgrade: UpgradeListener): void {
     // A response on the raw socket, for refusals: the connection ends after it.
-    const res = new http.ServerResponse(req);
+    const res: http.ServerResponse = new http.ServerResponse(req);
     res.assignSocket(socket as Socket);
     res.once('finish', () => socket.end());
     if (this.draining) {
@@ -163,14 +208,15 @@ export class NodeWorker extends Worker {
   }
 
   /** The limits node:http has no option for; true when the request was answered with an error. */
-  private refused(req: http.IncomingMessage, res: http.ServerResponse): boolean {
+  private refused(req: Req, res: Res): boolean {
     const s = this.settings;
     // "GET /x HTTP/1.1": method, target, version and two spaces.
     if (s.limitRequestLine !== 0 && (req.method?.length ?? 0) + (req.url?.length ?? 0) + 10 > s.limitRequestLine) {
       refuse(res, 414, 'URI Too Long');
       return true;
     }
-    const raw = req.rawHeaders;
+    // HTTP/2's pseudo-header fields (:method, :path...) are the request line, not header fields.
+    const raw = isH2(res) ? req.rawHeaders.filter((_, i, all) => !all[i - (i % 2)]!.startsWith(':')) : req.rawHeaders;
     if (s.limitRequestFields !== 0 && raw.length / 2 > s.limitRequestFields) {
       refuse(res, 431, 'Too many header fields');
       return true;
@@ -191,8 +237,13 @@ export class NodeWorker extends Worker {
     return false;
   }
 
-  private handle(req: http.IncomingMessage, res: http.ServerResponse, listener: http.RequestListener): void {
+  private handle(req: Req, res: Res, listener: (req: Req, res: Res) => void): void {
     if (this.refused(req, res)) return;
+    if (isH2(res)) {
+      // A stream: no connection of its own to close, no socket whose output the sweep could watch.
+      listener(req, res);
+      return;
+    }
     // --keep-alive 0, or a drain under way: this response is the connection's last.
     if (this.draining || this.settings.keepAlive === 0) res.setHeader('Connection', 'close');
     const bodyTimeout = Math.round(this.settings.bodyTimeout * 1000);
@@ -255,7 +306,7 @@ export class NodeWorker extends Worker {
   }
 
   private closeIdle(): void {
-    for (const server of this.servers) server.closeIdleConnections();
+    for (const server of this.servers) if ('closeIdleConnections' in server) server.closeIdleConnections();
   }
 
   override stats(): WorkerStats {
@@ -277,7 +328,7 @@ export class NodeWorker extends Worker {
    * moment to close; whatever is left then is cut.
    */
   private goAway(): void {
-    for (const server of this.servers) server.closeAllConnections();
+    for (const server of this.servers) if ('closeAllConnections' in server) server.closeAllConnections();
     for (const socket of this.upgraded) {
       const ws = wsServing(socket);
       if (ws) ws.close(1001, 'server shutting down');
@@ -287,7 +338,7 @@ export class NodeWorker extends Worker {
   }
 
   private cut(): void {
-    for (const server of this.servers) server.closeAllConnections();
+    for (const server of this.servers) if ('closeAllConnections' in server) server.closeAllConnections();
     for (const socket of this.sockets) socket.destroy();
   }
 
@@ -309,6 +360,8 @@ export class NodeWorker extends Worker {
         // already gone
       }
     }
+    // GOAWAY to every HTTP/2 session: its streams under way finish, no new ones start.
+    for (const session of this.sessions) session.close();
     // Responses not yet begun tell their clients the connection closes after them.
     for (const res of this.responses.keys()) if (!res.headersSent) res.setHeader('Connection', 'close');
     if (timeoutMs <= 0) this.cut();
