@@ -266,7 +266,9 @@ export class Output {
       socket.uncork();
     }
     this.dropBatch();
-    if (!ok && !this.blocked) this.block();
+    // write() says false for any write past the high-water mark, even one the kernel took at once;
+    // only bytes still queued are backpressure (Node emits 'drain' either way).
+    if (!ok && !this.blocked && socket.writableLength >= socket.writableHighWaterMark) this.block();
   }
 
   private dropBatch(): void {
