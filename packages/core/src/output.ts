@@ -16,6 +16,12 @@ export interface OutputOwner {
 // pipelined responses (sync or async) leaves in one write.
 const flushQueue: Output[] = [];
 let flushScheduled = false;
+/**
+ * Schedules flushAll on a settled promise, not with queueMicrotask(): Node's queueMicrotask
+ * makes an AsyncResource and a bound function per call and runs the callback inside it, once
+ * per keep-alive request here. flushAll runs no user code, so it needs no async context.
+ */
+const settled = Promise.resolve();
 function flushAll(): void {
   flushScheduled = false;
   for (let i = 0; i < flushQueue.length; i++) flushQueue[i]!.flush();
@@ -77,7 +83,7 @@ export class Output {
       flushQueue.push(this);
       if (!flushScheduled) {
         flushScheduled = true;
-        queueMicrotask(flushAll);
+        void settled.then(flushAll);
       }
     }
   }

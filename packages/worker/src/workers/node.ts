@@ -23,6 +23,9 @@ import { tlsOptions } from '../tls-files.js';
  */
 const IDLE_GRACE_MS = 1000;
 
+/** How long a WebSocket told 1001 (Going Away) at the graceful timeout has to close before it is cut (the core's). */
+const GOING_AWAY_MS = 1000;
+
 /** The most header bytes a request within both field limits can send (node:http counts them in total). */
 function maxHeaderSize(s: WorkerSettings): number {
   if (s.limitRequestFields === 0 || s.limitRequestFieldSize === 0 || s.limitRequestLine === 0) return 64 * 1024 * 1024;
@@ -64,6 +67,8 @@ export class NodeWorker extends Worker {
   private readonly servers: http.Server[] = [];
   private readonly unixPaths: string[] = [];
   private readonly sockets = new Set<Socket>();
+  /** Connections handed to the app's 'upgrade' listeners (TLS ones as their TLSSocket). */
+  private readonly upgraded = new Set<Duplex>();
   /** Responses under way, with how far their output had got at the last sweep (see cutStalled()). */
   private readonly responses = new Map<http.ServerResponse, Progress>();
   private sweep: NodeJS.Timeout | undefined;
@@ -152,6 +157,8 @@ export class NodeWorker extends Worker {
     }
     if (this.refused(req, res)) return;
     res.detachSocket(socket as Socket);
+    this.upgraded.add(socket);
+    socket.once('close', () => this.upgraded.delete(socket));
     upgrade(req, socket, head);
   }
 
@@ -263,6 +270,22 @@ export class NodeWorker extends Worker {
     return this.stopping;
   }
 
+  /**
+   * The graceful timeout: HTTP connections are cut; WebSockets that `ws` serves (ws with
+   * noServer, socket.io, @hono/node-server, @fastify/websocket all use it) are told 1001 (Going
+   * Away) through ws's own close(), which queues the frame behind any it is writing, and get a
+   * moment to close; whatever is left then is cut.
+   */
+  private goAway(): void {
+    for (const server of this.servers) server.closeAllConnections();
+    for (const socket of this.upgraded) {
+      const ws = wsServing(socket);
+      if (ws) ws.close(1001, 'server shutting down');
+      else socket.destroy();
+    }
+    setTimeout(() => this.cut(), GOING_AWAY_MS).unref();
+  }
+
   private cut(): void {
     for (const server of this.servers) server.closeAllConnections();
     for (const socket of this.sockets) socket.destroy();
@@ -299,8 +322,26 @@ export class NodeWorker extends Worker {
     }
     this.idleGraceOver = true;
     this.closeIdle();
-    const force = setTimeout(() => this.cut(), Math.max(0, timeoutMs - IDLE_GRACE_MS));
+    const force = setTimeout(() => this.goAway(), Math.max(0, timeoutMs - IDLE_GRACE_MS));
     await emptied;
     clearTimeout(force);
   }
+}
+
+interface Closable {
+  readyState: number;
+  close(code: number, reason: string): void;
+}
+
+/**
+ * The `ws` WebSocket serving an upgraded socket, when open: ws keeps it on the socket under its
+ * own Symbol('websocket') (lib/constants.js), whichever copy of ws the app loaded.
+ */
+function wsServing(socket: Duplex): Closable | undefined {
+  for (const key of Object.getOwnPropertySymbols(socket)) {
+    if (key.description !== 'websocket') continue;
+    const ws = (socket as unknown as Record<symbol, Partial<Closable> | null | undefined>)[key];
+    if (typeof ws?.close === 'function' && ws.readyState === 1) return ws as Closable;
+  }
+  return undefined;
 }
