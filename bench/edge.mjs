@@ -1,14 +1,18 @@
 #!/usr/bin/env node
-// The edge (issue 13) in one run: TLS keep-alive and TLS new-connection rates of the tsws core
-// against node:https, and HTTP/2 (h2load, 10 streams per connection) against node:http2's
-// compatibility API, every server answering bench/app.mjs's hello (node ones bench/node-app.mjs).
-// Servers pinned to core 0, wrk and h2load to core 1, alternating order per round; figures are
-// the median CPU time per request from /proc (the steadier figure on a shared machine) and req/s.
+// The edge pass (issue 13, `pnpm bench --edge`): TLS keep-alive and TLS new-connection rates of
+// the tsws core against node:https, and HTTP/2 (h2load, 10 streams per connection) against
+// node:http2's compatibility API, every server answering bench/app.mjs's hello (node ones
+// bench/node-app.mjs). Beside them, Node's own ceilings: a bare tls.Server answering each request
+// with prebuilt bytes (TLS with no HTTP), and node:http2's core API answering each stream with
+// respond() + end() (HTTP/2 with no request/response objects). Servers pinned to core 0, wrk and
+// h2load to core 1, alternating order per round; figures are the median CPU time per request
+// from /proc (the steadier figure on a shared machine) and req/s. Writes
+// results/edge-node<major>.{json,md}.
 //
-//   node bench/edge.mjs [--rounds 3] [--duration 4]
+//   node bench/edge.mjs [--rounds 3] [--duration 4]   (EDGE_ONLY=<scenario name prefix>: one scenario)
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuMicros, freePort, startPinned, stop, waitForPort } from './proc.mjs';
@@ -17,7 +21,7 @@ const opts = { rounds: 3, duration: 4, connections: 50 };
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i += 2) opts[argv[i].replace(/^--/, '')] = Number(argv[i + 1]);
 
-const dir = mkdtempSync(join(tmpdir(), 'tsws-edge-'));
+const dir = mkdtempSync(join(os.tmpdir(), 'tsws-edge-'));
 const CERT = join(dir, 'cert.pem');
 const KEY = join(dir, 'key.pem');
 execFileSync(
@@ -50,19 +54,49 @@ https.createServer({ cert: fs.readFileSync(cert), key: fs.readFileSync(key) }, h
 const { default: handle } = await import(${JSON.stringify(NODE_APP)});
 const [cert, key, port] = process.argv.slice(1);
 http2.createSecureServer({ cert: fs.readFileSync(cert), key: fs.readFileSync(key) }, handle).listen(+port, '127.0.0.1');`,
+  // Each request's head ends in a blank line (wrk sends no bodies): one prebuilt answer each.
+  'tls.Server ceiling': `const tls = await import('node:tls'); const fs = await import('node:fs');
+const [cert, key, port] = process.argv.slice(1);
+const head = (close) => Buffer.from('HTTP/1.1 200 OK\\r\\ncontent-type: text/plain;charset=UTF-8\\r\\n' +
+  'Content-Length: 11\\r\\nDate: ' + new Date().toUTCString() + '\\r\\n' + (close ? 'Connection: close\\r\\n' : '') +
+  '\\r\\nhello world');
+const [keep, close] = [head(false), head(true)];
+tls.createServer({ cert: fs.readFileSync(cert), key: fs.readFileSync(key) }, (socket) => {
+  socket.setNoDelay(true);
+  socket.on('error', () => {});
+  socket.on('data', (chunk) => {
+    const text = chunk.toString('latin1');
+    for (let at = text.indexOf('\\r\\n\\r\\n'); at >= 0; at = text.indexOf('\\r\\n\\r\\n', at + 4)) {
+      if (/connection: close/i.test(text)) { socket.end(close); return; }
+      socket.write(keep);
+    }
+  });
+}).listen(+port, '127.0.0.1');`,
+  'node:http2 ceiling': `const http2 = await import('node:http2'); const fs = await import('node:fs');
+const [cert, key, port] = process.argv.slice(1);
+const server = http2.createSecureServer({ cert: fs.readFileSync(cert), key: fs.readFileSync(key) });
+server.on('stream', (stream) => {
+  stream.respond({ ':status': 200, 'content-type': 'text/plain;charset=UTF-8', 'content-length': 11 });
+  stream.end('hello world');
+});
+server.listen(+port, '127.0.0.1');`,
 };
 
 const ONLY = process.env.EDGE_ONLY;
 const SCENARIOS_ALL = [
-  { name: 'TLS keep-alive', servers: ['tsws core', 'node:https'], load: (port, s) => wrk(port, s, []) },
+  {
+    name: 'TLS keep-alive',
+    servers: ['tsws core', 'node:https', 'tls.Server ceiling'],
+    load: (port, s) => wrk(port, s, []),
+  },
   {
     name: 'TLS new connection per request',
-    servers: ['tsws core', 'node:https'],
+    servers: ['tsws core', 'node:https', 'tls.Server ceiling'],
     load: (port, s) => wrk(port, s, ['-H', 'Connection: close']),
   },
   {
     name: 'HTTP/2, 10 streams per connection',
-    servers: ['tsws core', 'node:http2'],
+    servers: ['tsws core', 'node:http2', 'node:http2 ceiling'],
     load: (port, s) => h2load(port, s),
   },
 ];
@@ -89,6 +123,18 @@ function h2load(port, seconds) {
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const results = {
+  pass: 'edge',
+  startedAt: new Date().toISOString(),
+  machine: {
+    node: process.version,
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    cores: os.availableParallelism(),
+    loadAverage: os.loadavg().map((l) => Number(l.toFixed(2))),
+  },
+  settings: { rounds: opts.rounds, durationS: opts.duration, serverCpu: 0, clientCpu: 1 },
+  scenarios: [],
+};
 try {
   for (const scenario of SCENARIOS) {
     const samples = new Map(scenario.servers.map((s) => [s, []]));
@@ -108,16 +154,60 @@ try {
         samples.get(name).push({ rps: run.rps, us: cpu / run.requests });
       }
     }
+    const servers = [...samples].map(([name, s]) => ({
+      name,
+      usPerRequest: Number(median(s.map((x) => x.us)).toFixed(1)),
+      rps: Math.round(median(s.map((x) => x.rps))),
+      rounds: s.map((x) => ({ usPerRequest: Number(x.us.toFixed(1)), rps: Math.round(x.rps) })),
+    }));
+    const [ours, theirs] = servers;
+    results.scenarios.push({
+      name: scenario.name,
+      servers,
+      // tsws against the Node server it is measured with: req/s, and CPU per request (theirs/ours).
+      ratio: {
+        rps: Number((ours.rps / theirs.rps).toFixed(2)),
+        cpu: Number((theirs.usPerRequest / ours.usPerRequest).toFixed(2)),
+      },
+    });
     console.log(`\n${scenario.name}, ${opts.rounds} rounds of ${opts.duration} s`);
-    const [ours, theirs] = scenario.servers.map((s) => median(samples.get(s).map((x) => x.rps)));
-    for (const [name, s] of samples)
+    for (const s of servers)
       console.log(
-        `  ${name.padEnd(10)} ${median(s.map((x) => x.us)).toFixed(1)} us/request ` +
-          `(rounds ${s.map((x) => x.us.toFixed(0)).join(' ')}), ${Math.round(median(s.map((x) => x.rps)))} req/s ` +
-          `(rounds ${s.map((x) => Math.round(x.rps)).join(' ')})`,
+        `  ${s.name.padEnd(18)} ${s.usPerRequest.toFixed(1)} us/request ` +
+          `(rounds ${s.rounds.map((x) => x.usPerRequest.toFixed(0)).join(' ')}), ${s.rps} req/s ` +
+          `(rounds ${s.rounds.map((x) => x.rps).join(' ')})`,
       );
-    console.log(`  tsws/${scenario.servers[1]}: ${(ours / theirs).toFixed(2)}x req/s`);
+    console.log(
+      `  tsws/${theirs.name}: ${results.scenarios.at(-1).ratio.rps}x req/s, ${results.scenarios.at(-1).ratio.cpu}x less CPU`,
+    );
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });
+}
+if (!ONLY) writeResults();
+
+/** results/edge-node<major>.{json,md}: the figures, and a table of them. */
+function writeResults() {
+  const base = fileURLToPath(new URL(`./results/edge-node${process.versions.node.split('.')[0]}`, import.meta.url));
+  writeFileSync(`${base}.json`, `${JSON.stringify(results, null, 2)}\n`);
+  const m = results.machine;
+  const lines = [
+    `# The edge pass: TLS and HTTP/2 (${m.node})`,
+    '',
+    `${m.cpu} x${m.cores}, load average ${m.loadAverage.join(' ')}; ${results.startedAt}.`,
+    `Servers on core 0, wrk / h2load on core 1; ${opts.rounds} rounds of ${opts.duration} s, medians.`,
+    "CPU per request is the server's utime+stime from /proc over the measured window.",
+    '',
+  ];
+  for (const s of results.scenarios) {
+    lines.push(`## ${s.name}`, '', '| server | CPU us/request | req/s |', '|---|---:|---:|');
+    for (const v of s.servers) lines.push(`| ${v.name} | ${v.usPerRequest} | ${v.rps} |`);
+    lines.push(
+      '',
+      `tsws core / ${s.servers[1].name}: ${s.ratio.rps}x req/s, ${s.ratio.cpu}x less CPU per request.`,
+      '',
+    );
+  }
+  writeFileSync(`${base}.md`, lines.join('\n'));
+  console.log(`\nwrote ${base}.json and .md`);
 }

@@ -3,7 +3,8 @@
 // tsws CLI against node:http and the two ceilings, 3 rounds, idle RSS; about 3 minutes);
 // `pnpm bench --full` runs every scenario on every server, the access log on and off, reloads
 // under load, and memory per connection; `pnpm bench --streaming` the streamed responses and
-// files (issue 9).
+// files (issue 9); `pnpm bench --edge` TLS and HTTP/2 against node:https and node:http2 (issue
+// 13: bench/edge.mjs, its own runner since wrk and h2load speak TLS there).
 // Options: --rounds N, --duration S, --scenarios a,b, --servers a,b, --tool wrk|autocannon,
 // --node PATH (every server, and the runner, on that Node), --name N (results/<N>-node<major>
 // instead of the pass's name), --no-memory, --check (answers only,
@@ -76,6 +77,7 @@ const { values: args } = parseArgs({
     full: { type: 'boolean', default: false },
     memory: { type: 'boolean', default: false },
     streaming: { type: 'boolean', default: false },
+    edge: { type: 'boolean', default: false },
     rounds: { type: 'string' },
     duration: { type: 'string' },
     scenarios: { type: 'string' },
@@ -94,6 +96,16 @@ const { values: args } = parseArgs({
 if (args.node && realpathSync(args.node) !== realpathSync(process.execPath)) {
   const r = spawnSync(args.node, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
   if (r.error) throw new Error(`--node ${args.node}: ${r.error.message}`);
+  process.exit(r.status ?? 1);
+}
+if (args.edge) {
+  const forward = [
+    ...(args.rounds ? ['--rounds', args.rounds] : []),
+    ...(args.duration ? ['--duration', args.duration] : []),
+  ];
+  const r = spawnSync(process.execPath, [fileURLToPath(new URL('./edge.mjs', import.meta.url)), ...forward], {
+    stdio: 'inherit',
+  });
   process.exit(r.status ?? 1);
 }
 const passName = args.full ? 'full' : args.memory ? 'memory' : args.streaming ? 'streaming' : 'quick';

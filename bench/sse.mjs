@@ -7,9 +7,14 @@
 // - CPU per event: the server's CPU time (from /proc) over a window, over the events the clients
 //   counted in it.
 //
+// Each round's figures and the medians go to results/sse-node<major>.{json,md} (--node PATH: the
+// runner and every server on that Node).
+//
 //   node bench/sse.mjs [--clients 5000] [--seconds 10] [--rounds 1] [--servers tsws-core,node-http]
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { realpathSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -108,8 +113,14 @@ async function main() {
       seconds: { type: 'string', default: '10' },
       rounds: { type: 'string', default: '1' },
       servers: { type: 'string', default: 'tsws-core,node-http' },
+      node: { type: 'string' },
     },
   });
+  if (values.node && realpathSync(values.node) !== realpathSync(process.execPath)) {
+    const r = spawnSync(values.node, [PROGRAM, ...process.argv.slice(2)], { stdio: 'inherit' });
+    if (r.error) throw new Error(`--node ${values.node}: ${r.error.message}`);
+    process.exit(r.status ?? 1);
+  }
   const opts = { clients: Number(values.clients), seconds: Number(values.seconds) };
   const defs = new Map((await loadDir('./servers')).map((s) => [s.id, s]));
   const servers = values.servers.split(',').map((id) => {
@@ -117,10 +128,13 @@ async function main() {
     if (!s) throw new Error(`unknown server ${id} (bench/servers/)`);
     return s;
   });
+  const load = os.loadavg().map((l) => l.toFixed(2));
   console.log(`SSE: ${opts.clients} clients, one event a second each; ${opts.seconds} s windows`);
+  const rows = [];
   for (let round = 0; round < Number(values.rounds); round++) {
     for (const server of round % 2 ? [...servers].reverse() : servers) {
       const r = await measure(server, opts);
+      rows.push({ round: round + 1, ...r });
       console.log(
         `  round ${round + 1} ${r.server.padEnd(12)} ${r.clients} open, ${Math.round(r.eventsPerS)} events/s, ` +
           `${r.usPerEvent.toFixed(1)} us CPU/event, RSS ${r.idleMiB.toFixed(1)} -> ${r.rssMiB.toFixed(1)} MiB: ` +
@@ -128,6 +142,46 @@ async function main() {
       );
     }
   }
+  writeResults(opts, load, rows);
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/** results/sse-node<major>.json (every round) and .md (medians, with min and max). */
+function writeResults(opts, load, rows) {
+  const node = process.version;
+  const base = fileURLToPath(new URL(`./results/sse-node${node.slice(1).split('.')[0]}`, import.meta.url));
+  const cpu = os.cpus()[0]?.model.trim() ?? 'unknown CPU';
+  writeFileSync(`${base}.json`, `${JSON.stringify({ node, cpu, load, ...opts, rows }, null, 2)}\n`);
+  const span = (mine, key, digits) => {
+    const xs = mine.map((r) => r[key]);
+    return `${median(xs).toFixed(digits)} [${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}]`;
+  };
+  const lines = [
+    `${node} · ${cpu}, ${os.cpus().length} cores · load average ${load.join(', ')} at the start · server on core 0, ` +
+      `clients on core 1 · \`node bench/sse.mjs --clients ${opts.clients} --seconds ${opts.seconds}\` · ` +
+      new Date().toISOString().slice(0, 10),
+    '',
+    `### Server-sent events: ${opts.clients} clients, one event a second each`,
+    '',
+    "Median [min–max] over the rounds. RSS per client: the server's RSS with every client connected and events " +
+      'flowing, less its idle RSS, over the clients (no forced GC: what it really holds). CPU per event: the ' +
+      "server's CPU time over the window, over the events the clients counted in it.",
+    '',
+    '| server | RSS per client (KiB) | CPU per event (µs) | events/s |',
+    '|---|---:|---:|---:|',
+  ];
+  for (const name of [...new Set(rows.map((r) => r.server))]) {
+    const mine = rows.filter((r) => r.server === name);
+    lines.push(
+      `| ${name} | ${span(mine, 'kibPerClient', 2)} | ${span(mine, 'usPerEvent', 1)} | ${span(mine, 'eventsPerS', 0)} |`,
+    );
+  }
+  writeFileSync(`${base}.md`, `${lines.join('\n')}\n`);
+  console.log(`wrote ${base}.{json,md}`);
 }
 
 if (process.argv[2] === '--client') await clients(Number(process.argv[3]), Number(process.argv[4]));

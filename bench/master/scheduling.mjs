@@ -4,6 +4,7 @@
 // workers run on core 0, wrk on core 1; policies alternate within each round and the report takes
 // medians. Fairness is the spread of requests between workers, from their heartbeat counters.
 //   node bench/master/scheduling.mjs [--rounds 3] [--seconds 5] [--workers 2] [--policies shared,rr,reuseport]
+//   --policies shared,rr,sticky: --sticky against the others (wrk's one client address lands on one worker)
 //   node bench/master/scheduling.mjs --access-log /tmp/access.log   (the access log's cost instead)
 //   node bench/master/scheduling.mjs --metrics --workers 1 --policies shared --rounds 5
 //       (the cost of --metrics-bind: the workers counting each request, the master adding them up,

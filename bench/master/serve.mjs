@@ -1,6 +1,6 @@
 // One master for the scheduling benchmark, run under `taskset` by scheduling.mjs: createMaster
-// with the policy in argv (and an access log, a metrics bind when given), and answers 'stats' over
-// IPC with each worker's pid and request count.
+// with the policy in argv (`sticky` for --sticky; and an access log, a metrics bind when given),
+// and answers 'stats' over IPC with each worker's pid and request count.
 import { createMaster } from '@tsws/master';
 
 const [scheduling, port, workers, accessLog, metricsBind] = process.argv.slice(2);
@@ -8,7 +8,7 @@ const master = createMaster({
   app: new URL('./hello.mjs', import.meta.url).pathname,
   bind: [`127.0.0.1:${port}`],
   workers: Number(workers),
-  scheduling,
+  ...(scheduling === 'sticky' ? { sticky: true } : { scheduling }),
   logLevel: 'warn',
   ...(accessLog ? { accessLog } : {}),
   ...(metricsBind ? { metricsBind } : {}),

@@ -237,4 +237,20 @@ describe('the fetch interface', () => {
     });
     expect(await (await fetch(origin, { method: 'POST', body: 'x' })).text()).toBe('TypeError');
   });
+
+  it('lets an app look at request.body before reading it whole; a stream read first makes text() refuse', async () => {
+    const { origin } = await start(async (request) => {
+      if (request.headers.get('x-read') === 'stream') await request.body!.getReader().read();
+      const looked = request.body !== null && !request.bodyUsed;
+      try {
+        return Response.json({ looked, text: await request.text() });
+      } catch (err) {
+        return Response.json({ looked, error: (err as Error).name });
+      }
+    });
+    const whole = await fetch(origin, { method: 'POST', body: 'hello' });
+    expect(await whole.json()).toEqual({ looked: true, text: 'hello' });
+    const streamed = await fetch(origin, { method: 'POST', body: 'hello', headers: { 'x-read': 'stream' } });
+    expect(await streamed.json()).toEqual({ looked: false, error: 'TypeError' });
+  });
 });

@@ -4,10 +4,11 @@
 import { execFile } from 'node:child_process';
 import http2 from 'node:http2';
 import { promisify } from 'node:util';
-import type { ServeOptions } from '@tsws/core';
+import type { ConnInfo, ServeOptions } from '@tsws/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Certs, makeCerts } from '../helpers/certs.js';
 import { start } from '../helpers/core.js';
+import { until } from '../helpers/wait.mjs';
 
 const run = promisify(execFile);
 let certs: Certs;
@@ -16,7 +17,8 @@ beforeAll(() => {
 });
 afterAll(() => certs.remove());
 
-const app = async (request: Request) => {
+const aborted: unknown[] = [];
+const app = async (request: Request, info: ConnInfo) => {
   const url = new URL(request.url);
   if (url.pathname === '/stream') {
     let i = 0;
@@ -34,6 +36,14 @@ const app = async (request: Request) => {
     headers.append('set-cookie', 'a=1');
     headers.append('set-cookie', 'b=2');
     return new Response('ok', { headers });
+  }
+  if (url.pathname === '/headers') return Response.json(Object.fromEntries(request.headers));
+  if (url.pathname === '/who') return Response.json({ url: request.url, remoteAddress: info.remoteAddress });
+  if (url.pathname === '/ignore-body') return new Response('ignored');
+  if (url.pathname === '/abort') {
+    const reason = await new Promise((resolve) => request.signal.addEventListener('abort', () => resolve(true)));
+    aborted.push(reason);
+    return new Response('late');
   }
   if (url.pathname === '/wait') {
     await new Promise((r) => setTimeout(r, 300));
@@ -55,6 +65,17 @@ function client(origin: string): http2.ClientHttp2Session {
   const session = http2.connect(origin, { ca: certs.pem.caCert });
   session.on('error', () => {});
   return session;
+}
+
+/** A server (serveH2 with `options`) and a session to it, closed after `use`. */
+async function withSession(use: (session: http2.ClientHttp2Session) => Promise<void>, options: ServeOptions = {}) {
+  const { port } = await serveH2(options);
+  const session = client(`https://localhost:${port}`);
+  try {
+    await use(session);
+  } finally {
+    session.close();
+  }
 }
 
 /** One request on `session`; resolves with the status, headers and body. */
@@ -125,6 +146,78 @@ describe('HTTP/2', () => {
     } finally {
       session.close();
     }
+  });
+
+  it('joins cookie crumbs with "; " (RFC 9113 §8.2.3); request.signal aborts when the client resets', async () => {
+    await withSession(async (session) => {
+      const crumbs = await h2request(session, { ':path': '/headers', cookie: ['a=1', 'b=2'], 'x-k': 'v' });
+      expect(JSON.parse(crumbs.body)).toMatchObject({ cookie: 'a=1; b=2', 'x-k': 'v' });
+      const stream = session.request({ ':path': '/abort' });
+      stream.on('error', () => {});
+      await new Promise((r) => setTimeout(r, 100));
+      stream.close(http2.constants.NGHTTP2_CANCEL);
+      await until('request.signal to abort', () => aborted.length === 1, 5000);
+    });
+  });
+
+  it('takes X-Forwarded-For, -Proto and -Host from trusted proxies only, as HTTP/1.1 does', async () => {
+    const forwarded = {
+      'x-forwarded-for': '203.0.113.9, 127.0.0.1',
+      'x-forwarded-proto': 'http',
+      'x-forwarded-host': 'example.com',
+    };
+    const trusted = await serveH2();
+    const session = client(`https://localhost:${trusted.port}`);
+    const untrusted = await serveH2({ forwardedAllowIps: [] });
+    const other = client(`https://localhost:${untrusted.port}`);
+    try {
+      const seen = await h2request(session, { ':path': '/who', ...forwarded });
+      expect(JSON.parse(seen.body)).toEqual({ url: 'http://example.com/who', remoteAddress: '203.0.113.9' });
+      const ignored = await h2request(other, { ':path': '/who', ...forwarded });
+      expect(JSON.parse(ignored.body)).toEqual({
+        url: `https://localhost:${untrusted.port}/who`,
+        remoteAddress: '127.0.0.1',
+      });
+    } finally {
+      session.close();
+      other.close();
+    }
+  });
+
+  it('closes a session that opens no stream within the header timeout, even one that keeps pinging', async () => {
+    const { port } = await serveH2({ headerTimeout: 400, keepAliveTimeout: 20_000 });
+    const session = client(`https://localhost:${port}`);
+    await new Promise((resolve) => session.once('connect', resolve));
+    const started = Date.now();
+    const pinging = setInterval(() => session.destroyed || session.ping(() => {}), 100);
+    try {
+      await until('the server to close the session', () => session.closed || session.destroyed, 10_000);
+    } finally {
+      clearInterval(pinging);
+    }
+    expect(Date.now() - started).toBeLessThan(8000);
+    // A session whose first stream came in time is served on, idle, past the header timeout.
+    const served = client(`https://localhost:${port}`);
+    try {
+      expect((await h2request(served, { ':path': '/who' })).status).toBe(200);
+      await new Promise((r) => setTimeout(r, 800));
+      expect((await h2request(served, { ':path': '/who' })).status).toBe(200);
+    } finally {
+      served.close();
+    }
+  });
+
+  it('an unread request body does not hold its stream open once the answer is out', async () => {
+    await withSession(async (session) => {
+      const stream = session.request({ ':path': '/ignore-body', ':method': 'POST' });
+      stream.on('error', () => {});
+      let body = '';
+      stream.on('data', (d: Buffer) => (body += d));
+      stream.write(Buffer.alloc(1 << 20));
+      // The client's upload stops (RST_STREAM NO_ERROR) rather than wait on a window never opened.
+      await until('the stream to close', () => stream.closed, 5000);
+      expect(body).toBe('ignored');
+    });
   });
 
   it('holds limitRequestBody (declared and streamed: 413) and the header limits', async () => {

@@ -2,6 +2,7 @@
 // info.remoteAddress, only from proxyAllowFrom peers. Hand-made v1 and v2 headers over raw sockets,
 // curl's --haproxy-protocol, and a header before a TLS handshake.
 import { execFile } from 'node:child_process';
+import http2 from 'node:http2';
 import net from 'node:net';
 import tls from 'node:tls';
 import { promisify } from 'node:util';
@@ -148,5 +149,46 @@ describe('PROXY protocol', () => {
     for await (const chunk of secure) text += chunk;
     const body = JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4));
     expect(body).toEqual({ url: 'https://localhost/t', remoteAddress: '198.51.100.20', remotePort: 33333 });
+  });
+
+  it('names the client of HTTP/2 streams too (a header, then TLS with ALPN h2)', async () => {
+    const { port } = await serveProxied({
+      httpProtocols: ['h1', 'h2'],
+      tls: { cert: certs.pem.serverCert, key: certs.pem.serverKey },
+    });
+    const raw = net.connect(port, '127.0.0.1');
+    await new Promise((resolve) => raw.once('connect', resolve));
+    raw.write(v2('198.51.100.21', 44444));
+    const session = http2.connect(`https://localhost:${port}`, {
+      createConnection: () =>
+        tls.connect({ socket: raw, ca: certs.pem.caCert, servername: 'localhost', ALPNProtocols: ['h2'] }),
+    });
+    try {
+      const stream = session.request({ ':path': '/h2' });
+      let text = '';
+      for await (const chunk of stream) text += chunk;
+      expect(JSON.parse(text)).toEqual({
+        url: `https://localhost:${port}/h2`,
+        remoteAddress: '198.51.100.21',
+        remotePort: 44444,
+      });
+    } finally {
+      session.close();
+    }
+  });
+
+  it("keeps the client a header named out of the app's reach: info has no field to read or overwrite", async () => {
+    const { port } = await start(
+      (_request, info) => {
+        const fields = Object.keys(info);
+        (info as unknown as Record<string, unknown>).proxied = { remoteAddress: '6.6.6.6', remotePort: 6 };
+        return Response.json({ fields, remoteAddress: info.remoteAddress });
+      },
+      { proxyProtocol: 'v1' },
+    );
+    expect(await ask(port, 'PROXY TCP4 203.0.113.8 127.0.0.1 51000 8000\r\n')).toEqual({
+      fields: [],
+      remoteAddress: '203.0.113.8',
+    });
   });
 });

@@ -9,6 +9,7 @@ import { Agent, fetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Certs, makeCerts } from '../helpers/certs.js';
 import { start } from '../helpers/core.js';
+import { until } from '../helpers/wait.mjs';
 
 const run = promisify(execFile);
 let certs: Certs;
@@ -128,6 +129,26 @@ describe('TLS', () => {
     await expect(attempt).rejects.toThrow(/^tsws: tls: the certificate or key cannot be used: key values mismatch$/);
     const garbage = start(echo, { tls: { cert: 'not a certificate', key: certs.pem.serverKey } });
     await expect(garbage).rejects.toThrow(/^tsws: tls: the certificate or key cannot be used: [^\n]+$/);
+  });
+
+  it('counts connections still in their handshake toward maxConnections', async () => {
+    const { port, server } = await serveTls({}, { maxConnections: 2, headerTimeout: 20_000 });
+    const stalled = await Promise.all(
+      [0, 1].map(
+        () =>
+          new Promise<net.Socket>((resolve) => {
+            const socket = net.connect(port, '127.0.0.1', () => resolve(socket));
+            socket.on('error', () => {});
+          }),
+      ),
+    );
+    await until('both in stats', () => server.stats().connections === 2, 5000);
+    expect((await curlAs(`https://localhost:${port}/`)).ok).toBe(false);
+    // Room again once one leaves.
+    stalled[0]!.destroy();
+    await until('one left', () => server.stats().connections === 1, 5000);
+    expect((await curlAs(`https://localhost:${port}/`)).ok).toBe(true);
+    stalled[1]!.destroy();
   });
 
   it('closes a stalled handshake within the header timeout', async () => {

@@ -212,6 +212,42 @@ describe('a slow reader of a 100 MiB streamed response', () => {
   });
 });
 
+describe('idle streams (event streams between events)', () => {
+  it('hold none of the chunks already sent', async () => {
+    const CLIENTS = 40;
+    const server = await child({});
+    const baseline = await server.stats();
+    // Each stream sends one 1 MiB chunk of its own, then nothing: the server must not keep it.
+    const clients = await Promise.all(
+      Array.from({ length: CLIENTS }, async () => {
+        const s = net.connect({ port: server.port, host: '127.0.0.1' });
+        onTestFinished(() => {
+          s.destroy();
+        });
+        // Until the whole chunk is in: the head, then `100000\r\n`, 1 MiB and its CRLF.
+        let got = Buffer.alloc(0);
+        let body = -1;
+        s.on('data', (d: Buffer) => {
+          if (body < 0) {
+            got = Buffer.concat([got, d]);
+            const end = got.indexOf('\r\n\r\n');
+            if (end >= 0) body = got.length - end - 4;
+          } else body += d.length;
+        });
+        s.write(req('GET', '/__hold?kib=1024'));
+        while (body < MIB + 10) await sleep(20);
+        return s;
+      }),
+    );
+    expect(clients).toHaveLength(CLIENTS);
+    // Sent means gone, once Node has seen its writes complete: a few MiB of slack for what V8
+    // and Node keep around, far below the 40 MiB sent.
+    const held = await statsWhen(server, (s) => s.arrayBuffers - baseline.arrayBuffers < 8 * MIB);
+    expect(held.connections).toBe(CLIENTS);
+    expect(held.arrayBuffers - baseline.arrayBuffers, 'buffers held by idle streams').toBeLessThan(8 * MIB);
+  });
+});
+
 describe('a connection flood up to maxConnections', () => {
   it('closes the excess cleanly, keeps serving the admitted, and leaks nothing', async () => {
     const CAP = 100;

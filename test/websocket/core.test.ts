@@ -15,6 +15,24 @@ const upgrading = (request: Request, info: { upgrade(r: Request, o?: object): bo
   return new Response('plain', { status: 200 });
 };
 
+const HANDSHAKE =
+  'GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+  'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
+
+/** A server with `websocket`, and a raw client that upgrades and then reads nothing until resumed. */
+async function stalled(websocket: WebSocketHandler) {
+  let sock: ServerWebSocket | undefined;
+  const open = (ws: ServerWebSocket) => {
+    sock = ws;
+  };
+  const { port } = await start(upgrading, { websocket: { ...websocket, open } });
+  const client = await connect(port);
+  client.socket.pause();
+  client.socket.write(HANDSHAKE);
+  await until('the open handler', () => sock !== undefined);
+  return { sock: sock as ServerWebSocket, client };
+}
+
 /** Opens a client and waits for it; the messages it gets, as strings or Buffers. */
 async function client(url: string, options: WebSocket.ClientOptions = {}) {
   const ws = new WebSocket(url, options);
@@ -93,15 +111,7 @@ describe('WebSockets with Bun’s server.upgrade() and websocket handler', () =>
     const c = await connect(port);
     // A masked text frame "hi" straight after the request, in the same write.
     const frame = Buffer.from([0x81, 0x82, 1, 2, 3, 4, 'h'.charCodeAt(0) ^ 1, 'i'.charCodeAt(0) ^ 2]);
-    c.socket.write(
-      Buffer.concat([
-        Buffer.from(
-          'GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
-            'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
-        ),
-        frame,
-      ]),
-    );
+    c.socket.write(Buffer.concat([Buffer.from(HANDSHAKE), frame]));
     await until('the echo', () => c.pending().includes('got hi'));
     const text = c.pending().toString('latin1');
     expect(text).toMatch(/^HTTP\/1\.1 101 Switching Protocols\r\n/);
@@ -156,29 +166,79 @@ describe('WebSockets with Bun’s server.upgrade() and websocket handler', () =>
 
   it('bounds what a client that stops reading costs by backpressureLimit', async () => {
     const results: number[] = [];
-    let sock: ServerWebSocket | undefined;
-    const { port } = await start(upgrading, {
-      websocket: {
-        backpressureLimit: 256 * 1024,
-        open(ws) {
-          sock = ws;
-        },
-        message() {},
-      },
-    });
-    const c = await connect(port);
-    c.socket.pause();
-    c.socket.write(
-      'GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
-        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
-    );
-    await until('the open handler', () => sock !== undefined);
+    const { sock } = await stalled({ backpressureLimit: 256 * 1024, message() {} });
     const chunk = Buffer.alloc(64 * 1024);
     // 64 MiB offered to a client that reads nothing: the server queues about the limit, then drops.
-    for (let i = 0; i < 1024; i++) results.push(sock!.send(chunk));
+    for (let i = 0; i < 1024; i++) results.push(sock.send(chunk));
     expect(results).toContain(-1);
     expect(results.at(-1)).toBe(0);
-    expect(sock!.getBufferedAmount()).toBeLessThan(256 * 1024 + 64 * 1024 + 1);
+    expect(sock.getBufferedAmount()).toBeLessThan(256 * 1024 + 64 * 1024 + 1);
+  });
+
+  it('calls drain once a client that made send() say -1 reads again', async () => {
+    let drains = 0;
+    const { sock, client } = await stalled({
+      backpressureLimit: 64 * 1024,
+      drain() {
+        drains++;
+      },
+      message() {},
+    });
+    let sent = 1;
+    for (let i = 0; i < 2048 && sent > 0; i++) sent = sock.send(Buffer.alloc(40 * 1024));
+    expect(sent).toBe(-1);
+    expect(drains).toBe(0);
+    client.socket.resume();
+    await until('the drain handler', () => drains === 1);
+    // Backed up once, drained once: a later send that fits calls nothing more.
+    expect(sock.send('fits')).toBe(4);
+  });
+
+  it('hands pings and pongs to their handlers, and pongs a client’s ping', async () => {
+    const seen: string[] = [];
+    const { port } = await start(upgrading, {
+      websocket: {
+        message(ws) {
+          ws.ping('from server');
+        },
+        ping(_ws, data) {
+          seen.push(`ping ${data}`);
+        },
+        pong(_ws, data) {
+          seen.push(`pong ${data}`);
+        },
+      },
+    });
+    const { ws } = await client(`ws://127.0.0.1:${port}/`);
+    const ponged = once(ws, 'pong');
+    ws.ping('from client');
+    expect(String((await ponged)[0])).toBe('from client');
+    ws.send('ping me');
+    await until('both handlers', () => seen.length === 2);
+    expect(seen).toEqual(['ping from client', 'pong from server']);
+  });
+
+  it('pings a client silent for idleTimeout once, cuts it if it does not answer, keeps one that does', async () => {
+    const { port } = await start(upgrading, { websocket: { idleTimeout: 0.3, message() {} } });
+    const mute = await client(`ws://127.0.0.1:${port}/`, { autoPong: false });
+    const alive = await client(`ws://127.0.0.1:${port}/`);
+    let pings = 0;
+    mute.ws.on('ping', () => pings++);
+    const [code] = (await once(mute.ws, 'close')) as [number];
+    // Cut, not closed: a client that answers nothing gets no close handshake.
+    expect(code).toBe(1006);
+    expect(pings).toBe(1);
+    expect(alive.ws.readyState).toBe(WebSocket.OPEN);
+    alive.ws.close();
+  });
+
+  it('closes a silent client without a ping when sendPings is off', async () => {
+    const { port } = await start(upgrading, { websocket: { idleTimeout: 0.3, sendPings: false, message() {} } });
+    const { ws } = await client(`ws://127.0.0.1:${port}/`);
+    let pings = 0;
+    ws.on('ping', () => pings++);
+    await once(ws, 'close');
+    expect(pings).toBe(0);
   });
 
   it('publishes to the subscribers of a topic, and server.publish() from a request', async () => {

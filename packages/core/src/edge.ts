@@ -26,6 +26,11 @@ type Arriving = Socket & { [kBuffered]?: Buffer; [kClient]?: ProxiedClient };
 export class Edge {
   /** Sockets not yet handed on, or handed to TLS: cut with the server's connections. */
   private readonly pending = new Set<Socket>();
+  /**
+   * Every TCP socket this edge accepted and still open, whatever it became (in its first bytes,
+   * its handshake, HTTP/1.1 or HTTP/2): all of a listener's connections, as maxConnections counts.
+   */
+  private open = 0;
   private settle: (() => void) | null = null;
 
   constructor(
@@ -42,16 +47,22 @@ export class Edge {
 
   /** A listener's 'connection': wait for the first bytes (within the header timeout), then route them. */
   readonly accept = (socket: Socket): void => {
-    const { pending } = this;
+    const { pending, opts } = this;
+    if (opts.maxConnections !== 0 && this.open >= opts.maxConnections) {
+      socket.destroy();
+      return;
+    }
+    this.open++;
     pending.add(socket);
     // On the TCP socket itself: a TLS socket over it cannot reach the option later.
-    if (this.opts.noDelay) socket.setNoDelay(true);
+    if (opts.noDelay) socket.setNoDelay(true);
     socket.once('close', () => {
+      this.open--;
       pending.delete(socket);
       if (pending.size === 0) this.settle?.();
     });
     socket.on('error', ignore);
-    if (this.opts.headerTimeout) socket.setTimeout(this.opts.headerTimeout, drop);
+    if (opts.headerTimeout) socket.setTimeout(opts.headerTimeout, drop);
     // Ended before its first bytes were all there (allowHalfOpen would keep it open).
     socket.on('end', drop);
     const onReadable = () => {
@@ -59,6 +70,11 @@ export class Edge {
     };
     socket.on('readable', onReadable);
   };
+
+  /** The connections open through this edge (see `open`). */
+  get connections(): number {
+    return this.open;
+  }
 
   /** The client a PROXY header named for `socket` (or, for a TLS socket, for the socket under it). */
   clientOf(socket: Socket): ProxiedClient | undefined {

@@ -37,6 +37,13 @@ export interface Publisher {
   subscriberCount(topic: string): number;
 }
 
+let setProxied: (peer: PeerInfo, client: ConnInfo | undefined) => void;
+
+/** Names the client a PROXY protocol header gave for `peer`'s connection (the app cannot: a private field). */
+export function proxiedBy(peer: PeerInfo, client: ConnInfo | undefined): void {
+  setProxied(peer, client);
+}
+
 /** The peer's address, read lazily and shared by every request of the connection. */
 export class PeerInfo implements ServerInfo {
   // Private fields, so JSON.stringify(info) and spreads never reach the socket.
@@ -44,18 +51,24 @@ export class PeerInfo implements ServerInfo {
   readonly #server: Publisher;
   /** The client a trusted proxy named (X-Forwarded-For). */
   readonly #forwarded: string | undefined;
-  /** The client a PROXY protocol header named, in place of the socket's peer. */
-  proxied: ConnInfo | undefined = undefined;
-  constructor(socket: Socket, server: Publisher, forwarded?: string) {
+  /** The client a PROXY protocol header named, in place of the socket's peer: the server's to set (proxiedBy). */
+  #proxied: ConnInfo | undefined;
+  static {
+    setProxied = (peer, client) => {
+      peer.#proxied = client;
+    };
+  }
+  constructor(socket: Socket, server: Publisher, proxied?: ConnInfo, forwarded?: string) {
     this.#socket = socket;
     this.#server = server;
+    this.#proxied = proxied;
     this.#forwarded = forwarded;
   }
   get remoteAddress(): string {
-    return this.#forwarded ?? this.proxied?.remoteAddress ?? this.#socket.remoteAddress ?? '';
+    return this.#forwarded ?? this.#proxied?.remoteAddress ?? this.#socket.remoteAddress ?? '';
   }
   get remotePort(): number {
-    return this.proxied?.remotePort ?? this.#socket.remotePort ?? 0;
+    return this.#proxied?.remotePort ?? this.#socket.remotePort ?? 0;
   }
   #tls: TlsInfo | undefined | null = null;
   get tls(): TlsInfo | undefined {
@@ -64,9 +77,7 @@ export class PeerInfo implements ServerInfo {
   }
   /** The same peer, as the client a trusted proxy names. */
   forwardedFrom(address: string): PeerInfo {
-    const peer = new PeerInfo(this.#socket, this.#server, address);
-    peer.proxied = this.proxied;
-    return peer;
+    return new PeerInfo(this.#socket, this.#server, this.#proxied, address);
   }
   upgrade<T = unknown>(request: Request, options?: UpgradeOptions<T>): boolean {
     return upgradeRequest(request, options);

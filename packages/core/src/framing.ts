@@ -18,6 +18,13 @@ export interface Framing {
   length: number;
 }
 
+/** `Content-Length: n\r\n`, made once for the small lengths that recur (see responseHead()'s cache). */
+const lengthFields: Array<string | undefined> = new Array(1024).fill(undefined);
+function lengthField(length: number): string {
+  if (length >= lengthFields.length) return `Content-Length: ${length}\r\n`;
+  return (lengthFields[length] ??= `Content-Length: ${length}\r\n`);
+}
+
 /**
  * How the response `p` to a request (HEAD or not, HTTP/1.0 or 1.1) is framed, decided into `f`:
  * the caller's own, reused, so that nothing is allocated per response.
@@ -40,7 +47,7 @@ export function framing(head: boolean, http10: boolean, p: ResponseParts, f: Fra
     f.length = typeof body === 'string' ? Buffer.byteLength(body) : body instanceof Blob ? body.size : body.byteLength;
     f.body = bodyless ? NO_BODY : body instanceof Blob && f.length !== 0 ? BLOB : FIXED;
     // No Content-Length on 204 and 304 (RFC 9110 §8.6); on HEAD, the length a GET would carry.
-    f.field = status === 204 || status === 304 ? '' : `Content-Length: ${f.length}\r\n`;
+    f.field = status === 204 || status === 304 ? '' : lengthField(f.length);
   } else {
     f.body = bodyless ? DROPPED : http10 ? UNTIL_CLOSE : CHUNKED;
     f.field = f.body === CHUNKED ? 'Transfer-Encoding: chunked\r\n' : '';

@@ -146,7 +146,6 @@ export class HeadReader implements ParsedHead {
 
   begin(): void {
     this.clear();
-    this.raw = [];
     this.inHeaders = true;
     this.trailers = this.trailerBytes = 0;
   }
@@ -234,7 +233,9 @@ export class HeadReader implements ParsedHead {
       return limit && ++this.trailers > limit ? 431 : 0;
     }
     if (limit && this.raw.length >= limit * 2) return 431;
-    this.raw.push(name, value);
+    // The first field makes an array of exactly two: `[]` then push() would give it room for 17.
+    if (this.raw === NO_HEADERS) this.raw = [name, value];
+    else this.raw.push(name, value);
     // Compare lengths before case-folding: most names are none of these.
     switch (name.length) {
       case 4:

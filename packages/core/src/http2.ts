@@ -4,13 +4,19 @@
 // map onto HTTP/2's settings; the timeouts hold per stream (body) and per session (idle).
 import http2 from 'node:http2';
 import type { Socket } from 'node:net';
-import { PeerInfo, type Publisher, type ServerInfo } from './exchange.js';
+import { ClientGone, type ConnInfo, PeerInfo, type Publisher, type ServerInfo } from './exchange.js';
+import { validHost } from './head.js';
 import type { AccessRecord, ResolvedOptions } from './options.js';
+import { forwardedInfo, forwardedProto, type TrustCheck } from './proxy.js';
+import { type BodySource, LightRequest, RequestBody, type RequestHead } from './request.js';
+import { type ResponseParts, responseParts } from './response.js';
 
 /** What the server gives the HTTP/2 side. */
 export interface H2Host extends Publisher {
   readonly opts: ResolvedOptions;
   readonly handler: (request: Request, info: ServerInfo) => unknown;
+  /** Whose X-Forwarded-* fields count (forwardedAllowIps). */
+  readonly trusted: TrustCheck;
   requests: number;
 }
 
@@ -20,7 +26,12 @@ const CONNECTION_SPECIFIC = new Set(['connection', 'keep-alive', 'proxy-connecti
 /** The client's first bytes on a cleartext HTTP/2 connection with prior knowledge. */
 export const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 
-const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR, NGHTTP2_NO_ERROR } = http2.constants;
+const {
+  NGHTTP2_CANCEL,
+  NGHTTP2_INTERNAL_ERROR,
+  NGHTTP2_NO_ERROR,
+  NGHTTP2_FLAG_END_STREAM: END_STREAM,
+} = http2.constants;
 
 class BodyTooLarge extends RangeError {}
 
@@ -41,7 +52,11 @@ export class H2 {
   readonly sessions = new Map<http2.Http2Session, PeerInfo>();
   inFlight = 0;
 
-  constructor(private readonly host: H2Host) {
+  constructor(
+    private readonly host: H2Host,
+    /** The client a PROXY protocol header named for a socket (or the socket under a TLS one). */
+    clientOf: (socket: Socket) => ConnInfo | undefined,
+  ) {
     const { opts } = host;
     // The core's header limits as HTTP/2 settings: the whole header list, and how many fields.
     const fieldBytes = opts.limitRequestFieldSize && opts.limitRequestFields;
@@ -53,15 +68,24 @@ export class H2 {
       },
     });
     this.server.on('session', (session) => {
-      this.sessions.set(session, new PeerInfo(session.socket as Socket, host));
+      const socket = session.socket as Socket;
+      this.sessions.set(session, new PeerInfo(socket, host, clientOf(socket)));
       session.on('close', () => this.sessions.delete(session));
       session.on('error', () => {});
-      // An idle session (no frames either way) closes after the keep-alive timeout.
+      // The first stream must open within the header timeout, as HTTP/1.1's first request must
+      // arrive: a deadline from the start, which SETTINGS or PING frames do not push back.
+      if (opts.headerTimeout) {
+        const first = setTimeout(() => session.destroy(), opts.headerTimeout);
+        session.once('stream', () => clearTimeout(first));
+        session.once('close', () => clearTimeout(first));
+      }
+      // After that, an idle session (no frames either way) closes after the keep-alive timeout.
       if (opts.keepAliveTimeout) session.setTimeout(opts.keepAliveTimeout, () => session.close());
     });
-    this.server.on('stream', (stream, headers) => {
-      void this.serve(stream, headers);
-    });
+    // Node passes the header list flat as a fourth argument (not in @types/node).
+    const onStream = (s: http2.ServerHttp2Stream, h: http2.IncomingHttpHeaders, f: number, raw: string[]) =>
+      void this.serve(s, h, f, raw);
+    this.server.on('stream', onStream as (s: http2.ServerHttp2Stream, h: http2.IncomingHttpHeaders) => void);
   }
 
   /** Hands a socket (TLS with ALPN h2, or cleartext after the preface check) to node:http2. */
@@ -80,29 +104,38 @@ export class H2 {
     for (const session of this.sessions.keys()) session.destroy();
   }
 
-  private async serve(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): Promise<void> {
+  private async serve(
+    stream: http2.ServerHttp2Stream,
+    headers: http2.IncomingHttpHeaders,
+    flags: number,
+    rawHeaders: string[],
+  ): Promise<void> {
     const { opts, handler } = this.host;
-    const started = performance.now();
     const session = stream.session;
     // The handler's second argument, as on HTTP/1.1 (its upgrade() is false: no Upgrade in HTTP/2).
-    const info = session && this.sessions.get(session);
-    if (session === undefined || info === undefined) {
+    const peer = session && this.sessions.get(session);
+    if (session === undefined || peer === undefined) {
       stream.close(NGHTTP2_CANCEL); // its session is gone: no one to answer
       return;
     }
-    const socket = session.socket as Socket;
-    const method = String(headers[':method'] ?? 'GET');
-    const target = String(headers[':path'] ?? '/');
-    const scheme = (socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
-    const authority = String(headers[':authority'] ?? headers.host ?? 'localhost');
-    const record = (status: number, bytes: number, requestBytes: number): void =>
+    // X-Forwarded-* count only from a trusted proxy, as on HTTP/1.1.
+    const xff = headers['x-forwarded-for'];
+    const forwarded =
+      (xff !== undefined || headers['x-forwarded-proto'] !== undefined || headers['x-forwarded-host'] !== undefined) &&
+      this.host.trusted(peer.remoteAddress);
+    const info = forwarded && typeof xff === 'string' ? forwardedInfo(xff, peer, this.host.trusted) : peer;
+    const exchange = new H2Exchange(stream, headers, rawHeaders, (flags & END_STREAM) !== 0, opts.limitRequestBody);
+    if (forwarded) exchange.forwarded(headers);
+    const { method, target } = exchange;
+    const started = opts.onResponse ? performance.now() : 0;
+    const record = (status: number, bytes: number): void =>
       opts.onResponse?.({
         method,
         target,
         httpVersion: '2',
         status,
         bytes,
-        requestBytes,
+        requestBytes: exchange.body?.received ?? 0,
         durationMs: performance.now() - started,
         remoteAddress: info.remoteAddress,
         userAgent: String(headers['user-agent'] ?? ''),
@@ -110,41 +143,21 @@ export class H2 {
       } satisfies AccessRecord);
     this.host.requests++;
     this.inFlight++;
-    stream.on('error', () => {});
+    stream.on('error', ignore);
     if (opts.bodyTimeout) stream.setTimeout(opts.bodyTimeout, () => stream.close(NGHTTP2_CANCEL));
     try {
       const declared = Number(headers['content-length'] ?? 0);
       if (opts.limitRequestBody && declared > opts.limitRequestBody) {
         refuseBody(stream);
-        record(413, 17, 0);
+        record(413, 17);
         return;
       }
-      let received = 0;
-      const fields = new Headers();
-      for (const [name, value] of Object.entries(headers)) {
-        if (name.startsWith(':') || value === undefined) continue;
-        for (const v of Array.isArray(value) ? value : [value]) fields.append(name, v);
-      }
-      const aborted = new AbortController();
-      stream.once('close', () => {
-        if (!stream.writableFinished) aborted.abort(new Error('the client reset the stream'));
-      });
-      const hasBody = !stream.readableEnded && method !== 'GET' && method !== 'HEAD';
-      const body = hasBody
-        ? bodyOf(stream, opts.limitRequestBody, (n) => {
-            received = n;
-          })
-        : undefined;
-      const request = new Request(`${scheme}://${authority}${target}`, {
-        method,
-        headers: fields,
-        signal: aborted.signal,
-        ...(body ? { body, duplex: 'half' } : {}),
-      } as RequestInit);
-      const response = (await handler(request, info)) as Response;
-      if (!(response instanceof Response)) throw new TypeError('the app did not return a Response');
-      const bytes = await this.respond(stream, response, method === 'HEAD');
-      record(response.status, bytes, received);
+      exchange.listen();
+      const result = handler(exchange.toRequest(), info);
+      const parts = responseParts(isPromise(result) ? await result : result);
+      record(parts.status, await this.respond(stream, parts, method === 'HEAD'));
+      // The answer is out and the app left the rest of the body unread: tell the client to stop sending.
+      if (exchange.body !== null && !exchange.body.done) stream.close(NGHTTP2_NO_ERROR);
     } catch (err) {
       // A body over the limit was answered with 413 already; a reset stream has no one to tell.
       const status = err instanceof BodyTooLarge ? 413 : stream.closed ? 499 : 500;
@@ -153,31 +166,41 @@ export class H2 {
         if (!stream.headersSent) plain(stream, 500, 'Internal Server Error');
         else stream.close(NGHTTP2_INTERNAL_ERROR);
       }
-      record(status, 0, 0);
+      record(status, 0);
     } finally {
       this.inFlight--;
     }
   }
 
   /** Writes the response; resolves with the body bytes written. */
-  private async respond(stream: http2.ServerHttp2Stream, response: Response, head: boolean): Promise<number> {
-    const out: http2.OutgoingHttpHeaders = { ':status': response.status };
-    for (const [name, value] of response.headers) {
-      if (CONNECTION_SPECIFIC.has(name) || name === 'set-cookie') continue;
-      out[name] = value;
-    }
-    const cookies = response.headers.getSetCookie();
-    if (cookies.length) out['set-cookie'] = cookies;
+  private async respond(stream: http2.ServerHttp2Stream, p: ResponseParts, head: boolean): Promise<number> {
+    const body = p.body;
     if (stream.closed) {
-      await response.body?.cancel();
+      if (body instanceof ReadableStream) await body.cancel();
       return 0;
     }
-    const body = head ? null : response.body;
-    stream.respond(out, { endStream: body === null });
-    if (head) await response.body?.cancel();
-    if (body === null) return 0;
+    const out = fieldsOf(p);
+    if (head) {
+      if (p.contentLength !== undefined) out['content-length'] = p.contentLength;
+      stream.respond(out, { endStream: true });
+      if (body instanceof ReadableStream) await body.cancel();
+      return 0;
+    }
+    if (body === null) {
+      stream.respond(out, { endStream: true });
+      return 0;
+    }
+    if (typeof body === 'string' || body instanceof Uint8Array) {
+      const bytes = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+      out['content-length'] = bytes;
+      stream.respond(out);
+      stream.end(body);
+      return bytes;
+    }
+    if (body instanceof Blob) out['content-length'] = body.size;
+    stream.respond(out);
     let bytes = 0;
-    const reader = body.getReader();
+    const reader = (body instanceof Blob ? body.stream() : body).getReader();
     try {
       for (;;) {
         const { done, value } = await reader.read();
@@ -199,46 +222,126 @@ export class H2 {
   }
 }
 
-/**
- * The stream's DATA as a web ReadableStream, paused while the app does not read (so HTTP/2's flow
- * control holds the client back), counted against `limit` (0: none); past it the stream is refused.
- */
-function bodyOf(stream: http2.ServerHttp2Stream, limit: number, counted: (bytes: number) => void): ReadableStream {
-  let received = 0;
-  let settled = false;
-  return new ReadableStream<Uint8Array>(
-    {
-      start(controller) {
-        const finish = (err?: Error) => {
-          if (settled) return;
-          settled = true;
-          if (err) controller.error(err);
-          else controller.close();
-        };
-        stream.on('data', (chunk: Buffer) => {
-          if (settled) return;
-          received += chunk.length;
-          counted(received);
-          if (limit && received > limit) {
-            // As on HTTP/1.1: 413, and the rest of the body is not read.
-            finish(new BodyTooLarge(`the request body is over ${limit} bytes`));
-            refuseBody(stream);
-            return;
-          }
-          controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
-          if ((controller.desiredSize ?? 0) <= 0) stream.pause();
-        });
-        stream.once('end', () => finish());
-        stream.once('close', () => finish(new Error('the client reset the stream')));
-      },
-      pull() {
-        stream.resume();
-      },
-      cancel() {
-        settled = true;
-        stream.close(NGHTTP2_CANCEL);
-      },
-    },
-    { highWaterMark: 64 * 1024, size: (chunk) => chunk.byteLength },
-  );
+/** One stream's request, as the light Request reads it (see request.ts): nothing built until asked for. */
+class H2Exchange implements RequestHead, BodySource {
+  readonly method: string;
+  readonly target: string;
+  readonly rawHeaders: string[];
+  readonly body: RequestBody | null;
+  private origin: string;
+  private abort: AbortController | null = null;
+
+  constructor(
+    private readonly stream: http2.ServerHttp2Stream,
+    headers: http2.IncomingHttpHeaders,
+    raw: string[],
+    ended: boolean,
+    private readonly limit: number,
+  ) {
+    this.method = String(headers[':method'] ?? 'GET');
+    this.target = String(headers[':path'] ?? '/');
+    const scheme = (stream.session?.socket as { encrypted?: boolean } | undefined)?.encrypted ? 'https' : 'http';
+    this.origin = `${scheme}://${String(headers[':authority'] ?? headers.host ?? 'localhost')}`;
+    this.rawHeaders = fieldLines(raw);
+    const declared = headers['content-length'];
+    this.body =
+      ended || this.method === 'GET' || this.method === 'HEAD'
+        ? null
+        : new RequestBody(this, declared === undefined ? -1 : Number(declared));
+  }
+
+  url(): string {
+    return this.origin + this.target;
+  }
+
+  /** From a trusted proxy: X-Forwarded-Proto and -Host name the scheme and authority the client used. */
+  forwarded(headers: http2.IncomingHttpHeaders): void {
+    const [scheme, authority] = this.origin.split('://') as [string, string];
+    const proto = forwardedProto(String(headers['x-forwarded-proto'] ?? ''));
+    const host = String(headers['x-forwarded-host'] ?? '')
+      .split(',')[0]!
+      .trim();
+    this.origin = `${proto ?? scheme}://${host && validHost(host) ? host : authority}`;
+  }
+
+  /** Made on first use: most apps never read it. */
+  signal(): AbortSignal {
+    if (this.abort === null) {
+      const abort = (this.abort = new AbortController());
+      const stream = this.stream;
+      // 'aborted': reset (or its session gone) before our side ended; node ends the writable side before 'close'.
+      if (stream.aborted) abort.abort(gone());
+      else stream.once('aborted', () => abort.abort(gone()));
+    }
+    return this.abort.signal;
+  }
+
+  toRequest(): Request {
+    return new LightRequest(this) as unknown as Request;
+  }
+
+  /** Feeds the stream's DATA into the body, paused while the app does not read (flow control holds the client). */
+  listen(): void {
+    const { body, stream, limit } = this;
+    if (body === null) return;
+    stream.on('data', (chunk: Buffer) => {
+      if (body.done) return;
+      body.push(chunk);
+      if (limit && body.received > limit) {
+        // As on HTTP/1.1: 413, and the rest of the body is not read.
+        body.fail(new BodyTooLarge(`the request body is over ${limit} bytes`));
+        refuseBody(stream);
+        return;
+      }
+      if (body.full) stream.pause();
+    });
+    stream.once('end', () => body.end());
+    stream.once('close', () => body.fail(gone()));
+  }
+
+  /** The app reads (or dropped the body: what still comes is read and let go). */
+  wantBody(): void {
+    this.stream.resume();
+  }
 }
+
+const gone = () => new ClientGone('the client reset the stream');
+
+/** The regular fields of a header list, flat; cookie crumbs joined with '; ' (RFC 9113 §8.2.3). */
+function fieldLines(raw: string[]): string[] {
+  const out: string[] = [];
+  let cookie: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.charCodeAt(0) === 0x3a) continue; // a pseudo-header (':path')
+    if (name === 'cookie') cookie = cookie === undefined ? raw[i + 1]! : `${cookie}; ${raw[i + 1]!}`;
+    else out.push(name, raw[i + 1]!);
+  }
+  if (cookie !== undefined) out.push('cookie', cookie);
+  return out;
+}
+
+/** The response head as node:http2 takes it (names lower-case, repeated ones as arrays), from the serialised lines. */
+function fieldsOf(p: ResponseParts): http2.OutgoingHttpHeaders {
+  const out: http2.OutgoingHttpHeaders = { ':status': p.status };
+  const lines = p.headers;
+  for (let at = 0; at < lines.length; ) {
+    const colon = lines.indexOf(':', at);
+    const end = lines.indexOf('\r\n', colon);
+    const name = lines.slice(at, colon).toLowerCase();
+    const value = lines.slice(colon + 2, end);
+    at = end + 2;
+    if (CONNECTION_SPECIFIC.has(name)) continue;
+    const had = out[name];
+    if (had === undefined) out[name] = name === 'set-cookie' ? [value] : value;
+    else if (Array.isArray(had)) had.push(value);
+    else out[name] = [String(had), value];
+  }
+  return out;
+}
+
+function isPromise(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
+}
+
+function ignore(): void {}

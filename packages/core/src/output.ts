@@ -16,6 +16,12 @@ export interface OutputOwner {
 // pipelined responses (sync or async) leaves in one write.
 const flushQueue: Output[] = [];
 let flushScheduled = false;
+/**
+ * Schedules flushAll on a settled promise, not with queueMicrotask(): Node's queueMicrotask
+ * makes an AsyncResource and a bound function per call and runs the callback inside it, once
+ * per keep-alive request here. flushAll runs no user code, so it needs no async context.
+ */
+const settled = Promise.resolve();
 function flushAll(): void {
   flushScheduled = false;
   for (let i = 0; i < flushQueue.length; i++) flushQueue[i]!.flush();
@@ -51,10 +57,11 @@ export class Output {
   /** The socket's buffer is over its high-water mark: writes wait for 'drain'. */
   blocked = false;
   private closed = false;
-  private drainWaiter: (() => void) | null = null;
+  /** A pump waiting for 'drain' (or the close) to read on. */
+  private drainWaiter: Pump | null = null;
   /** A streamed body's pieces not yet written (see gather()), their bytes, and whether all are small. */
   private readonly batch: Array<Uint8Array | string> = [];
-  private batchBytes = 0;
+  batchBytes = 0;
   private batchCopies = true;
   /** Bytes unsent at the last look (see stalledFor()), when that last changed, and clock.blocked then. */
   private unsentThen = 0;
@@ -81,7 +88,7 @@ export class Output {
       flushQueue.push(this);
       if (!flushScheduled) {
         flushScheduled = true;
-        queueMicrotask(flushAll);
+        void settled.then(flushAll);
       }
     }
   }
@@ -133,7 +140,7 @@ export class Output {
   private wake(): void {
     const waiter = this.drainWaiter;
     this.drainWaiter = null;
-    waiter?.();
+    waiter?.read();
   }
 
   /**
@@ -185,42 +192,10 @@ export class Output {
    * `counter`. Resolves true once all is written, false if the connection closed first; rejects if
    * the stream fails or gives something other than bytes (its reader cancelled).
    */
-  async pump(stream: ReadableStream<Uint8Array>, chunked: boolean, counter: { bytes: number }): Promise<boolean> {
-    let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
-    try {
-      reader = stream.getReader();
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (this.closed) break;
-        if (done) {
-          if (chunked) this.gather(LAST_CHUNK, LAST_CHUNK.length);
-          this.writeBatch();
-          return !this.closed;
-        }
-        const chunk: Uint8Array = typeof value === 'string' ? Buffer.from(value) : value;
-        if (!(chunk instanceof Uint8Array))
-          throw new TypeError(`a response body stream gave ${describe(chunk)}, not bytes`);
-        const size = chunk.byteLength;
-        if (size === 0) continue;
-        counter.bytes += size;
-        if (chunked) {
-          const line = `${size.toString(16)}\r\n`;
-          this.gather(line, line.length);
-        }
-        this.gather(chunk, size);
-        if (chunked) this.gather(CRLF, 2);
-        if (this.batchBytes >= BATCH_MAX) this.writeBatch();
-        if (this.blocked) await this.drain();
-        if (this.closed) break;
-      }
-    } catch (err) {
-      this.dropBatch();
-      reader?.cancel(err).catch(noop);
-      throw err;
-    }
-    this.dropBatch();
-    reader.cancel().catch(noop);
-    return false;
+  pump(stream: ReadableStream<Uint8Array>, chunked: boolean, counter: { bytes: number }): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      new Pump(this, stream.getReader(), chunked, counter, resolve, reject).read();
+    });
   }
 
   /**
@@ -242,7 +217,7 @@ export class Output {
    * Adds `size` bytes (a string's in UTF-8) to the batch, which is written once the stream stops
    * giving chunks at once.
    */
-  private gather(piece: Uint8Array | string, size: number): void {
+  gather(piece: Uint8Array | string, size: number): void {
     const batch = this.batch;
     batch.push(piece);
     this.batchBytes += size;
@@ -279,19 +254,95 @@ export class Output {
       socket.uncork();
     }
     this.dropBatch();
-    if (!ok && !this.blocked) this.block();
+    // write() says false for any write past the high-water mark, even one the kernel took at once;
+    // only bytes still queued are backpressure (Node emits 'drain' either way).
+    if (!ok && !this.blocked && socket.writableLength >= socket.writableHighWaterMark) this.block();
   }
 
-  private dropBatch(): void {
+  dropBatch(): void {
     this.batch.length = 0;
     this.batchBytes = 0;
     this.batchCopies = true;
   }
 
-  private drain(): Promise<void> {
-    if (!this.blocked) this.block();
-    return new Promise((resolve) => {
-      this.drainWaiter = resolve;
-    });
+  /** The socket is backed up: `pump` reads on once it drains (or stops if it closes). */
+  waitForDrain(pump: Pump): void {
+    this.drainWaiter = pump;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+}
+
+type ReadResult = Awaited<ReturnType<ReadableStreamDefaultReader<Uint8Array>['read']>>;
+
+/**
+ * A streamed body on its way out: each chunk is gathered as its read resolves and the next read
+ * starts at once. Callbacks, not an async loop: a suspended async function keeps its last chunk
+ * alive, which for an idle event stream is a buffer per client.
+ */
+class Pump {
+  constructor(
+    private readonly output: Output,
+    private readonly reader: ReadableStreamDefaultReader<Uint8Array>,
+    private readonly chunked: boolean,
+    private readonly counter: { bytes: number },
+    private readonly resolve: (written: boolean) => void,
+    private readonly reject: (err: unknown) => void,
+  ) {}
+
+  read(): void {
+    if (this.output.isClosed) this.stop(undefined, false);
+    else this.reader.read().then(this.chunk, this.fail);
+  }
+
+  private readonly chunk = (result: ReadResult): void => {
+    try {
+      const output = this.output;
+      if (output.isClosed) {
+        this.stop(undefined, false);
+        return;
+      }
+      if (result.done) {
+        if (this.chunked) output.gather(LAST_CHUNK, LAST_CHUNK.length);
+        output.writeBatch();
+        this.resolve(!output.isClosed);
+        return;
+      }
+      const value: unknown = result.value;
+      const chunk = typeof value === 'string' ? Buffer.from(value) : value;
+      if (!(chunk instanceof Uint8Array))
+        throw new TypeError(`a response body stream gave ${describe(chunk)}, not bytes`);
+      const size = chunk.byteLength;
+      if (size !== 0) {
+        this.counter.bytes += size;
+        if (this.chunked) {
+          const line = `${size.toString(16)}\r\n`;
+          output.gather(line, line.length);
+        }
+        output.gather(chunk, size);
+        if (this.chunked) output.gather(CRLF, 2);
+        if (output.batchBytes >= BATCH_MAX) output.writeBatch();
+        if (output.blocked) {
+          output.waitForDrain(this);
+          return;
+        }
+      }
+      this.read();
+    } catch (err) {
+      // Settled once: nothing after resolve() throws.
+      this.fail(err);
+    }
+  };
+
+  private readonly fail = (err: unknown): void => this.stop(err, true);
+
+  /** Ends the pump early: the batch dropped, the reader cancelled, the promise settled. */
+  private stop(err: unknown, failed: boolean): void {
+    this.output.dropBatch();
+    this.reader.cancel(err).catch(noop);
+    if (failed) this.reject(err);
+    else this.resolve(false);
   }
 }

@@ -125,13 +125,14 @@ export class RequestBody {
   /** The body as a stream, with backpressure: reading pauses while the app does not pull. */
   toStream(): ReadableStream<Uint8Array> {
     if (this.stream) return this.stream;
-    this.used = true;
+    // Only a read disturbs the body: `request.body && await request.text()` is fine, as with undici.
     this.stream = new ReadableStream<Uint8Array>(
       {
         start: (controller) => {
           this.controller = controller;
         },
         pull: () => {
+          this.used = true;
           if (this.chunks.length) {
             const chunk = this.chunks.shift()!;
             this.buffered -= chunk.length;
@@ -160,8 +161,10 @@ export class RequestBody {
 
   /** The whole body in one buffer. */
   async bytes(): Promise<Uint8Array> {
-    if (this.used) throw new TypeError('Body is unusable: Body has already been read');
+    if (this.used || this.stream?.locked) throw new TypeError('Body is unusable: Body has already been read');
     this.used = true;
+    // The stream handed out unread can no longer give the bytes.
+    this.controller?.error(new TypeError('Body is unusable: Body has already been read'));
     if (!this.done) {
       await new Promise<void>((resolve, reject) => {
         this.whole = (err) => (err ? reject(err) : resolve());

@@ -7,7 +7,7 @@ import { type BindAddress, formatAddress, listenOn, parseBind } from './bind.js'
 import { addSweeper, removeSweeper } from './clock.js';
 import { Connection, type ServerCore } from './connection.js';
 import { Edge } from './edge.js';
-import { type Exchange, S_DONE, type ServerInfo } from './exchange.js';
+import { type Exchange, proxiedBy, S_DONE, type ServerInfo } from './exchange.js';
 import { H2 } from './http2.js';
 import { readOptions } from './listeners.js';
 import * as llhttp from './llhttp.js';
@@ -114,7 +114,7 @@ export class Server implements ServerCore {
     }
     if (this.opts.noDelay) socket.setNoDelay(true);
     const conn = new Connection(this, socket, false);
-    conn.peer.proxied = this.edge?.clientOf(socket);
+    proxiedBy(conn.peer, this.edge?.clientOf(socket));
     this.connections.add(conn);
     if (this.draining) conn.drain();
   };
@@ -169,7 +169,7 @@ export class Server implements ServerCore {
     llhttp.load();
     this.trusted = trustCheck(this.opts.forwardedAllowIps);
     const { tls, headerTimeout, logger, proxyProtocol, proxyAllowFrom, httpProtocols } = this.opts;
-    if (httpProtocols.includes('h2')) this.h2 = new H2(this);
+    if (httpProtocols.includes('h2')) this.h2 = new H2(this, (socket) => this.edge?.clientOf(socket));
     if (tls || proxyProtocol !== 'off' || this.h2) {
       // ALPN, most preferred first: h2 where offered.
       const alpn = this.h2 ? httpProtocols.map((p) => (p === 'h2' ? 'h2' : 'http/1.1')).sort() : undefined;
@@ -254,7 +254,8 @@ export class Server implements ServerCore {
     }
     const h2 = this.h2;
     return {
-      connections: this.connections.size + (h2?.sessions.size ?? 0),
+      // Through an edge, every connection is its socket, in its first bytes or handshake too.
+      connections: this.edge?.connections ?? this.connections.size + (h2?.sessions.size ?? 0),
       inFlight: inFlight + (h2?.inFlight ?? 0),
       requests: this.requests,
       oldest,

@@ -79,15 +79,37 @@ export function statusLine(status: number, reason?: string): string {
   return (statusLines[status] ??= `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n`);
 }
 
+/**
+ * The last head built and what it was built from: most responses of a server are alike (within
+ * the second of their Date), and the same head is then one string, not five pieces joined again.
+ */
+let lastHead = {
+  status: 0,
+  statusText: '' as string | undefined,
+  headers: '',
+  framing: '',
+  tail: '',
+  date: '',
+  head: '',
+};
+
 /** A response head: status line, Date (unless the app gave one), the app's fields, framing and Connection. */
 export function responseHead(p: ResponseParts, framing: string, close: boolean, http10: boolean): string {
-  return (
-    statusLine(p.status, p.statusText) +
-    (p.hasDate ? '' : clock.dateLine) +
-    p.headers +
-    framing +
-    (close ? 'Connection: close\r\n\r\n' : http10 ? 'Connection: keep-alive\r\n\r\n' : '\r\n')
-  );
+  const date = p.hasDate ? '' : clock.dateLine;
+  const tail = close ? 'Connection: close\r\n\r\n' : http10 ? 'Connection: keep-alive\r\n\r\n' : '\r\n';
+  const last = lastHead;
+  if (
+    p.status === last.status &&
+    p.statusText === last.statusText &&
+    p.headers === last.headers &&
+    framing === last.framing &&
+    tail === last.tail &&
+    date === last.date
+  )
+    return last.head;
+  const head = statusLine(p.status, p.statusText) + date + p.headers + framing + tail;
+  lastHead = { status: p.status, statusText: p.statusText, headers: p.headers, framing, tail, date, head };
+  return head;
 }
 
 const errorTails: string[] = [];

@@ -3,6 +3,7 @@
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import type { WebSocket, WebSocketServer } from 'ws';
+import { addSweeper, clock, removeSweeper } from './clock.js';
 import type { Logger } from './options.js';
 
 // `ws` loads with the first server that has a websocket handler: apps without one never pay for it.
@@ -63,6 +64,22 @@ export interface Handshake {
 
 const MiB = 1024 * 1024;
 const OPEN = 1;
+/** How often at most the idle check walks the sockets: an idle socket closes up to this late. */
+const IDLE_WALK_MS = 5_000;
+/** ws.send()'s options, made once: [text, binary] x [plain, compressed]. */
+const SEND_OPTIONS = [
+  [
+    { binary: false, compress: false, fin: true },
+    { binary: false, compress: true, fin: true },
+  ],
+  [
+    { binary: true, compress: false, fin: true },
+    { binary: true, compress: true, fin: true },
+  ],
+] as const;
+/** Where a `ws` WebSocket keeps its ServerWebSocket, for the listeners its hub shares among all. */
+const kServerWebSocket = Symbol('tsws.serverWebSocket');
+type Carrier = WebSocket & { [kServerWebSocket]: ServerWebSocket };
 /** How long a socket told 1001 (server going away) has to close before it is cut. */
 const GOING_AWAY_MS = 1_000;
 
@@ -73,10 +90,13 @@ export class ServerWebSocket<T = unknown> {
   readonly remoteAddress: string;
   readonly #ws: WebSocket;
   readonly #hub: WebSocketHub;
-  readonly #topics = new Set<string>();
+  /** Made on the first subscribe(): most sockets never subscribe. */
+  #topics: Set<string> | null = null;
   /** send() returned -1: tell the app on 'drain'. */
   backedUp = false;
   pinged = false;
+  /** When the idle check closes (or pings) this socket unless a message, ping or pong comes first. */
+  idleAt = 0;
 
   constructor(ws: WebSocket, hub: WebSocketHub, data: T, remoteAddress: string) {
     this.#ws = ws;
@@ -132,21 +152,22 @@ export class ServerWebSocket<T = unknown> {
   }
 
   subscribe(topic: string): void {
+    this.#topics ??= new Set();
     if (this.#topics.has(topic)) return;
     this.#topics.add(topic);
     this.#hub.join(topic, this);
   }
 
   unsubscribe(topic: string): void {
-    if (this.#topics.delete(topic)) this.#hub.leave(topic, this);
+    if (this.#topics?.delete(topic)) this.#hub.leave(topic, this);
   }
 
   isSubscribed(topic: string): boolean {
-    return this.#topics.has(topic);
+    return this.#topics?.has(topic) === true;
   }
 
   get subscriptions(): string[] {
-    return [...this.#topics];
+    return this.#topics === null ? [] : [...this.#topics];
   }
 
   /** To every subscriber of `topic` but this socket (unless publishToSelf). */
@@ -175,8 +196,9 @@ export class ServerWebSocket<T = unknown> {
 
   /** Closing: off every topic. */
   leaveAll(): void {
+    if (this.#topics === null) return;
     for (const topic of this.#topics) this.#hub.leave(topic, this);
-    this.#topics.clear();
+    this.#topics = null;
   }
 }
 
@@ -203,6 +225,10 @@ export class WebSocketHub {
   private readonly idleMs: number;
   private readonly sendPings: boolean;
   private readonly toSelf: boolean;
+  /** The listeners every socket of this hub shares: no closures per socket. */
+  private readonly listeners: ReturnType<typeof listenersOf>;
+  /** When the idle check next walks the sockets (see sweep). */
+  private nextWalk = 0;
   /** Called when the last socket closes (a graceful shutdown waits for it). */
   onEmpty: (() => void) | null = null;
   /** Where this server's publishes also go: the other processes of a cluster (see Server.relay). */
@@ -219,6 +245,7 @@ export class WebSocketHub {
     this.idleMs = positive(handler.idleTimeout, 120, 'idleTimeout') * 1000;
     this.sendPings = handler.sendPings !== false;
     this.toSelf = handler.publishToSelf === true;
+    this.listeners = listenersOf(this);
     const deflate = handler.perMessageDeflate;
     const ws = require('ws') as typeof import('ws');
     // Close handlers build CloseEvents (Hono's does), a global only from Node 23: undici's is the same class.
@@ -247,77 +274,120 @@ export class WebSocketHub {
 
   /** Completes the handshake on a socket the HTTP side let go of; `head` is what arrived after the request. */
   accept(req: Handshake, head: Buffer, data: unknown): void {
-    const socket = req.socket;
-    this.wss.handleUpgrade(req as never, socket, head, (ws) => {
-      ws.binaryType = 'arraybuffer';
-      const sws = new ServerWebSocket(ws, this, data, req.remoteAddress);
-      this.sockets.add(sws);
-      ws.on('message', (message: Buffer | ArrayBuffer, isBinary: boolean) => {
-        sws.pinged = false;
-        this.call('message', sws, isBinary ? binary(message as ArrayBuffer, sws.binaryType) : String(message));
-      });
-      ws.on('close', (code: number, reason: Buffer) => this.closed(sws, code, reason.toString()));
-      ws.on('error', (err: Error) => this.logger.debug({ err: err.message }, 'websocket error'));
-      ws.on('ping', (bytes: Buffer) => this.call('ping', sws, bytes));
-      ws.on('pong', (bytes: Buffer) => {
-        sws.pinged = false;
-        this.call('pong', sws, bytes);
-      });
-      socket.on('drain', () => {
-        if (!sws.backedUp) return;
-        sws.backedUp = false;
-        this.call('drain', sws);
-      });
-      if (this.idleMs) {
-        socket.setTimeout(this.idleMs);
-        socket.on('timeout', () => {
-          if (this.sendPings && !sws.pinged && ws.readyState === OPEN) {
-            sws.pinged = true;
-            ws.ping();
-          } else ws.terminate();
-        });
-      }
-      this.call('open', sws);
-    });
+    const remoteAddress = req.remoteAddress;
+    this.wss.handleUpgrade(req as never, req.socket, head, (ws) => this.opened(ws, data, remoteAddress));
     // We paused it while the app decided; `ws` reads from here.
-    socket.resume();
+    req.socket.resume();
   }
 
-  private closed(sws: ServerWebSocket, code: number, reason: string): void {
+  private opened(ws: WebSocket, data: unknown, remoteAddress: string): void {
+    ws.binaryType = 'arraybuffer';
+    const sws = new ServerWebSocket(ws, this, data, remoteAddress);
+    (ws as Carrier)[kServerWebSocket] = sws;
+    const on = this.listeners;
+    ws.on('message', on.message);
+    ws.on('close', on.close);
+    ws.on('error', on.error);
+    ws.on('ping', on.ping);
+    ws.on('pong', on.pong);
+    if (this.idleMs) {
+      sws.idleAt = clock.now + this.idleMs;
+      if (this.sockets.size === 0) addSweeper(this.sweep);
+    }
+    this.sockets.add(sws);
+    this.call('open', sws);
+  }
+
+  /** A message, ping or pong came in: the socket is not idle. */
+  heard(sws: ServerWebSocket): void {
+    sws.pinged = false;
+    if (this.idleMs) sws.idleAt = clock.now + this.idleMs;
+  }
+
+  /** The idle check, on the shared clock: a silent socket is pinged once (sendPings), then cut. */
+  private readonly sweep = (now: number): void => {
+    if (now < this.nextWalk) return;
+    this.nextWalk = now + Math.min(this.idleMs / 4, IDLE_WALK_MS);
+    for (const sws of this.sockets) {
+      if (sws.idleAt > now) continue;
+      if (this.sendPings && !sws.pinged && sws.readyState === OPEN) {
+        sws.pinged = true;
+        sws.idleAt = now + this.idleMs;
+        sws.ping();
+      } else sws.terminate();
+    }
+  };
+
+  closed(sws: ServerWebSocket, code: number, reason: string): void {
     sws.leaveAll();
     this.sockets.delete(sws);
     this.call('close', sws, code, reason);
-    if (this.sockets.size === 0) this.onEmpty?.();
+    if (this.sockets.size > 0) return;
+    removeSweeper(this.sweep);
+    this.onEmpty?.();
   }
 
   /** Runs one of the app's handlers; what it throws is logged, never the worker's end. */
-  private call(name: 'message' | 'open' | 'close' | 'drain' | 'ping' | 'pong', ...args: unknown[]): void {
+  call(name: 'message' | 'open' | 'close' | 'drain' | 'ping' | 'pong', ...args: unknown[]): void {
     const fn = this.handler[name] as ((...a: unknown[]) => unknown) | undefined;
     if (fn === undefined) return;
-    const failed = (err: unknown) => this.logger.error({ err }, `the websocket ${name} handler failed`);
     try {
       const result = fn.apply(this.handler, args);
       if (typeof (result as PromiseLike<unknown> | null)?.then === 'function')
-        (result as Promise<unknown>).then(undefined, failed);
+        (result as Promise<unknown>).then(undefined, (err: unknown) => this.failed(name, err));
     } catch (err) {
-      failed(err);
+      this.failed(name, err);
     }
+  }
+
+  /** call('message'), without the rest array: it runs once per message. */
+  message(sws: ServerWebSocket, message: string | Binary): void {
+    try {
+      const result = this.handler.message(sws, message);
+      if (typeof (result as PromiseLike<unknown> | null)?.then === 'function')
+        (result as Promise<unknown>).then(undefined, (err: unknown) => this.failed('message', err));
+    } catch (err) {
+      this.failed('message', err);
+    }
+  }
+
+  debug(err: Error): void {
+    this.logger.debug({ err: err.message }, 'websocket error');
+  }
+
+  private failed(name: string, err: unknown): void {
+    this.logger.error({ err }, `the websocket ${name} handler failed`);
+  }
+
+  private drained(sws: ServerWebSocket): void {
+    if (!sws.backedUp) return;
+    sws.backedUp = false;
+    this.call('drain', sws);
   }
 
   sendTo(sws: ServerWebSocket, ws: WebSocket, data: string | BinaryData, isBinary: boolean, compress: boolean): number {
     if (ws.readyState !== OPEN) return 0;
-    if (ws.bufferedAmount >= this.backpressureLimit) {
+    const queued = ws.bufferedAmount;
+    if (queued >= this.backpressureLimit) {
       // The client is not reading: what it has not taken is bounded, never memory.
       if (this.closeOnLimit) ws.terminate();
       return 0;
     }
     const payload = bytesOf(data);
-    ws.send(payload, { binary: isBinary, compress, fin: true });
-    if (ws.bufferedAmount > this.backpressureLimit) {
-      sws.backedUp = true;
-      return -1;
+    const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+    const options = SEND_OPTIONS[isBinary ? 1 : 0][compress ? 1 : 0];
+    if (this.idleMs) sws.idleAt = clock.now + this.idleMs;
+    if (queued + size <= this.backpressureLimit) {
+      ws.send(payload, options);
+      return size;
     }
-    return typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+    // This one goes over the limit: 'drain' once it is out. Not the socket's 'drain' event, which
+    // never comes when the limit is below the socket's highWaterMark.
+    sws.backedUp = true;
+    ws.send(payload, options, (err) => {
+      if (err === undefined || err === null) this.drained(sws);
+    });
+    return -1;
   }
 
   join(topic: string, sws: ServerWebSocket): void {
@@ -375,6 +445,37 @@ export class WebSocketHub {
       for (const sws of this.sockets) sws.terminate();
     }, GOING_AWAY_MS).unref();
   }
+}
+
+function swsOf(ws: WebSocket): ServerWebSocket {
+  return (ws as Carrier)[kServerWebSocket];
+}
+
+/** The ws-event listeners of one hub, shared by its sockets: each finds its ServerWebSocket on `this`. */
+function listenersOf(hub: WebSocketHub) {
+  return {
+    message(this: WebSocket, message: Buffer | ArrayBuffer, isBinary: boolean): void {
+      const sws = swsOf(this);
+      hub.heard(sws);
+      hub.message(sws, isBinary ? binary(message as ArrayBuffer, sws.binaryType) : message.toString());
+    },
+    close(this: WebSocket, code: number, reason: Buffer): void {
+      hub.closed(swsOf(this), code, reason.toString());
+    },
+    error(this: WebSocket, err: Error): void {
+      hub.debug(err);
+    },
+    ping(this: WebSocket, bytes: Buffer): void {
+      const sws = swsOf(this);
+      hub.heard(sws);
+      hub.call('ping', sws, bytes);
+    },
+    pong(this: WebSocket, bytes: Buffer): void {
+      const sws = swsOf(this);
+      hub.heard(sws);
+      hub.call('pong', sws, bytes);
+    },
+  };
 }
 
 function binary(bytes: ArrayBuffer, type: BinaryType): Binary {

@@ -22,6 +22,7 @@ import {
   type Resolved,
   removePidFile,
   reportFailure,
+  SettingError,
   type Settings,
   takePassedSockets,
   WATCHDOG_FD,
@@ -38,6 +39,7 @@ import { type Plan, plan } from './plan.js';
 import { watchSources } from './reload-watch.js';
 import { type Services, startServices } from './services.js';
 import { clearStaleSockets } from './sockets.js';
+import { type Candidate, StickyListeners } from './sticky.js';
 import {
   doing,
   freeId,
@@ -180,6 +182,8 @@ export class Master extends EventEmitter<MasterEvents> {
   private draining = false;
   private drainTimer: NodeJS.Timeout | undefined;
   private services: Services | undefined;
+  /** --sticky: the master's own listeners, which hand each connection to a worker. */
+  private sticky: StickyListeners | undefined;
 
   /**
    * `resolve` reads the settings from every source: once at start, again at each reload.
@@ -247,8 +251,11 @@ export class Master extends EventEmitter<MasterEvents> {
       this.services = await startServices(this, this.current, this.log).catch((err: Error) => {
         throw new HaltError(err.message, EXIT.BOOT_ERROR);
       });
+      if (this.planNow.sticky) await this.listenSticky();
     } catch (err) {
       // Nothing was started: a bad setting (exit 2), or a socket file in the way (exit 3).
+      this.sticky?.close();
+      await this.services?.close();
       this.reportStartFailure(err);
       if (this.pidFile) removePidFile(this.pidFile);
       this.stateNow = 'stopped';
@@ -257,7 +264,13 @@ export class Master extends EventEmitter<MasterEvents> {
     }
     const s = this.current;
     this.log.info(
-      { app: s.app, workers: s.workers, scheduling: s.scheduling, bind: s.bind, node: process.versions.node },
+      {
+        app: s.app,
+        workers: s.workers,
+        scheduling: s.sticky ? 'sticky' : s.scheduling,
+        bind: s.bind,
+        node: process.versions.node,
+      },
       'starting',
     );
     if (this.passed.length)
@@ -496,8 +509,10 @@ export class Master extends EventEmitter<MasterEvents> {
     if (this.passed.length) settings.bind = this.passed;
     if (previous) {
       const restartOnly = [
-        ...['scheduling', 'reusePort', 'pid', 'errorLog', 'logFormat', 'reload'],
+        ...['scheduling', 'reusePort', 'sticky', 'pid', 'errorLog', 'logFormat', 'reload'],
         ...['controlSocket', 'metricsBind', 'statsdHost', 'statsdPrefix'],
+        // --sticky: the master holds the listening sockets, opened once.
+        ...(previous.sticky ? (['bind'] as const) : []),
       ] as const;
       for (const name of restartOnly) {
         if (JSON.stringify(settings[name]) !== JSON.stringify(previous[name])) {
@@ -520,12 +535,35 @@ export class Master extends EventEmitter<MasterEvents> {
     if (next.settings.umask !== undefined) process.umask(next.settings.umask);
   }
 
+  /**
+   * --sticky: the master listens before any worker starts (so a port 0 is one port for all).
+   * New connections go to the workers serving that are not being replaced; while none of those
+   * serves yet (a reload's first moments), to those being replaced.
+   */
+  private async listenSticky(): Promise<void> {
+    const candidates = (): Candidate[] => {
+      const serving = [...this.records.values()].filter((w) => w.state === 'ready');
+      const current = serving.filter((w) => w.replace === null);
+      return current.length ? current : serving;
+    };
+    this.sticky = new StickyListeners(candidates, this.log, this.current.backlog);
+    await this.sticky.listen(this.current.bind).catch((err: Error) => {
+      throw err instanceof SettingError ? err : new HaltError(err.message, EXIT.BOOT_ERROR);
+    });
+  }
+
   // ---- workers ----------------------------------------------------------------------------
 
   private fork(): void {
     const s = this.current;
     const id = freeId(this.records.values());
-    const settings: WorkerSettings = { ...s, chdir: resolvePath(s.chdir), reusePort: this.planNow.reusePort };
+    const settings: WorkerSettings = {
+      ...s,
+      chdir: resolvePath(s.chdir),
+      reusePort: this.planNow.reusePort,
+      // --sticky: the workers listen where the master does, and take only what it hands them.
+      ...(this.sticky ? { bind: this.sticky.binds } : {}),
+    };
     cluster.setupPrimary({
       exec: workerEntry,
       // Not the master's own arguments: the worker's settings come in WORKER_ENV.
@@ -619,10 +657,12 @@ export class Master extends EventEmitter<MasterEvents> {
       this.listening = listening;
     }
     this.emit('worker-ready', info(w));
+    this.sticky?.flush();
   }
 
   private onExit(w: WorkerRecord, code: number | null, signal: NodeJS.Signals | null): void {
     this.records.delete(w.pid);
+    this.sticky?.workerGone(w.worker);
     const was = w.state;
     const cause = w.endedFor ?? (signal ? `killed by ${signal}` : `exit code ${code}`);
     const expected = was === 'retiring' || was === 'stopping';
@@ -962,6 +1002,8 @@ export class Master extends EventEmitter<MasterEvents> {
     this.reloading = null;
     this.rereading = null;
     for (const w of abandoned) w.reject(new Error('reload abandoned: the master is stopping'));
+    // The workers stop accepting now; so does the master for them.
+    this.sticky?.close();
     for (const w of this.records.values()) this.end(w, 'stopping', graceful);
     if (wasStarting)
       this.started.reject(this.halted ?? new Error('tsws-master: stopped before every worker was ready'));
@@ -980,6 +1022,7 @@ export class Master extends EventEmitter<MasterEvents> {
     this.finishing = true;
     clearInterval(this.tick);
     this.unwatch?.();
+    this.sticky?.close();
     await this.services?.close();
     for (const [signal, handler] of this.onProcessSignal) process.off(signal, handler);
     if (this.pidFile) removePidFile(this.pidFile);

@@ -10,12 +10,15 @@ export interface Plan {
   policy: number;
   /** Each worker opens its own SO_REUSEPORT socket for TCP binds. */
   reusePort: boolean;
+  /** --sticky: the master accepts and hands each connection to the worker its client address picks. */
+  sticky: boolean;
   uid: number | undefined;
   gid: number | undefined;
 }
 
 /** The checks both commands make (preflight), then the master's own; throws SettingError. */
 export function plan(settings: Settings): Plan {
+  if (settings.sticky) checkSticky(settings);
   const { uid, gid } = preflight(settings, 'tsws-master');
   // --reuse-port in a cluster worker gives each worker its own socket: the same as --scheduling reuseport.
   const reusePort = settings.scheduling === 'reuseport' || settings.reusePort;
@@ -37,5 +40,27 @@ export function plan(settings: Settings): Plan {
         `directory (${process.cwd()}): node:cluster resolves the name as a file path. Start it from --chdir, ` +
         'or use unix:/path',
     );
-  return { policy: settings.scheduling === 'rr' ? cluster.SCHED_RR : cluster.SCHED_NONE, reusePort, uid, gid };
+  const policy = settings.scheduling === 'rr' ? cluster.SCHED_RR : cluster.SCHED_NONE;
+  return { policy, reusePort, sticky: settings.sticky, uid, gid };
+}
+
+/** --sticky hashes the TCP peer's address, so it needs one, and it must be the client's. */
+function checkSticky(settings: Settings): void {
+  if (settings.scheduling === 'reuseport' || settings.reusePort)
+    throw new SettingError(
+      `--sticky: the master accepts every connection itself, so it cannot go with ${
+        settings.reusePort ? '--reuse-port' : '--scheduling reuseport'
+      } (each worker's own socket)`,
+    );
+  const unix = settings.bind.find((bind) => parseBind(bind).kind === 'unix');
+  if (unix)
+    throw new SettingError(
+      `--sticky: bind "${unix}" has no client address to hash; bind a TCP address, or keep sessions on one ` +
+        'worker in the proxy in front',
+    );
+  if (settings.proxyProtocol !== 'off')
+    throw new SettingError(
+      '--sticky: with --proxy-protocol the client address is in the PROXY header, which the master does not ' +
+        "read: every connection would hash on the proxy's address and land on one worker",
+    );
 }

@@ -20,6 +20,9 @@ const HIGH_WATER = 64 * 1024;
 
 function hasBody(req: http.IncomingMessage): boolean {
   if (NO_BODY.has(req.method ?? '')) return false;
+  // HTTP/2 frames its own body, with or without a length: there is one unless the HEADERS ended the stream.
+  const h2 = (req as { stream?: { endAfterHeaders?: boolean } }).stream;
+  if (h2 !== undefined) return h2.endAfterHeaders !== true;
   const length = req.headers['content-length'];
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
@@ -89,12 +92,16 @@ Object.defineProperty(NodeRequest.prototype, 'signal', {
 
 function toRequest(req: http.IncomingMessage, limit: number, tooLarge: () => void): NodeRequest {
   const target = req.url ?? '/';
-  const host = req.headers.host ?? `${req.socket.localAddress ?? 'localhost'}:${req.socket.localPort ?? 80}`;
+  // HTTP/2 (http2's compatibility API) names the host in :authority.
+  const host =
+    req.headers.host ??
+    (req.headers[':authority'] as string | undefined) ??
+    `${req.socket.localAddress ?? 'localhost'}:${req.socket.localPort ?? 80}`;
   const scheme = (req.socket as TLSSocket).encrypted ? 'https' : 'http';
   const url = /^https?:\/\//i.test(target) ? target : `${scheme}://${host}${target}`;
   const headers = new Headers();
   const raw = req.rawHeaders;
-  for (let i = 0; i < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]![0] !== ':') headers.append(raw[i]!, raw[i + 1]!);
   const init: RequestInit & { duplex?: 'half' } = { method: req.method, headers };
   if (hasBody(req)) {
     init.body = bodyStream(req, limit, tooLarge);

@@ -22,6 +22,8 @@ export { type Preflight, preflight } from './preflight.js';
 export {
   EXIT,
   encodeBoot,
+  type Handed,
+  handedKey,
   isWorkerMessage,
   WORKER_ENV,
   type WorkerMessage,

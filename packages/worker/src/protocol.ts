@@ -72,7 +72,22 @@ export type MasterMessage =
   /** Reopen log files (after rotation). */
   | { tsws: 'reopen-logs' }
   /** Another worker's publish, for the subscribers here. */
-  | Publish;
+  | Publish
+  | Handed;
+
+/**
+ * --sticky: a connection the master accepted, sent with its socket handle (unread), for the
+ * server listening on `key` (handedKey() of the master's listening address).
+ */
+export interface Handed {
+  tsws: 'connection';
+  key: string;
+}
+
+/** Names a listening address the same way in the master and its workers. */
+export function handedKey(address: string, port: number): string {
+  return `${address}|${port}`;
+}
 
 function tagged(value: unknown): boolean {
   return typeof value === 'object' && value !== null && typeof (value as { tsws?: unknown }).tsws === 'string';

@@ -8,6 +8,7 @@ import { detectApp, type LoadedApp } from './app-kind.js';
 import type { RunOptions, Worker } from './base.js';
 import { resolveWorkerClass, type WorkerClass, WorkerClassError } from './classes.js';
 import { BootError, reportFailure } from './failure.js';
+import { acceptHanded } from './handed.js';
 import { AppLoadError, loadApp } from './load.js';
 import { type AccessLog, createAccessLog, createLogger } from './logging.js';
 import { RequestMetrics } from './metrics.js';
@@ -171,6 +172,8 @@ export async function runWorker(): Promise<void> {
   try {
     // The master serves metrics (or sends them to StatsD): count each request for it.
     const metrics = settings.metricsBind || settings.statsdHost ? new RequestMetrics() : undefined;
+    // --sticky: the master accepts; the class's listeners take what it hands over.
+    if (settings.sticky) acceptHanded();
     worker = await prepareWorker(settings, log, { accessLog, watchdog, metrics });
   } catch (err) {
     return failed(err);

@@ -433,6 +433,18 @@ export const SETTINGS = {
       "accepts and passes them round-robin, node:cluster's default), or `reuseport` (one SO_REUSEPORT socket " +
       'per worker; Node >= 22.12).',
   }),
+  sticky: setting({
+    section: 'Workers',
+    flags: '--sticky',
+    commands: MASTER,
+    parse: flag,
+    default: false,
+    desc:
+      'Send every connection from one client address to the same worker (for socket.io long-polling and other ' +
+      'in-memory sessions): the master accepts each connection, reads nothing from it, and hands it to the ' +
+      'worker its address hashes to. Replaces --scheduling; TCP binds only, and not with --proxy-protocol (the ' +
+      "master sees the proxy's address, not the client's).",
+  }),
   timeout: setting({
     section: 'Workers',
     flags: '-t, --timeout <seconds>',

@@ -5,6 +5,7 @@
 import cluster from 'node:cluster';
 import { unlinkSync } from 'node:fs';
 import http from 'node:http';
+import http2 from 'node:http2';
 import https from 'node:https';
 import net, { type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -23,6 +24,9 @@ import { tlsOptions } from '../tls-files.js';
  */
 const IDLE_GRACE_MS = 1000;
 
+/** How long a WebSocket told 1001 (Going Away) at the graceful timeout has to close before it is cut (the core's). */
+const GOING_AWAY_MS = 1000;
+
 /** The most header bytes a request within both field limits can send (node:http counts them in total). */
 function maxHeaderSize(s: WorkerSettings): number {
   if (s.limitRequestFields === 0 || s.limitRequestFieldSize === 0 || s.limitRequestLine === 0) return 64 * 1024 * 1024;
@@ -40,15 +44,21 @@ interface Progress {
   movedAt: number;
 }
 
-function requestLine(req: http.IncomingMessage): string {
+/** http2's compatibility API gives these for HTTP/2 streams: the same shape, no connection of their own. */
+type Req = http.IncomingMessage | http2.Http2ServerRequest;
+type Res = http.ServerResponse | http2.Http2ServerResponse;
+const isH2 = (res: Res): res is http2.Http2ServerResponse => 'stream' in res;
+
+function requestLine(req: Req): string {
   return `${req.method} ${req.url} HTTP/${req.httpVersion}`;
 }
 
-function refuse(res: http.ServerResponse, status: number, text: string): void {
+function refuse(res: Res, status: number, text: string): void {
   res.writeHead(status, {
     'Content-Type': 'text/plain; charset=utf-8',
     'Content-Length': Buffer.byteLength(text),
-    Connection: 'close',
+    // HTTP/2 forbids connection-specific fields (RFC 9113 §8.2.2): the stream ends, the session stays.
+    ...(isH2(res) ? {} : { Connection: 'close' }),
   });
   res.end(text);
 }
@@ -56,18 +66,26 @@ function refuse(res: http.ServerResponse, status: number, text: string): void {
 export class NodeWorker extends Worker {
   static override workerName = 'node';
 
-  /** node:http parses from the first byte (a PROXY header would be a bad request), and speaks HTTP/1.1. */
+  /**
+   * node:http parses from the first byte (a PROXY header would be a bad request); HTTP/2 is
+   * node:http2's compatibility API over TLS, where ALPN chooses (cleartext h2c needs the preface
+   * check and trusted peers that the tsws class has).
+   */
   static unsupported(s: WorkerSettings): string | undefined {
     if (s.proxyProtocol !== 'off')
       return '--proxy-protocol is served by the tsws worker class (-k tsws), not by -k node';
-    if (s.httpProtocols.includes('h2'))
-      return '--http-protocols h2 is served by the tsws worker class (-k tsws), not by -k node';
+    if (s.httpProtocols.includes('h2') && s.certfile === undefined)
+      return '--http-protocols h2 needs --certfile with -k node (cleartext h2c: the tsws worker class, -k tsws)';
     return undefined;
   }
 
-  private readonly servers: http.Server[] = [];
+  private readonly servers: (http.Server | http2.Http2SecureServer)[] = [];
+  /** HTTP/2 sessions open: a drain sends each a GOAWAY. */
+  private readonly sessions = new Set<http2.ServerHttp2Session>();
   private readonly unixPaths: string[] = [];
   private readonly sockets = new Set<Socket>();
+  /** Connections handed to the app's 'upgrade' listeners (TLS ones as their TLSSocket). */
+  private readonly upgraded = new Set<Duplex>();
   /** Responses under way, with how far their output had got at the last sweep (see cutStalled()). */
   private readonly responses = new Map<http.ServerResponse, Progress>();
   private sweep: NodeJS.Timeout | undefined;
@@ -81,15 +99,18 @@ export class NodeWorker extends Worker {
   async start(): Promise<string[]> {
     const s = this.settings;
     const listener = this.nodeListener();
-    const handle = (req: http.IncomingMessage, res: http.ServerResponse) => this.handle(req, res, listener);
+    const handle = (req: Req, res: Res) => this.handle(req, res, listener as (req: Req, res: Res) => void);
     const urls: string[] = [];
     // With --certfile, node:https with the same TLS options as the tsws class.
     const tls = tlsOptions(s);
     const headersTimeout = Math.round(s.headerTimeout * 1000);
-    const create = tls
-      ? (options: http.ServerOptions, listener: http.RequestListener): http.Server =>
-          https.createServer({ ...options, ...tlsServerOptions(tls, headersTimeout) }, listener)
-      : http.createServer;
+    const create =
+      tls && s.httpProtocols.includes('h2')
+        ? (options: http.ServerOptions, listener: http.RequestListener) => this.h2Server(options, listener)
+        : tls
+          ? (options: http.ServerOptions, listener: http.RequestListener): http.Server =>
+              https.createServer({ ...options, ...tlsServerOptions(tls, headersTimeout) }, listener)
+          : http.createServer;
     try {
       for (const bind of s.bind) {
         const server = create(
@@ -101,13 +122,13 @@ export class NodeWorker extends Worker {
             connectionsCheckingInterval: SWEEP_MS,
             noDelay: true,
           },
-          handle,
-        );
+          handle as http.RequestListener,
+        ) as http.Server;
         server.keepAliveTimeout = Math.round(s.keepAlive * 1000);
         // node:http drops fields past maxHeadersCount silently; one more than the limit lets us see
         // (and refuse) the excess.
         server.maxHeadersCount = s.limitRequestFields === 0 ? 0 : s.limitRequestFields + 1;
-        server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
+        server.on('checkContinue', (req: Req, res: Res) => {
           // Refuse an oversized body before the client sends it (RFC 9110 §10.1.1).
           if (this.refused(req, res)) return;
           res.writeContinue();
@@ -130,6 +151,35 @@ export class NodeWorker extends Worker {
     return urls;
   }
 
+  /**
+   * HTTP/2 where ALPN chooses it, HTTP/1.1 (with h1) on the same port: node:http2's compatibility
+   * API hands the app the same (req, res) shape. The header limits map onto HTTP/2's settings, an
+   * idle session closes after --keep-alive.
+   */
+  private h2Server(options: http.ServerOptions, listener: http.RequestListener): http2.Http2SecureServer {
+    const s = this.settings;
+    const tls = tlsOptions(s)!;
+    const fieldBytes = s.limitRequestFieldSize && s.limitRequestFields;
+    const server = http2.createSecureServer(
+      {
+        ...tlsServerOptions(tls, options.headersTimeout ?? 0),
+        allowHTTP1: s.httpProtocols.includes('h1'),
+        maxHeaderListPairs: s.limitRequestFields ? s.limitRequestFields + 4 : 0,
+        settings: {
+          maxHeaderListSize: fieldBytes ? (s.limitRequestFieldSize + 32) * (s.limitRequestFields + 4) : 65535 * 16,
+        },
+      },
+      listener as unknown as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
+    );
+    server.on('session', (session) => {
+      this.sessions.add(session);
+      session.once('close', () => this.sessions.delete(session));
+      if (this.draining) session.close();
+      else if (s.keepAlive > 0) session.setTimeout(Math.round(s.keepAlive * 1000), () => session.close());
+    });
+    return server;
+  }
+
   private connected(socket: Socket): void {
     const max = this.settings.workerConnections;
     if (this.draining || (max !== 0 && this.sockets.size >= max)) {
@@ -149,7 +199,7 @@ export class NodeWorker extends Worker {
    */
   private upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, upgrade: UpgradeListener): void {
     // A response on the raw socket, for refusals: the connection ends after it.
-    const res = new http.ServerResponse(req);
+    const res: http.ServerResponse = new http.ServerResponse(req);
     res.assignSocket(socket as Socket);
     res.once('finish', () => socket.end());
     if (this.draining) {
@@ -158,18 +208,21 @@ export class NodeWorker extends Worker {
     }
     if (this.refused(req, res)) return;
     res.detachSocket(socket as Socket);
+    this.upgraded.add(socket);
+    socket.once('close', () => this.upgraded.delete(socket));
     upgrade(req, socket, head);
   }
 
   /** The limits node:http has no option for; true when the request was answered with an error. */
-  private refused(req: http.IncomingMessage, res: http.ServerResponse): boolean {
+  private refused(req: Req, res: Res): boolean {
     const s = this.settings;
     // "GET /x HTTP/1.1": method, target, version and two spaces.
     if (s.limitRequestLine !== 0 && (req.method?.length ?? 0) + (req.url?.length ?? 0) + 10 > s.limitRequestLine) {
       refuse(res, 414, 'URI Too Long');
       return true;
     }
-    const raw = req.rawHeaders;
+    // HTTP/2's pseudo-header fields (:method, :path...) are the request line, not header fields.
+    const raw = isH2(res) ? req.rawHeaders.filter((_, i, all) => !all[i - (i % 2)]!.startsWith(':')) : req.rawHeaders;
     if (s.limitRequestFields !== 0 && raw.length / 2 > s.limitRequestFields) {
       refuse(res, 431, 'Too many header fields');
       return true;
@@ -190,8 +243,13 @@ export class NodeWorker extends Worker {
     return false;
   }
 
-  private handle(req: http.IncomingMessage, res: http.ServerResponse, listener: http.RequestListener): void {
+  private handle(req: Req, res: Res, listener: (req: Req, res: Res) => void): void {
     if (this.refused(req, res)) return;
+    if (isH2(res)) {
+      // A stream: no connection of its own to close, no socket whose output the sweep could watch.
+      listener(req, res);
+      return;
+    }
     // --keep-alive 0, or a drain under way: this response is the connection's last.
     if (this.draining || this.settings.keepAlive === 0) res.setHeader('Connection', 'close');
     const bodyTimeout = Math.round(this.settings.bodyTimeout * 1000);
@@ -215,7 +273,7 @@ export class NodeWorker extends Worker {
     listener(req, res);
   }
 
-  private cutUpload(req: http.IncomingMessage, timeoutMs: number): void {
+  private cutUpload(req: Req, timeoutMs: number): void {
     const length = req.headers['content-length'];
     // The line the tsws class writes for the same cut (less receivedBytes: node:http counts none).
     this.log.warn(
@@ -277,7 +335,7 @@ export class NodeWorker extends Worker {
   }
 
   private closeIdle(): void {
-    for (const server of this.servers) server.closeIdleConnections();
+    for (const server of this.servers) if ('closeIdleConnections' in server) server.closeIdleConnections();
   }
 
   override stats(): WorkerStats {
@@ -292,8 +350,24 @@ export class NodeWorker extends Worker {
     return this.stopping;
   }
 
+  /**
+   * The graceful timeout: HTTP connections are cut; WebSockets that `ws` serves (ws with
+   * noServer, socket.io, @hono/node-server, @fastify/websocket all use it) are told 1001 (Going
+   * Away) through ws's own close(), which queues the frame behind any it is writing, and get a
+   * moment to close; whatever is left then is cut.
+   */
+  private goAway(): void {
+    for (const server of this.servers) if ('closeAllConnections' in server) server.closeAllConnections();
+    for (const socket of this.upgraded) {
+      const ws = wsServing(socket);
+      if (ws) ws.close(1001, 'server shutting down');
+      else socket.destroy();
+    }
+    setTimeout(() => this.cut(), GOING_AWAY_MS).unref();
+  }
+
   private cut(): void {
-    for (const server of this.servers) server.closeAllConnections();
+    for (const server of this.servers) if ('closeAllConnections' in server) server.closeAllConnections();
     for (const socket of this.sockets) socket.destroy();
   }
 
@@ -315,6 +389,8 @@ export class NodeWorker extends Worker {
         // already gone
       }
     }
+    // GOAWAY to every HTTP/2 session: its streams under way finish, no new ones start.
+    for (const session of this.sessions) session.close();
     // Responses not yet begun tell their clients the connection closes after them.
     for (const res of this.responses.keys()) if (!res.headersSent) res.setHeader('Connection', 'close');
     if (timeoutMs <= 0) this.cut();
@@ -328,8 +404,26 @@ export class NodeWorker extends Worker {
     }
     this.idleGraceOver = true;
     this.closeIdle();
-    const force = setTimeout(() => this.cut(), Math.max(0, timeoutMs - IDLE_GRACE_MS));
+    const force = setTimeout(() => this.goAway(), Math.max(0, timeoutMs - IDLE_GRACE_MS));
     await emptied;
     clearTimeout(force);
   }
+}
+
+interface Closable {
+  readyState: number;
+  close(code: number, reason: string): void;
+}
+
+/**
+ * The `ws` WebSocket serving an upgraded socket, when open: ws keeps it on the socket under its
+ * own Symbol('websocket') (lib/constants.js), whichever copy of ws the app loaded.
+ */
+function wsServing(socket: Duplex): Closable | undefined {
+  for (const key of Object.getOwnPropertySymbols(socket)) {
+    if (key.description !== 'websocket') continue;
+    const ws = (socket as unknown as Record<symbol, Partial<Closable> | null | undefined>)[key];
+    if (typeof ws?.close === 'function' && ws.readyState === 1) return ws as Closable;
+  }
+  return undefined;
 }
