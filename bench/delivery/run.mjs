@@ -2,9 +2,10 @@
 // The whole delivery matrix (issue 9): every body kind x framing x reader (fast, slow and steady
 // at 256 KiB/s, stalled) x size through `tsws`, `tsws-master -w 2` and `tsws -k node`, then a
 // 100 MiB stream to a reader at 1 MiB/s with each server's RSS sampled twice a second. The
-// servers of one phase run side by side. Writes results/delivery.md and results/delivery.json.
+// servers of a phase run side by side (those of the stalled phase in turn). Writes
+// results/delivery.md and results/delivery.json.
 //
-//   pnpm delivery                       # everything (~12 min)
+//   pnpm delivery                       # everything (~12 min; 10-14 min at load average 9-17)
 //   pnpm delivery --readers fast --no-rss --sizes 1048576
 // Options: --servers a,b (names as in servers.mjs), --kinds a,b, --readers fast,slow,stalled,
 // --sizes (bytes, multiples of 8; stalled readers only use those of 16 MiB and more: a smaller
@@ -45,10 +46,11 @@ const readers = list(args.readers);
 const sizes = list(args.sizes).map(Number);
 /**
  * Cases at once per server: fast readers a few (each hashes at full speed); slow ones a dozen
- * (the client must stay steady for all of them); stalled ones eight: each app makes its 32 MiB
- * body synchronously, and 33 at once blocked a server's loop for up to 7.5 s (measured, loaded
- * machine), longer than a stall; the core judges no stall across a blocked loop (it cannot see
- * what the client read meanwhile), so those readers were never cut.
+ * (the client must stay steady for all of them); stalled ones eight: Response serialises some
+ * 32 MiB bodies synchronously (URLSearchParams: 0.7 s each), and 33 at once blocked a server's
+ * loop for up to 7.5 s (measured, loaded machine), longer than a stall; the core judges no stall
+ * across a blocked loop (it cannot see what the client read meanwhile), so those readers were
+ * never cut.
  */
 const FAST_AT_ONCE = 4;
 const SLOW_AT_ONCE = 12;
@@ -98,11 +100,16 @@ const PHASES = {
     sizes: () => sizes,
     limit: SLOW_AT_ONCE,
   },
+  // One server at a time: three side by side (four processes) on a shared two-core machine left
+  // a tsws-master worker's loop held for most of a 10 s stall by three URLSearchParams bodies
+  // (serialised synchronously by Response) and its fileBlob readers uncut (3 of 3 in the full
+  // run; 33 of 33 with the master alone, 90 of 90 side by side without URLSearchParams).
   stalled: {
     bodyTimeout: STALL_BODY_TIMEOUT,
     extra: [],
     sizes: () => sizes.filter((s) => s >= 16 * MIB),
     limit: STALLED_AT_ONCE,
+    inTurn: true,
   },
 };
 
@@ -113,8 +120,21 @@ async function runPhase(reader) {
     .flatMap((size) => kinds.flatMap((kind) => FRAMING_NAMES.map((framing) => ({ kind, framing, reader, size }))));
   if (cases.length === 0) return [];
   const started = Date.now();
-  log(`${reader} readers: ${cases.length} cases on each of ${serverNames.join(', ')}`);
-  const servers = await Promise.all(serverNames.map((name) => serve(name, phase.bodyTimeout, phase.extra)));
+  log(
+    `${reader} readers: ${cases.length} cases on each of ${serverNames.join(', ')}${phase.inTurn ? ', in turn' : ''}`,
+  );
+  const rows = [];
+  for (const names of phase.inTurn ? serverNames.map((name) => [name]) : [serverNames])
+    rows.push(...(await runOn(names, phase, cases, reader)));
+  log(
+    `  ${rows.filter((r) => r.ok).length} of ${rows.length} passed in ${((Date.now() - started) / 1000).toFixed(0)} s`,
+  );
+  return rows;
+}
+
+/** Runs `cases` on each of the servers `names`, started side by side for this phase. */
+async function runOn(names, phase, cases, reader) {
+  const servers = await Promise.all(names.map((name) => serve(name, phase.bodyTimeout, phase.extra)));
   try {
     const rows = (await Promise.all(servers.map((s) => runAll(s, cases, phase.bodyTimeout, phase.limit)))).flat();
     for (const s of servers) {
@@ -133,9 +153,6 @@ async function runPhase(reader) {
         });
       }
     }
-    log(
-      `  ${rows.filter((r) => r.ok).length} of ${rows.length} passed in ${((Date.now() - started) / 1000).toFixed(0)} s`,
-    );
     return rows;
   } finally {
     await Promise.all(servers.map(stop));

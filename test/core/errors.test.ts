@@ -2,7 +2,7 @@
 // a body that fails mid-stream cuts the connection; unsafe response headers are never written.
 import { describe, expect, it } from 'vitest';
 import { memoryLogger, start } from '../helpers/core.js';
-import { connect, exchange, req } from '../helpers/raw.js';
+import { connect, exchange, type RawResponse, req } from '../helpers/raw.js';
 import { sleep } from '../helpers/wait.mjs';
 
 describe('errors', () => {
@@ -97,6 +97,57 @@ describe('errors', () => {
     expect(lines.some((l) => l.level === 'error' && (l.obj.err as Error).message === 'stream failed on purpose')).toBe(
       true,
     );
+  });
+
+  it('answers 500 when a streamed body fails before any of it was written, once logged', async () => {
+    const { lines, logger } = memoryLogger();
+    const failing: Record<string, () => ReadableStream<Uint8Array>> = {
+      '/start': () =>
+        new ReadableStream({
+          start(controller) {
+            controller.error(new Error('failed at start'));
+          },
+        }),
+      '/pull': () =>
+        new ReadableStream({
+          pull() {
+            throw new Error('pull threw');
+          },
+        }),
+    };
+    const { port } = await start(
+      (request) => {
+        const make = failing[new URL(request.url).pathname];
+        return new Response(make ? make() : 'fine');
+      },
+      { logger },
+    );
+    const c = await connect(port);
+    // Pipelined: the answers before and after each failed stream go out whole, in order.
+    c.write(req('GET', '/ok') + req('GET', '/start') + req('GET', '/pull') + req('GET', '/ok'));
+    const got: RawResponse[] = [];
+    for (let i = 0; i < 4; i++) got.push(await c.response());
+    expect(got.map((r) => `${r.status} ${r.body}`)).toEqual([
+      '200 fine',
+      '500 Internal Server Error\n',
+      '500 Internal Server Error\n',
+      '200 fine',
+    ]);
+    expect(got[1]!.header('content-length')).toBe('22');
+    expect(got[1]!.header('transfer-encoding')).toBeUndefined();
+    expect(await c.closed(200)).toBe(false);
+    // HTTP/1.0: the body would have been close-delimited; the 500 has a length, then the close.
+    const c10 = await connect(port);
+    c10.write('GET /pull HTTP/1.0\r\n\r\n');
+    const res10 = await c10.response();
+    expect(`${res10.version} ${res10.status} ${res10.header('content-length')}`).toBe('HTTP/1.1 500 22');
+    expect(await c10.closed()).toBe(true);
+    const failed = lines.filter((l) => l.msg === 'the response body stream failed');
+    expect(failed.map((l) => `${l.level} ${(l.obj.err as Error).message}`)).toEqual([
+      'error failed at start',
+      'error pull threw',
+      'error pull threw',
+    ]);
   });
 
   it('refuses response headers with CR, LF or NUL: 500 and a log line, nothing written', async () => {

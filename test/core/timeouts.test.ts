@@ -90,6 +90,34 @@ describe('timeouts', () => {
     expect(await early.closed(3000)).toBe(true);
   });
 
+  it('bodyTimeout: an upload is not cut for the time the event loop was blocked; a stalled one still is', async () => {
+    const { logger, lines } = memoryLogger();
+    const { port } = await start(async (request) => new Response(`got ${(await request.arrayBuffer()).byteLength}`), {
+      bodyTimeout: 1000,
+      logger,
+    });
+    const steady = await connect(port);
+    const stalled = await connect(port);
+    const chunks = 30;
+    steady.write(req('POST', '/', [`Content-Length: ${chunks * 1024}`]));
+    stalled.write(`${req('POST', '/', ['Content-Length: 2048'])}${'x'.repeat(1024)}`);
+    // 1 KiB every 100 ms, with the loop blocked for longer than bodyTimeout along the way: the
+    // server cannot read meanwhile (nor, in this process, the client send), and on waking its
+    // timers run before it reads what came.
+    for (let i = 0; i < chunks; i++) {
+      steady.write('y'.repeat(1024));
+      await sleep(100);
+      if (i === 5) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2500);
+    }
+    const res = await steady.response({ timeoutMs: 5000 });
+    expect(`${res.status} ${res.body}`).toBe(`200 got ${chunks * 1024}`);
+    expect((await stalled.response({ timeoutMs: 5000 })).status).toBe(408);
+    const cuts = lines.filter((l) => l.level === 'warn');
+    expect(cuts.map((l) => `${l.msg}: ${l.obj.receivedBytes}`)).toEqual([
+      'cut a request body that stopped arriving: 1024',
+    ]);
+  });
+
   it('bodyTimeout: a client that stops reading a response is cut off', async () => {
     const size = 32 * 1024 * 1024;
     const { port, server } = await start(() => new Response(new Uint8Array(size)), {

@@ -93,6 +93,10 @@ describe('readers that are slow but steady', () => {
   });
 });
 
+// The stalled readers add a text body on a kept connection: the core gathers text for one write
+// after the answer, and a cut while the client read it was logged without naming the request.
+const STALLED_CASES = [...SLOW_CASES, { kind: 'string', framing: 'keep-alive' }];
+
 describe('readers that stall', () => {
   it('are cut only after --body-timeout, with one warn line naming the request', { timeout: 60_000 }, async () => {
     const servers = await Promise.all(SERVER_NAMES.map((name) => serve(name, STALL_BODY_TIMEOUT)));
@@ -100,7 +104,7 @@ describe('readers that stall', () => {
       servers.map((server) =>
         failures(
           server,
-          SLOW_CASES.map((c) => ({ ...c, reader: 'stalled' as const, size: 32 * MIB })),
+          STALLED_CASES.map((c) => ({ ...c, reader: 'stalled' as const, size: 32 * MIB })),
           STALL_BODY_TIMEOUT,
         ),
       ),

@@ -6,6 +6,7 @@ import { NodeWorker } from '@tsws/worker';
 import { type AccessLog, createLogger, defaults, type Settings } from '@tsws/worker/internal';
 import { detectApp } from '@tsws/worker/internal/app-kind';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { download } from '../helpers/delivery/client.mjs';
 import { connect, req } from '../helpers/raw.js';
 import { sleep } from '../helpers/wait.mjs';
 
@@ -125,6 +126,33 @@ describe('timeouts and connections', () => {
     for (let i = 0; i < 100 && closed === 0; i++) await sleep(100);
     expect(closed).toBeGreaterThan(0);
     expect(closed - started).toBeGreaterThanOrEqual(900);
+  });
+
+  it('does not cut a steady reader for the time the event loop was blocked', async () => {
+    const size = 16 * 1024 * 1024;
+    const { port } = await startNode(
+      (_req: http.IncomingMessage, res: http.ServerResponse) => {
+        res.setHeader('Content-Length', size);
+        const chunk = Buffer.alloc(64 * 1024, 'z');
+        let left = size / chunk.length;
+        const pump = () => {
+          while (left > 0) {
+            left--;
+            if (left === 0) res.end(chunk);
+            else if (!res.write(chunk)) return void res.once('drain', pump);
+          }
+        };
+        pump();
+      },
+      { bodyTimeout: 1 },
+    );
+    // 4 MiB/s: about 4 s in all. A second in, the loop (the server's, and here the client's) is
+    // blocked for longer than --body-timeout: on waking, the sweep runs before libuv writes.
+    const reading = download({ port, path: '/', framing: 'close', reader: { kind: 'slow', rate: 4 * 1024 * 1024 } });
+    await sleep(1000);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2500);
+    const got = await reading;
+    expect(`${got.bodyBytes} ${got.complete}`).toBe(`${size} true`);
   });
 
   it('--worker-connections refuses connections over the limit', async () => {

@@ -56,8 +56,11 @@ const T_FLUSH = 5; // closing: the last output is still on its way to the client
 const T_LINGER = 6; // our side is shut down; waiting briefly for the client's FIN
 
 const LINGER_MS = 2_000;
-/** How often a connection with backed-up output looks for progress (see checkWrites()). */
-const WRITE_CHECK_MS = 1_000;
+/**
+ * How often a connection with backed-up output looks for progress (see checkWrites()), and how
+ * long a request body's stall check waits to look again after the loop was blocked.
+ */
+const STALL_CHECK_MS = 1_000;
 const DRAIN_GRACE_MS = 1_000;
 /** errorStatus of an exchange whose connection switches to WebSocket once the answers before it are out. */
 const SWITCHING = 101;
@@ -102,6 +105,8 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
   timer = T_HEADERS;
   deadline: number;
   private headersDeadline = 0;
+  /** clock.blocked when the request body's deadline was last set (see timeout()). */
+  private blocksAtArm = 0;
   /** The response whose bytes may still be queued, named in the log line if the client is cut. */
   private lastWritten: Exchange | null = null;
 
@@ -122,6 +127,12 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
 
   private after(ms: number): number {
     return ms ? clock.now + ms : Infinity;
+  }
+
+  /** A request body moved (or began): bodyTimeout from now, and the loop's blocks counted so far. */
+  private armBody(): void {
+    this.deadline = this.after(this.server.opts.bodyTimeout);
+    this.blocksAtArm = clock.blocked;
   }
 
   // ---- input ---------------------------------------------------------------------------------
@@ -271,7 +282,7 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
     // The bytes live in the shared read buffer: the body keeps its own copy.
     body.push(bytes);
     this.framingBytes -= bytes.length;
-    if (this.timer === T_BODY) this.deadline = this.after(this.server.opts.bodyTimeout);
+    if (this.timer === T_BODY) this.armBody();
     if (body.full && !this.bodyBlocked) {
       this.bodyBlocked = true;
       this.socket.pause();
@@ -490,19 +501,24 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
       f.body === UNTIL_CLOSE || !ex.keepAlive || p.close || this.lastBeforeClose(ex) || ex.unskippableBody();
     if (close) this.ending = this.closeAfter = true;
     const head = responseHead(p, f.field, close, ex.http10);
-    if (p.latin1) out.sendBytes(Buffer.from(head, 'latin1'));
-    else out.send(head);
     const body = p.body;
-    if (f.body === FIXED) {
-      ex.bytes = f.length;
-      if (typeof body === 'string') out.send(body);
-      else if (f.length) out.sendBytes(body as Uint8Array);
-    } else if (f.body === CHUNKED || f.body === UNTIL_CLOSE || f.body === BLOB) {
+    if (f.body === CHUNKED || f.body === UNTIL_CLOSE || f.body === BLOB) {
       ex.state = S_WRITING;
-      out.beginStream();
+      out.beginStream(p.latin1 ? Buffer.from(head, 'latin1') : head);
       const stream = f.body === BLOB ? (body as Blob).stream() : (body as ReadableStream<Uint8Array>);
       void this.stream(ex, stream, f.body === CHUNKED);
       return false;
+    }
+    if (p.latin1) out.sendBytes(Buffer.from(head, 'latin1'));
+    else out.send(head);
+    if (f.body === FIXED) {
+      ex.bytes = f.length;
+      if (typeof body === 'string') {
+        out.send(body);
+        // A large text goes out now, as bytes do: finish() must see whether it blocked, or a
+        // client cut while reading it would be logged without naming its request.
+        if (out.full) out.flush();
+      } else if (f.length) out.sendBytes(body as Uint8Array);
     } else if (f.body === DROPPED) cancelBody(ex.result);
     return true;
   }
@@ -519,14 +535,28 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
     try {
       if (!(await this.output.pump(body, chunked, ex))) return;
     } catch (err) {
-      // The head is out: a failed body can only end the connection, so the client sees it was cut.
-      if (!this.closed)
-        this.server.opts.logger.error({ err, method: ex.method, target: ex.target }, 'the response body stream failed');
-      this.destroy();
-      return;
+      if (!this.streamFailed(ex, err)) return;
     }
     this.finish(ex);
     if (!this.closed && !this.ending) this.writeReady();
+  }
+
+  /**
+   * A response's body stream failed (logged once). If none of the response was written yet, a
+   * 500 takes its place, as for an app that throws, and this returns true. Once its head is out,
+   * ending the connection is all that is left: the client sees the body cut (chunked: no last
+   * chunk; a Content-Length: fewer bytes).
+   */
+  private streamFailed(ex: Exchange, err: unknown): boolean {
+    if (this.closed) return false;
+    this.server.opts.logger.error({ err, method: ex.method, target: ex.target }, 'the response body stream failed');
+    if (!this.output.unstarted) {
+      this.destroy();
+      return false;
+    }
+    ex.bytes = 0;
+    ex.result = SERVER_ERROR;
+    return this.write(ex);
   }
 
   /** One response is out: take it off the queue, log it, and decide what the connection does next. */
@@ -584,7 +614,7 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
     } else if (this.reading !== null && !this.bodyBlocked) {
       if (this.timer !== T_BODY) {
         this.timer = T_BODY;
-        this.deadline = this.after(opts.bodyTimeout);
+        this.armBody();
       }
     } else if (this.queued === 0) {
       this.timer = T_IDLE;
@@ -600,6 +630,13 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
     switch (this.timer) {
       case T_HEADERS:
       case T_BODY: {
+        if (this.timer === T_BODY && clock.blocked !== this.blocksAtArm) {
+          // The loop was blocked since the body last moved: its bytes may be in the kernel,
+          // unread. Judge after a free run (the write side's rule, see Output.stalledFor()).
+          this.blocksAtArm = clock.blocked;
+          this.deadline = clock.now + STALL_CHECK_MS;
+          return;
+        }
         const ex = this.reading;
         if (ex !== null && !this.head.inHeaders) {
           this.server.opts.logger.warn(
@@ -643,14 +680,14 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
     const now = Date.now();
     this.output.watch(now);
     const limit = this.server.opts.bodyTimeout;
-    this.deadline = limit ? now + Math.min(limit, WRITE_CHECK_MS) : Infinity;
+    this.deadline = limit ? now + Math.min(limit, STALL_CHECK_MS) : Infinity;
   }
 
   private checkWrites(): void {
     const now = Date.now();
     const left = this.server.opts.bodyTimeout - this.output.stalledFor(now);
     if (left > 0) {
-      this.deadline = now + Math.min(left, WRITE_CHECK_MS);
+      this.deadline = now + Math.min(left, STALL_CHECK_MS);
       return;
     }
     const ex = this.lastWritten;

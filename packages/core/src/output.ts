@@ -30,6 +30,9 @@ function flushAll(): void {
 
 const noop = (): void => {};
 const writeBatchOf = (output: Output): void => output.writeBatch();
+const writeStartOf = (output: Output): void => {
+  if (output.unstarted) output.writeBatch();
+};
 
 // A streamed body's chunks are gathered while the stream gives them without making us wait (one
 // microtask batch; node:http's res.write() does the same with cork() and nextTick(uncork)) and
@@ -64,6 +67,8 @@ export class Output {
   private unsentThen = 0;
   private changedAt = 0;
   private blockedThen = 0;
+  /** Nothing of the streamed response under way is written yet: its head waits in the batch. */
+  unstarted = false;
 
   constructor(
     private readonly socket: Socket,
@@ -193,12 +198,19 @@ export class Output {
     });
   }
 
-  /** A streamed body follows: what is gathered (its head) goes out with its first chunks. */
-  beginStream(): void {
-    const text = this.text;
-    if (text === '') return;
-    this.text = '';
-    this.gather(text, Buffer.byteLength(text));
+  /**
+   * A streamed response begins with `head` (ASCII text, or bytes). It waits in the batch for what
+   * the stream gives at once, at most until the loop's next turn: a stream that fails at once
+   * has then written nothing (see unstarted), and a 500 may take its place. Text gathered before
+   * it, the answers before, goes out now.
+   */
+  beginStream(head: string | Uint8Array): void {
+    if (this.text !== '') this.flush();
+    this.unstarted = true;
+    // Not gather(): its write on the next tick would come before a failure in a promise job.
+    this.batch.push(head);
+    this.batchBytes += typeof head === 'string' ? head.length : head.byteLength;
+    setImmediate(writeStartOf, this);
   }
 
   /**
@@ -221,6 +233,7 @@ export class Output {
       this.dropBatch();
       return;
     }
+    this.unstarted = false;
     const socket = this.socket;
     let ok = true;
     if (batch.length === 1) ok = socket.write(batch[0]!);

@@ -76,7 +76,8 @@ const FORM_FIELD = 'file';
 /**
  * Each kind: `make(size)` the body for `new Response(body)`; `expected(size)` the body bytes a
  * client must get; `decode(bytes, contentType)`, where the bytes vary from one response to the
- * next (a multipart boundary), what to compare with `expected` instead.
+ * next (a multipart boundary), what to compare with `expected` instead; `readOnce`, a body the
+ * response consumes (the others may serve any number of responses).
  */
 export const KINDS = {
   bytes: { make: (size) => payload(size), expected: payload },
@@ -89,8 +90,8 @@ export const KINDS = {
   // A typed array of wider elements: its bytes go out as they are in memory (sizes are
   // multiples of 8 here).
   float64Array: { make: (size) => new Float64Array(payload(size).buffer, 0, size / 8), expected: payload },
-  stream: { make: pieces, expected: payload },
-  asyncIterable: { make: iterate, expected: payload },
+  stream: { make: pieces, expected: payload, readOnce: true },
+  asyncIterable: { make: iterate, expected: payload, readOnce: true },
   blob: { make: (size) => new Blob([payload(size)]), expected: payload },
   fileBlob: { make: (size) => openAsBlob(payloadFile(size)), expected: payload },
   urlSearchParams: {

@@ -55,6 +55,14 @@ export const FAST_BODY_TIMEOUT = 5;
 export const STALL_BODY_TIMEOUT = 2;
 /** A stalled reader reads this much of the body first. */
 const STALL_AFTER = 4 * MIB;
+/**
+ * A stalled reader stops for --body-timeout and this much more. A server judges no stall while
+ * its loop is blocked (it cannot see what the client read meanwhile), and bodies that Response
+ * serialises synchronously (URLSearchParams at 32 MiB: 0.7 s each, alone) held a loaded server's
+ * loop for seconds in the full matrix: with 4 s more, fileBlob readers stalled beside them were
+ * not cut before they read on (measured; alone they were).
+ */
+const STALL_GRACE_MS = 8000;
 
 /**
  * The --keep-alive (seconds) for slow readers: idle time counts from when the last byte reached
@@ -73,7 +81,7 @@ let caseNumber = 0;
 export async function runCase(server, { kind, framing, reader, size, bodyTimeout, rate = SLOW_RATE }) {
   // A query parameter the app ignores tells this case's log line from the others'.
   const path = `/body/${kind}?size=${size}&case=${++caseNumber}`;
-  const stallForMs = bodyTimeout * 1000 + 4000;
+  const stallForMs = bodyTimeout * 1000 + STALL_GRACE_MS;
   const readers = {
     fast: { kind: 'fast' },
     slow: { kind: 'slow', rate },

@@ -49,6 +49,10 @@ type Req = http.IncomingMessage | http2.Http2ServerRequest;
 type Res = http.ServerResponse | http2.Http2ServerResponse;
 const isH2 = (res: Res): res is http2.Http2ServerResponse => 'stream' in res;
 
+function requestLine(req: Req): string {
+  return `${req.method} ${req.url} HTTP/${req.httpVersion}`;
+}
+
 function refuse(res: Res, status: number, text: string): void {
   res.writeHead(status, {
     'Content-Type': 'text/plain; charset=utf-8',
@@ -85,6 +89,8 @@ export class NodeWorker extends Worker {
   /** Responses under way, with how far their output had got at the last sweep (see cutStalled()). */
   private readonly responses = new Map<http.ServerResponse, Progress>();
   private sweep: NodeJS.Timeout | undefined;
+  /** When cutStalled() last ran (0: not yet). */
+  private lastSweep = 0;
   private draining = false;
   private allClosed: (() => void) | null = null;
   private stopping: Promise<void> | null = null;
@@ -251,10 +257,12 @@ export class NodeWorker extends Worker {
       bodyTimeout > 0 &&
       (req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0)
     ) {
-      // A stalled request body: the socket's idle timer runs while the body arrives (node:http
-      // destroys the socket when it fires and nobody listens), and stops once it is all in.
+      // A stalled request body: the socket's idle timer runs while the body arrives, and stops
+      // once it is all in. node:http emits 'timeout' on the request: we log the cut, as the tsws
+      // class does, and destroy the socket (node:http leaves that to whoever listens).
       req.socket.setTimeout(bodyTimeout);
       req.once('end', () => req.socket?.setTimeout(0));
+      req.once('timeout', () => this.cutUpload(req, bodyTimeout));
     }
     this.responses.set(res, { written: 0, queued: 0, movedAt: Date.now() });
     res.once('close', () => {
@@ -265,6 +273,21 @@ export class NodeWorker extends Worker {
     listener(req, res);
   }
 
+  private cutUpload(req: Req, timeoutMs: number): void {
+    const length = req.headers['content-length'];
+    // The line the tsws class writes for the same cut (less receivedBytes: node:http counts none).
+    this.log.warn(
+      {
+        remoteAddress: req.socket.remoteAddress,
+        request: requestLine(req),
+        declaredBytes: length === undefined ? 'chunked' : Number(length),
+        timeoutMs,
+      },
+      'cut a request body that stopped arriving',
+    );
+    req.socket.destroy();
+  }
+
   /**
    * Cuts responses whose output has not moved for --body-timeout: the client stopped reading.
    * Moving is the kernel taking bytes (nginx's send_timeout), not the response finishing: a slow
@@ -272,6 +295,11 @@ export class NodeWorker extends Worker {
    */
   private cutStalled(): void {
     const now = Date.now();
+    // A sweep half a second late or more: the loop was blocked, and libuv handed the kernel
+    // nothing meanwhile, however fast the clients read. This one judges no stall; the next,
+    // after the loop has run freely, does (the tsws class's rule).
+    const blocked = this.lastSweep !== 0 && now - this.lastSweep > 1.5 * SWEEP_MS;
+    this.lastSweep = now;
     const limit = this.settings.bodyTimeout * 1000;
     for (const [res, seen] of this.responses) {
       const socket = res.socket;
@@ -286,14 +314,15 @@ export class NodeWorker extends Worker {
         seen.written = written;
         seen.queued = queued;
         seen.movedAt = now;
-      } else if (now - seen.movedAt >= limit) {
-        const req = res.req;
+      } else if (!blocked && now - seen.movedAt >= limit) {
+        const length = res.getHeader('content-length');
         // The line the tsws class writes for the same cut.
         this.log.warn(
           {
             remoteAddress: socket.remoteAddress,
-            request: `${req.method} ${req.url} HTTP/${req.httpVersion}`,
+            request: requestLine(res.req),
             status: res.statusCode,
+            bodyBytes: length === undefined ? undefined : Number(length),
             streaming: !res.writableEnded,
             unsentBytes: socket.writableLength,
             timeoutMs: limit,
