@@ -169,8 +169,9 @@ describe('the process', () => {
     await sleep(300);
     proc.kill('SIGTERM');
     // Draining: in-flight requests finish, new connections are refused.
-    for (let i = 0; i < 50 && existsSync(errorLog) && !readFileSync(errorLog, 'utf8').includes('draining'); i++)
-      await sleep(50);
+    // The reopened log may not exist yet under load: wait for the line itself, not for the file.
+    const drainingLogged = () => existsSync(errorLog) && readFileSync(errorLog, 'utf8').includes('draining');
+    for (let i = 0; i < 200 && !drainingLogged(); i++) await sleep(50);
     await expect(connect(port)).rejects.toThrow(/ECONNREFUSED/);
     expect(await slow).toBe('slow done');
     expect((await proc.exited).code).toBe(0);
