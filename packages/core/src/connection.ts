@@ -68,16 +68,15 @@ const SWITCHING = 101;
 export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwner, Upgradable {
   private readonly ptr: number;
   readonly peer: PeerInfo;
-  /** The head being read, and the answers being written. */
-  private readonly head: HeadReader;
+  /** The head (and trailers) being read; IDLE_HEAD between messages (see run()). */
+  private head = IDLE_HEAD;
+  /** The answers being written. */
   private readonly output: Output;
   /** request.url's scheme: https on a TLS socket. */
   private readonly scheme: string;
   executing = false;
   /** The status that stopped the parser: a limit or a head rule (see check()). */
   private refused = 0;
-  /** The framing of the response being written (see write()). */
-  private readonly frame: Framing = { body: NO_BODY, field: '', length: 0 };
   /** The request whose body is arriving. */
   private reading: Exchange | null = null;
   /** Bytes read for that body that were not body bytes (chunk framing); see onData(). */
@@ -118,7 +117,6 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
   ) {
     this.ptr = llhttp.allocParser();
     this.peer = new PeerInfo(socket, server);
-    this.head = new HeadReader(server.opts);
     this.output = new Output(socket, this);
     this.scheme = (socket as Socket & { encrypted?: boolean }).encrypted ? 'https' : 'http';
     this.deadline = this.after(server.opts.headerTimeout);
@@ -170,6 +168,12 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
     } finally {
       this.executing = false;
     }
+    // Between messages the reader goes back to the spares: an idle connection holds none.
+    const head = this.head;
+    if (head !== IDLE_HEAD && !head.inHeaders && this.reading === null) {
+      head.give();
+      this.head = IDLE_HEAD;
+    }
     if (ret !== llhttp.ERROR.OK) this.stopped(ret, chunk);
     // Responses the app gave synchronously go out now, in one write.
     this.output.flush();
@@ -199,6 +203,7 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
 
   onMessageBegin(): number {
     if (this.ending) return llhttp.ERROR.PAUSED;
+    if (this.head === IDLE_HEAD) this.head = HeadReader.take(this.server.opts);
     this.head.begin();
     this.headersDeadline = this.after(this.server.opts.headerTimeout);
     this.rearm();
@@ -496,30 +501,30 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
     }
     ex.status = p.status;
     this.lastWritten = ex;
-    const f = framing(ex.method === 'HEAD', ex.http10, p, this.frame);
-    const close =
-      f.body === UNTIL_CLOSE || !ex.keepAlive || p.close || this.lastBeforeClose(ex) || ex.unskippableBody();
+    // FRAME is every connection's: what write() needs of it is read out at once.
+    const { body: kind, field, length } = framing(ex.method === 'HEAD', ex.http10, p, FRAME);
+    const close = kind === UNTIL_CLOSE || !ex.keepAlive || p.close || this.lastBeforeClose(ex) || ex.unskippableBody();
     if (close) this.ending = this.closeAfter = true;
-    const head = responseHead(p, f.field, close, ex.http10);
+    const head = responseHead(p, field, close, ex.http10);
     const body = p.body;
-    if (f.body === CHUNKED || f.body === UNTIL_CLOSE || f.body === BLOB) {
+    if (kind === CHUNKED || kind === UNTIL_CLOSE || kind === BLOB) {
       ex.state = S_WRITING;
       out.beginStream(p.latin1 ? Buffer.from(head, 'latin1') : head);
-      const stream = f.body === BLOB ? (body as Blob).stream() : (body as ReadableStream<Uint8Array>);
-      void this.stream(ex, stream, f.body === CHUNKED);
+      const stream = kind === BLOB ? (body as Blob).stream() : (body as ReadableStream<Uint8Array>);
+      void this.stream(ex, stream, kind === CHUNKED);
       return false;
     }
     if (p.latin1) out.sendBytes(Buffer.from(head, 'latin1'));
     else out.send(head);
-    if (f.body === FIXED) {
-      ex.bytes = f.length;
+    if (kind === FIXED) {
+      ex.bytes = length;
       if (typeof body === 'string') {
         out.send(body);
         // A large text goes out now, as bytes do: finish() must see whether it blocked, or a
         // client cut while reading it would be logged without naming its request.
         if (out.full) out.flush();
-      } else if (f.length) out.sendBytes(body as Uint8Array);
-    } else if (f.body === DROPPED) cancelBody(ex.result);
+      } else if (length) out.sendBytes(body as Uint8Array);
+    } else if (kind === DROPPED) cancelBody(ex.result);
     return true;
   }
 
@@ -813,6 +818,12 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
     this.server.connectionClosed(this);
   }
 }
+
+/** The framing of the response being written (see write()). */
+const FRAME: Framing = { body: NO_BODY, field: '', length: 0 };
+
+/** What `head` is between messages: never read into (llhttp begins every message first). */
+const IDLE_HEAD = new HeadReader({ limitRequestLine: 0, limitRequestFields: 0, limitRequestFieldSize: 0 });
 
 const SERVER_ERROR = new LightResponse('Internal Server Error\n', {
   status: 500,

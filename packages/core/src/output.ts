@@ -49,6 +49,8 @@ const LAST_CHUNK = '0\r\n\r\n';
  * pipelined burst is answered (else one 64 KiB read of tiny requests builds every answer).
  */
 const HIGH_WATER = 64 * 1024;
+/** The batch of a connection that has streamed nothing: empty, never pushed to. */
+const NO_PIECES: Array<Uint8Array | string> = [];
 
 export class Output {
   /** Text waiting for the next flush. */
@@ -59,8 +61,11 @@ export class Output {
   private closed = false;
   /** A pump waiting for 'drain' (or the close) to read on. */
   private drainWaiter: Pump | null = null;
-  /** A streamed body's pieces not yet written (see gather()), their bytes, and whether all are small. */
-  private readonly batch: Array<Uint8Array | string> = [];
+  /**
+   * A streamed body's pieces not yet written (see gather()), their bytes, and whether all are
+   * small. Made for the first streamed response: most connections never stream.
+   */
+  private batch: Array<Uint8Array | string> = NO_PIECES;
   batchBytes = 0;
   private batchCopies = true;
   /** Bytes unsent at the last look (see stalledFor()), when that last changed, and clock.blocked then. */
@@ -207,6 +212,7 @@ export class Output {
   beginStream(head: string | Uint8Array): void {
     if (this.text !== '') this.flush();
     this.unstarted = true;
+    if (this.batch === NO_PIECES) this.batch = [];
     // Not gather(): its write on the next tick would come before a failure in a promise job.
     this.batch.push(head);
     this.batchBytes += typeof head === 'string' ? head.length : head.byteLength;
@@ -218,6 +224,7 @@ export class Output {
    * giving chunks at once.
    */
   gather(piece: Uint8Array | string, size: number): void {
+    if (this.batch === NO_PIECES) this.batch = [];
     const batch = this.batch;
     batch.push(piece);
     this.batchBytes += size;
