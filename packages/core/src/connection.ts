@@ -27,7 +27,7 @@ import type { ResolvedOptions } from './options.js';
 import { Output, type OutputOwner } from './output.js';
 import { forwardedInfo, type TrustCheck } from './proxy.js';
 import { type BodySource, RequestBody } from './request.js';
-import { cancelBody, LightResponse, ResponseError, type ResponseParts, responseParts } from './response.js';
+import { cancelBody, emptyParts, LightResponse, ResponseError, type ResponseParts, responseParts } from './response.js';
 import { CONTINUE_100, errorResponse, responseHead } from './status.js';
 import { offerUpgrade, type Upgradable } from './upgrade.js';
 import type { UpgradeOptions } from './websocket.js';
@@ -244,18 +244,18 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
     const forwarded =
       (head.xff !== '' || head.xfp !== '' || head.xfh !== '') && this.server.trusted(this.peer.remoteAddress);
     const keep = keepAlive && !upgrade && opts.keepAlive && !this.server.draining;
-    const ex = new Exchange({
-      method: head.method,
-      target: head.target,
-      rawHeaders: head.raw,
-      http10: head.minor === 0,
-      keepAlive: keep,
-      expectContinue: expectsContinue(head),
+    const ex = new Exchange(
+      head.method,
+      head.target,
+      head.raw,
+      head.minor === 0,
+      keep,
+      expectsContinue(head),
       body,
-      origin: form === ORIGIN_FORM || form === ASTERISK_FORM ? head.origin(this.scheme, forwarded, this.socket) : '',
-      info: forwarded && head.xff !== '' ? forwardedInfo(head.xff, this.peer, this.server.trusted) : this.peer,
-      synthetic: false,
-    });
+      form === ORIGIN_FORM || form === ASTERISK_FORM ? head.origin(this.scheme, forwarded, this.socket) : '',
+      forwarded && head.xff !== '' ? forwardedInfo(head.xff, this.peer, this.server.trusted) : this.peer,
+      false,
+    );
     head.clear();
     if (!keep) this.closeAfter = true;
     if (opts.onResponse) ex.started = performance.now();
@@ -492,16 +492,16 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
     }
     let p: ResponseParts;
     try {
-      p = responseParts(ex.result);
+      p = responseParts(ex.result, PARTS);
     } catch (err) {
       const why = err instanceof ResponseError ? 'refused to write the response' : 'the app failed to answer';
       this.server.opts.logger.error({ err, method: ex.method, target: ex.target }, why);
       cancelBody(ex.result);
-      p = responseParts(SERVER_ERROR);
+      p = responseParts(SERVER_ERROR, PARTS);
     }
     ex.status = p.status;
     this.lastWritten = ex;
-    // FRAME is every connection's: what write() needs of it is read out at once.
+    // FRAME and PARTS are every connection's: write() reads them before anything else can write.
     const { body: kind, field, length } = framing(ex.method === 'HEAD', ex.http10, p, FRAME);
     const close = kind === UNTIL_CLOSE || !ex.keepAlive || p.close || this.lastBeforeClose(ex) || ex.unskippableBody();
     if (close) this.ending = this.closeAfter = true;
@@ -819,8 +819,9 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
   }
 }
 
-/** The framing of the response being written (see write()). */
+/** The framing and the parts of the response being written (see write()). */
 const FRAME: Framing = { body: NO_BODY, field: '', length: 0 };
+const PARTS: ResponseParts = emptyParts();
 
 /** What `head` is between messages: never read into (llhttp begins every message first). */
 const IDLE_HEAD = new HeadReader({ limitRequestLine: 0, limitRequestFields: 0, limitRequestFieldSize: 0 });
