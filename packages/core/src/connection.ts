@@ -75,6 +75,8 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
   /** request.url's scheme: https on a TLS socket. */
   private readonly scheme: string;
   executing = false;
+  /** Writing the answers after one the app gave (see settle()). */
+  private settling = false;
   /** The status that stopped the parser: a limit or a head rule (see check()). */
   private refused = 0;
   /** The request whose body is arriving. */
@@ -421,7 +423,26 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
     }
     ex.result = result;
     ex.state = S_READY;
-    if (ex === this.first) this.writeReady();
+    if (ex !== this.first) return;
+    if (this.executing) {
+      this.writeReady(); // run() flushes
+      return;
+    }
+    // The last answer owed goes out now; one with answers still to come waits for the microtask's
+    // batch (pipelined answers settle one after another in the same run of microtasks).
+    this.settling = true;
+    try {
+      this.writeReady();
+    } finally {
+      this.settling = false;
+    }
+    if (this.first === null) this.output.flush();
+    else this.output.schedule();
+  }
+
+  /** See OutputOwner.holding. */
+  get holding(): boolean {
+    return this.executing || this.settling;
   }
 
   // ---- upgrade -------------------------------------------------------------------------------

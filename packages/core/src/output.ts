@@ -6,8 +6,11 @@ import { describe } from './response.js';
 
 /** What the output needs from its connection. */
 export interface OutputOwner {
-  /** The parser is running: what is sent meanwhile goes out when it stops (see Connection.run()). */
-  readonly executing: boolean;
+  /**
+   * The owner flushes once it is done (the parser is running, or answers are being written after
+   * the app's): what is sent meanwhile waits for that, not for a flush of its own.
+   */
+  readonly holding: boolean;
   /** The socket's buffer is full: stop reading, and watch the output for stalls. */
   writesBlocked(): void;
 }
@@ -87,15 +90,8 @@ export class Output {
 
   send(data: string): void {
     this.text += data;
-    // While parsing, the connection flushes when the chunk is done; otherwise one microtask flushes the batch.
-    if (!this.queued && !this.owner.executing) {
-      this.queued = true;
-      flushQueue.push(this);
-      if (!flushScheduled) {
-        flushScheduled = true;
-        void settled.then(flushAll);
-      }
-    }
+    // The owner flushes when it is done (see holding); otherwise one microtask flushes the batch.
+    if (!this.owner.holding) this.schedule();
   }
 
   /** Writes bytes now, after any text gathered before them. */
@@ -113,6 +109,17 @@ export class Output {
       ok = socket.write(data);
     }
     if (!ok) this.block();
+  }
+
+  /** Has the batch flushed with the microtask (see send()), unless a flush is on its way already. */
+  schedule(): void {
+    if (this.queued || this.text === '') return;
+    this.queued = true;
+    flushQueue.push(this);
+    if (!flushScheduled) {
+      flushScheduled = true;
+      void settled.then(flushAll);
+    }
   }
 
   flush(): void {
