@@ -6,7 +6,7 @@ import http2 from 'node:http2';
 import type { Socket } from 'node:net';
 import { ClientGone, type ConnInfo, PeerInfo, type Publisher, type ServerInfo } from './exchange.js';
 import { validHost } from './head.js';
-import type { AccessRecord, ResolvedOptions } from './options.js';
+import { type AccessRecord, maxHeaderListSize, type ResolvedOptions } from './options.js';
 import { forwardedInfo, forwardedProto, type TrustCheck } from './proxy.js';
 import { type BodySource, LightRequest, RequestBody, type RequestHead } from './request.js';
 import { type ResponseParts, responseParts } from './response.js';
@@ -59,11 +59,10 @@ export class H2 {
   ) {
     const { opts } = host;
     // The core's header limits as HTTP/2 settings: the whole header list, and how many fields.
-    const fieldBytes = opts.limitRequestFieldSize && opts.limitRequestFields;
     this.server = http2.createServer({
       maxHeaderListPairs: opts.limitRequestFields ? opts.limitRequestFields + 4 : 0,
       settings: {
-        maxHeaderListSize: fieldBytes ? (opts.limitRequestFieldSize + 32) * (opts.limitRequestFields + 4) : 65535 * 16,
+        maxHeaderListSize: maxHeaderListSize(opts),
         maxConcurrentStreams: opts.maxPipelinedRequests === Infinity ? 100 : Math.max(opts.maxPipelinedRequests, 1),
       },
     });
