@@ -7,9 +7,9 @@ import { unlinkSync } from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
 import https from 'node:https';
-import net, { type Socket } from 'node:net';
+import net, { isIPv6, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { tlsServerOptions } from '@tsws/core';
+import { Edge, maxHeaderListSize, type ProxiedClient, tlsServerOptions, trustCheck } from '@tsws/core';
 import type { UpgradeListener } from '../app-kind.js';
 import { Worker, type WorkerStats } from '../base.js';
 import { listenBind } from '../listen.js';
@@ -53,6 +53,22 @@ function requestLine(req: Req): string {
   return `${req.method} ${req.url} HTTP/${req.httpVersion}`;
 }
 
+/**
+ * A PROXY header's client, where Node apps look for theirs: `remoteAddress`, `remotePort` and
+ * `remoteFamily` become own properties of the accepted socket (and of the TLS socket over it,
+ * whose getters read the TCP handle), so `req.socket.remoteAddress`, Express's `req.ip` and the
+ * access log all name the client, not the proxy.
+ */
+function showClient(socket: Socket, client: ProxiedClient | undefined): void {
+  if (client === undefined) return;
+  const family = isIPv6(client.remoteAddress) ? 'IPv6' : 'IPv4';
+  Object.defineProperties(socket, {
+    remoteAddress: { value: client.remoteAddress, configurable: true },
+    remotePort: { value: client.remotePort, configurable: true },
+    remoteFamily: { value: family, configurable: true },
+  });
+}
+
 function refuse(res: Res, status: number, text: string): void {
   res.writeHead(status, {
     'Content-Type': 'text/plain; charset=utf-8',
@@ -66,20 +82,9 @@ function refuse(res: Res, status: number, text: string): void {
 export class NodeWorker extends Worker {
   static override workerName = 'node';
 
-  /**
-   * node:http parses from the first byte (a PROXY header would be a bad request); HTTP/2 is
-   * node:http2's compatibility API over TLS, where ALPN chooses (cleartext h2c needs the preface
-   * check and trusted peers that the tsws class has).
-   */
-  static unsupported(s: WorkerSettings): string | undefined {
-    if (s.proxyProtocol !== 'off')
-      return '--proxy-protocol is served by the tsws worker class (-k tsws), not by -k node';
-    if (s.httpProtocols.includes('h2') && s.certfile === undefined)
-      return '--http-protocols h2 needs --certfile with -k node (cleartext h2c: the tsws worker class, -k tsws)';
-    return undefined;
-  }
-
   private readonly servers: (http.Server | http2.Http2SecureServer)[] = [];
+  /** Cleartext HTTP/2 with prior knowledge (from --forwarded-allow-ips peers): sessions, no listener. */
+  private h2c: http2.Http2Server | undefined;
   /** HTTP/2 sessions open: a drain sends each a GOAWAY. */
   private readonly sessions = new Set<http2.ServerHttp2Session>();
   private readonly unixPaths: string[] = [];
@@ -104,6 +109,10 @@ export class NodeWorker extends Worker {
     // With --certfile, node:https with the same TLS options as the tsws class.
     const tls = tlsOptions(s);
     const headersTimeout = Math.round(s.headerTimeout * 1000);
+    if (!tls && s.httpProtocols.includes('h2')) {
+      this.h2c = http2.createServer(this.h2Options(), handle);
+      this.serveH2(this.h2c, handle);
+    }
     const create =
       tls && s.httpProtocols.includes('h2')
         ? (options: http.ServerOptions, listener: http.RequestListener) => this.h2Server(options, listener)
@@ -128,13 +137,8 @@ export class NodeWorker extends Worker {
         // node:http drops fields past maxHeadersCount silently; one more than the limit lets us see
         // (and refuse) the excess.
         server.maxHeadersCount = s.limitRequestFields === 0 ? 0 : s.limitRequestFields + 1;
-        server.on('checkContinue', (req: Req, res: Res) => {
-          // Refuse an oversized body before the client sends it (RFC 9110 §10.1.1).
-          if (this.refused(req, res)) return;
-          res.writeContinue();
-          handle(req, res);
-        });
-        server.on('connection', (socket: Socket) => this.connected(socket));
+        this.continueAfterLimits(server, handle);
+        this.accepting(server);
         const upgrade = this.app.interface === 'node' ? this.app.upgrade : undefined;
         if (upgrade !== undefined)
           server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head, upgrade));
@@ -158,39 +162,109 @@ export class NodeWorker extends Worker {
    */
   private h2Server(options: http.ServerOptions, listener: http.RequestListener): http2.Http2SecureServer {
     const s = this.settings;
-    const tls = tlsOptions(s)!;
-    const fieldBytes = s.limitRequestFieldSize && s.limitRequestFields;
     const server = http2.createSecureServer(
       {
-        ...tlsServerOptions(tls, options.headersTimeout ?? 0),
+        ...tlsServerOptions(tlsOptions(s)!, options.headersTimeout ?? 0),
         allowHTTP1: s.httpProtocols.includes('h1'),
-        maxHeaderListPairs: s.limitRequestFields ? s.limitRequestFields + 4 : 0,
-        settings: {
-          maxHeaderListSize: fieldBytes ? (s.limitRequestFieldSize + 32) * (s.limitRequestFields + 4) : 65535 * 16,
-        },
+        ...this.h2Options(),
       },
       listener as unknown as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
     );
+    this.serveH2(server);
+    return server;
+  }
+
+  /** The header limits as HTTP/2's settings. */
+  private h2Options(): http2.ServerOptions {
+    const s = this.settings;
+    return {
+      maxHeaderListPairs: s.limitRequestFields ? s.limitRequestFields + 4 : 0,
+      settings: { maxHeaderListSize: maxHeaderListSize(s) },
+    };
+  }
+
+  /** Sessions tracked for the drain's GOAWAY, an idle one closed after --keep-alive; h2c's streams served. */
+  private serveH2(server: http2.Http2Server | http2.Http2SecureServer, handle?: (req: Req, res: Res) => void): void {
+    const s = this.settings;
     server.on('session', (session) => {
       this.sessions.add(session);
       session.once('close', () => this.sessions.delete(session));
       if (this.draining) session.close();
       else if (s.keepAlive > 0) session.setTimeout(Math.round(s.keepAlive * 1000), () => session.close());
     });
-    return server;
+    if (handle) this.continueAfterLimits(server, handle);
   }
 
-  private connected(socket: Socket): void {
+  /** Expect: 100-continue: an oversized body is refused before the client sends it (RFC 9110 §10.1.1). */
+  private continueAfterLimits(server: net.Server, handle: (req: Req, res: Res) => void): void {
+    server.on('checkContinue', (req: Req, res: Res) => {
+      if (this.refused(req, res)) return;
+      res.writeContinue();
+      handle(req, res);
+    });
+  }
+
+  /**
+   * New connections, counted; with --proxy-protocol or cleartext h2c, through the core's Edge
+   * before node:http (or https, http2) sees a byte: it reads the PROXY header (from
+   * --proxy-allow-from peers only) and hands HTTP/2's preface to the h2c server (from
+   * --forwarded-allow-ips peers only), as the tsws class does.
+   */
+  private accepting(server: net.Server): void {
+    const s = this.settings;
+    const h2c = this.h2c;
+    if (s.proxyProtocol === 'off' && h2c === undefined) {
+      server.on('connection', (socket: Socket) => this.connected(socket));
+      return;
+    }
+    // The server's own listener (node:http's, or TLS's handshake), called once the edge is done.
+    const serve = server.listeners('connection') as ((socket: Socket) => void)[];
+    server.removeAllListeners('connection');
+    const h1 = s.httpProtocols.includes('h1') || s.certfile !== undefined;
+    const edge: Edge = new Edge(
+      {
+        maxConnections: 0, // counted by connected()
+        noDelay: true,
+        headerTimeout: Math.round(s.headerTimeout * 1000),
+        proxyProtocol: s.proxyProtocol,
+        logger: this.log,
+      },
+      trustCheck(s.proxyAllowFrom),
+      undefined,
+      (socket) => {
+        // Cleartext --http-protocols h2 alone: HTTP/1.1 is refused, as by the tsws class.
+        if (!h1) return void socket.destroy();
+        showClient(socket, edge.clientOf(socket));
+        for (const listener of serve) listener.call(server, socket);
+      },
+      h2c && {
+        accept: (socket) => {
+          showClient(socket, edge.clientOf(socket));
+          h2c.emit('connection', socket);
+        },
+        trusted: trustCheck(s.forwardedAllowIps),
+      },
+    );
+    server.on('connection', (socket: Socket) => {
+      if (this.connected(socket)) edge.accept(socket);
+    });
+    // A TLS socket's address getters read the TCP handle under it: the client goes on it too.
+    server.prependListener('secureConnection', (socket: Socket) => showClient(socket, edge.clientOf(socket)));
+  }
+
+  /** Counts a new connection; false (and closed) when over --worker-connections or draining. */
+  private connected(socket: Socket): boolean {
     const max = this.settings.workerConnections;
     if (this.draining || (max !== 0 && this.sockets.size >= max)) {
       socket.destroy();
-      return;
+      return false;
     }
     this.sockets.add(socket);
     socket.once('close', () => {
       this.sockets.delete(socket);
       if (this.sockets.size === 0) this.allClosed?.();
     });
+    return true;
   }
 
   /**
