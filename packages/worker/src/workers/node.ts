@@ -9,6 +9,7 @@ import http2 from 'node:http2';
 import https from 'node:https';
 import net, { isIPv6, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import { Edge, maxHeaderListSize, type ProxiedClient, tlsServerOptions, trustCheck } from '@tsws/core';
 import type { UpgradeListener } from '../app-kind.js';
 import { Worker, type WorkerStats } from '../base.js';
@@ -33,6 +34,9 @@ function maxHeaderSize(s: WorkerSettings): number {
   // Each field adds ": " and CRLF around its name and value; the request line its CRLF.
   return s.limitRequestLine + 2 + s.limitRequestFields * (s.limitRequestFieldSize + 4) + 2;
 }
+
+/** node:http's own answer when a head does not arrive within headersTimeout. */
+const REQUEST_TIMEOUT = 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n';
 
 /** The sweep that cuts responses a client stopped reading; 1 s is well under any timeout worth setting. */
 const SWEEP_MS = 1000;
@@ -171,7 +175,49 @@ export class NodeWorker extends Worker {
       listener as unknown as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
     );
     this.serveH2(server);
+    const headersTimeout = options.headersTimeout ?? 0;
+    if (s.httpProtocols.includes('h1') && headersTimeout > 0) this.boundHeads(server, headersTimeout);
     return server;
+  }
+
+  /**
+   * --header-timeout on the HTTP/1.1 connections of the TLS HTTP/2 port: node:http2 hands them to
+   * node:http's parser without its headersTimeout (that lives in node:http's own server). As
+   * node:http counts it: from the connection, then from the first byte after each response, to a
+   * whole head; past it, node:http's 408 and a close.
+   */
+  private boundHeads(server: http2.Http2SecureServer, timeoutMs: number): void {
+    const clocks = new WeakMap<Socket, { stop(): void; restart(): void }>();
+    server.on('secureConnection', (socket: TLSSocket) => {
+      if (socket.alpnProtocol === 'h2') return;
+      let timer: NodeJS.Timeout | undefined;
+      let inRequest = false;
+      const start = () => {
+        timer ??= setTimeout(() => socket.write(REQUEST_TIMEOUT, () => socket.destroy()), timeoutMs);
+      };
+      start();
+      socket.on('data', () => {
+        if (!inRequest) start();
+      });
+      socket.once('close', () => clearTimeout(timer));
+      clocks.set(socket, {
+        stop() {
+          clearTimeout(timer);
+          timer = undefined;
+          inRequest = true;
+        },
+        restart: () => (inRequest = false),
+      });
+    });
+    // A whole head: its clock stops until the response is done.
+    const arrived = (req: Req, res: Res) => {
+      const clock = isH2(res) ? undefined : clocks.get(req.socket);
+      if (clock === undefined) return;
+      clock.stop();
+      res.once('finish', clock.restart);
+    };
+    server.prependListener('request', arrived);
+    server.prependListener('checkContinue', arrived);
   }
 
   /** The header limits as HTTP/2's settings. */
@@ -319,14 +365,15 @@ export class NodeWorker extends Worker {
 
   private handle(req: Req, res: Res, listener: (req: Req, res: Res) => void): void {
     if (this.refused(req, res)) return;
+    const bodyTimeout = Math.round(this.settings.bodyTimeout * 1000);
     if (isH2(res)) {
       // A stream: no connection of its own to close, no socket whose output the sweep could watch.
+      if (bodyTimeout > 0) this.watchStream(req as http2.Http2ServerRequest, res, bodyTimeout);
       listener(req, res);
       return;
     }
     // --keep-alive 0, or a drain under way: this response is the connection's last.
     if (this.draining || this.settings.keepAlive === 0) res.setHeader('Connection', 'close');
-    const bodyTimeout = Math.round(this.settings.bodyTimeout * 1000);
     if (
       bodyTimeout > 0 &&
       (req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0)
@@ -336,7 +383,7 @@ export class NodeWorker extends Worker {
       // class does, and destroy the socket (node:http leaves that to whoever listens).
       req.socket.setTimeout(bodyTimeout);
       req.once('end', () => req.socket?.setTimeout(0));
-      req.once('timeout', () => this.cutUpload(req, bodyTimeout));
+      req.once('timeout', () => this.cutUpload(req, bodyTimeout, () => req.socket.destroy()));
     }
     this.responses.set(res, { written: 0, queued: 0, movedAt: Date.now() });
     res.once('close', () => {
@@ -347,7 +394,26 @@ export class NodeWorker extends Worker {
     listener(req, res);
   }
 
-  private cutUpload(req: Req, timeoutMs: number): void {
+  /**
+   * --body-timeout on an HTTP/2 stream. node:http2's stream timer restarts at every frame read and
+   * every write handed on; when it runs out while the request body is still arriving, or while the
+   * response's output waits on a client that stopped reading, that stream alone is reset (CANCEL),
+   * logged with the HTTP/1.1 cut's line. An app thinking with nothing pending is not cut.
+   */
+  private watchStream(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse, timeoutMs: number): void {
+    const stream = res.stream;
+    const cut = () => stream.close(http2.constants.NGHTTP2_CANCEL);
+    stream.setTimeout(timeoutMs, () => {
+      // The client has not ended its side: its body is still on the way (read or not).
+      if (!stream.state.remoteClose) this.cutUpload(req, timeoutMs, cut);
+      else if (stream.writableNeedDrain || (stream.writableEnded && !stream.writableFinished)) {
+        this.stalledResponse(res, stream.writableLength, timeoutMs);
+        cut();
+      }
+    });
+  }
+
+  private cutUpload(req: Req, timeoutMs: number, cut: () => void): void {
     const length = req.headers['content-length'];
     // The line the tsws class writes for the same cut (less receivedBytes: node:http counts none).
     this.log.warn(
@@ -359,7 +425,24 @@ export class NodeWorker extends Worker {
       },
       'cut a request body that stopped arriving',
     );
-    req.socket.destroy();
+    cut();
+  }
+
+  /** The line the tsws class writes when it cuts a client that stopped reading. */
+  private stalledResponse(res: Res, unsentBytes: number, timeoutMs: number): void {
+    const length = res.getHeader('content-length');
+    this.log.warn(
+      {
+        remoteAddress: res.req.socket.remoteAddress,
+        request: requestLine(res.req),
+        status: res.statusCode,
+        bodyBytes: length === undefined ? undefined : Number(length),
+        streaming: !res.writableEnded,
+        unsentBytes,
+        timeoutMs,
+      },
+      'cut a client that stopped reading its response',
+    );
   }
 
   /**
@@ -389,20 +472,7 @@ export class NodeWorker extends Worker {
         seen.queued = queued;
         seen.movedAt = now;
       } else if (!blocked && now - seen.movedAt >= limit) {
-        const length = res.getHeader('content-length');
-        // The line the tsws class writes for the same cut.
-        this.log.warn(
-          {
-            remoteAddress: socket.remoteAddress,
-            request: requestLine(res.req),
-            status: res.statusCode,
-            bodyBytes: length === undefined ? undefined : Number(length),
-            streaming: !res.writableEnded,
-            unsentBytes: socket.writableLength,
-            timeoutMs: limit,
-          },
-          'cut a client that stopped reading its response',
-        );
+        this.stalledResponse(res, socket.writableLength, limit);
         res.destroy();
       }
     }
