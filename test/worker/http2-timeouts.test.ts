@@ -108,6 +108,31 @@ describe('-k node HTTP/2: --body-timeout per stream', () => {
   });
 });
 
+describe("-k node HTTP/2: --header-timeout for a session's first stream", () => {
+  it('a session that opens no stream is closed after the timeout, even with --keep-alive 0', async () => {
+    const { port } = await serve(RUNNERS[0]!, 'node-listener.js', [
+      '-k',
+      'node',
+      '--http-protocols',
+      'h1,h2',
+      '--header-timeout',
+      '1',
+      '--keep-alive',
+      '0',
+    ]);
+    const session = http2.connect(`http://127.0.0.1:${port}`);
+    session.on('error', () => {});
+    const began = Date.now();
+    await new Promise((resolve) => session.once('connect', resolve));
+    // PING frames are answered but do not push the deadline back.
+    const pings = setInterval(() => session.ping(() => {}), 200);
+    await new Promise((resolve) => session.once('close', resolve));
+    clearInterval(pings);
+    expect(Date.now() - began).toBeGreaterThanOrEqual(900);
+    expect(Date.now() - began).toBeLessThan(5000);
+  });
+});
+
 describe('-k node HTTP/2 port over TLS: --header-timeout on its HTTP/1.1 connections', () => {
   let certs: Certs;
   beforeAll(() => {

@@ -10,6 +10,7 @@ export {
 } from './bind.js';
 export { Edge, type EdgeOptions } from './edge.js';
 export type { ConnInfo, ServerInfo } from './exchange.js';
+export { firstStreamWithin } from './http2.js';
 export {
   type AccessRecord,
   DEFAULTS,

@@ -10,7 +10,14 @@ import https from 'node:https';
 import net, { isIPv6, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { Edge, maxHeaderListSize, type ProxiedClient, tlsServerOptions, trustCheck } from '@tsws/core';
+import {
+  Edge,
+  firstStreamWithin,
+  maxHeaderListSize,
+  type ProxiedClient,
+  tlsServerOptions,
+  trustCheck,
+} from '@tsws/core';
 import type { UpgradeListener } from '../app-kind.js';
 import { Worker, type WorkerStats } from '../base.js';
 import { listenBind } from '../listen.js';
@@ -229,14 +236,19 @@ export class NodeWorker extends Worker {
     };
   }
 
-  /** Sessions tracked for the drain's GOAWAY, an idle one closed after --keep-alive; h2c's streams served. */
+  /**
+   * Sessions tracked for the drain's GOAWAY; the first stream due within --header-timeout (the
+   * core's rule), then an idle session closed after --keep-alive; h2c's streams served.
+   */
   private serveH2(server: http2.Http2Server | http2.Http2SecureServer, handle?: (req: Req, res: Res) => void): void {
     const s = this.settings;
+    const headerTimeout = Math.round(s.headerTimeout * 1000);
     server.on('session', (session) => {
       this.sessions.add(session);
       session.once('close', () => this.sessions.delete(session));
       if (this.draining) session.close();
       else if (s.keepAlive > 0) session.setTimeout(Math.round(s.keepAlive * 1000), () => session.close());
+      if (headerTimeout > 0) firstStreamWithin(session, headerTimeout);
     });
     if (handle) this.continueAfterLimits(server, handle);
   }
