@@ -6,6 +6,7 @@ import http2 from 'node:http2';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Certs, makeCerts } from '../helpers/certs.js';
+import type { Proc } from '../helpers/proc.js';
 import { until } from '../helpers/wait.mjs';
 import { parseLogs } from '../master/helpers.js';
 import { RUNNERS, serve } from './serve.js';
@@ -29,18 +30,27 @@ function outcome(stream: http2.ClientHttp2Stream, began: number) {
   });
 }
 
+/** tsws -k node on node-transfer.js, --body-timeout 1, and an h2c session to it. */
+async function h2cWithBodyTimeout() {
+  const { port, proc } = await serve(RUNNERS[0]!, 'node-transfer.js', [
+    '-k',
+    'node',
+    '--http-protocols',
+    'h1,h2',
+    '--body-timeout',
+    '1',
+  ]);
+  const session = http2.connect(`http://127.0.0.1:${port}`);
+  session.on('error', () => {});
+  return { session, proc };
+}
+
+const logged = (proc: Proc, msg: string) =>
+  until(`"${msg}" logged`, () => parseLogs(proc.err()).some((l) => l.msg === msg), 5000);
+
 describe('-k node HTTP/2: --body-timeout per stream', () => {
   it('a request body that stops arriving is reset after the timeout; a slow steady one is served', async () => {
-    const { port, proc } = await serve(RUNNERS[0]!, 'node-transfer.js', [
-      '-k',
-      'node',
-      '--http-protocols',
-      'h1,h2',
-      '--body-timeout',
-      '1',
-    ]);
-    const session = http2.connect(`http://127.0.0.1:${port}`);
-    session.on('error', () => {});
+    const { session, proc } = await h2cWithBodyTimeout();
     try {
       const stalled = session.request({ ':method': 'POST', ':path': '/upload' });
       const stalledEnd = outcome(stalled, Date.now());
@@ -61,24 +71,11 @@ describe('-k node HTTP/2: --body-timeout per stream', () => {
     } finally {
       session.close();
     }
-    await until(
-      'the cut logged',
-      () => parseLogs(proc.err()).some((l) => l.msg === 'cut a request body that stopped arriving'),
-      5000,
-    );
+    await logged(proc, 'cut a request body that stopped arriving');
   });
 
   it('a response its client stops reading is reset after the timeout; a slow steady reader gets it all', async () => {
-    const { port, proc } = await serve(RUNNERS[0]!, 'node-transfer.js', [
-      '-k',
-      'node',
-      '--http-protocols',
-      'h1,h2',
-      '--body-timeout',
-      '1',
-    ]);
-    const session = http2.connect(`http://127.0.0.1:${port}`);
-    session.on('error', () => {});
+    const { session, proc } = await h2cWithBodyTimeout();
     try {
       const size = 8 * 1024 * 1024;
       const stalled = session.request({ ':path': `/download?bytes=${size}` });
@@ -100,11 +97,7 @@ describe('-k node HTTP/2: --body-timeout per stream', () => {
     } finally {
       session.close();
     }
-    await until(
-      'the cut logged',
-      () => parseLogs(proc.err()).some((l) => l.msg === 'cut a client that stopped reading its response'),
-      5000,
-    );
+    await logged(proc, 'cut a client that stopped reading its response');
   });
 });
 
