@@ -4,6 +4,7 @@
 import { execFile } from 'node:child_process';
 import http2 from 'node:http2';
 import net from 'node:net';
+import tls from 'node:tls';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Certs, makeCerts } from '../helpers/certs.js';
@@ -93,32 +94,36 @@ describe('--http-protocols', () => {
     });
   }
 
-  it('-k node: h2c behind a PROXY header, trusted by the proxy, the client where Node apps look', async () => {
-    const { port } = await serve(RUNNERS[0]!, 'node-peer.js', [
-      '-k',
-      'node',
-      '--http-protocols',
-      'h1,h2',
-      '--proxy-protocol',
-      'v1',
-    ]);
-    const raw = net.connect(port, '127.0.0.1');
-    await new Promise((resolve) => raw.once('connect', resolve));
-    raw.write('PROXY TCP4 203.0.113.7 127.0.0.1 51000 8000\r\n');
-    const session = http2.connect(`http://127.0.0.1:${port}`, { createConnection: () => raw });
-    session.on('error', () => {});
-    try {
-      const { status, text } = await ask(session, { ':path': '/p' });
-      expect(status).toBe(200);
-      expect(JSON.parse(text)).toEqual({
-        remoteAddress: '203.0.113.7',
-        remotePort: 51000,
-        httpVersion: '2.0',
-      });
-    } finally {
-      session.close();
-    }
-  });
+  for (const secure of [false, true])
+    it(`-k node: ${secure ? 'TLS with ALPN h2' : 'h2c'} behind PROXY: the client where apps look`, async () => {
+      const { port } = await serve(RUNNERS[0]!, 'node-peer.js', [
+        '-k',
+        'node',
+        '--http-protocols',
+        'h1,h2',
+        '--proxy-protocol',
+        'v1',
+        ...(secure ? ['--certfile', certs.serverCert, '--keyfile', certs.serverKey] : []),
+      ]);
+      const raw = net.connect(port, '127.0.0.1');
+      await new Promise((resolve) => raw.once('connect', resolve));
+      // h2c: trusted by the proxy's own address (127.0.0.1), not by the client its header names.
+      raw.write('PROXY TCP4 203.0.113.7 127.0.0.1 51000 8000\r\n');
+      const session = secure
+        ? http2.connect(`https://localhost:${port}`, {
+            createConnection: () =>
+              tls.connect({ socket: raw, ca: certs.pem.caCert, servername: 'localhost', ALPNProtocols: ['h2'] }),
+          })
+        : http2.connect(`http://127.0.0.1:${port}`, { createConnection: () => raw });
+      session.on('error', () => {});
+      try {
+        const { status, text } = await ask(session, { ':path': '/p' });
+        expect(status).toBe(200);
+        expect(JSON.parse(text)).toEqual({ remoteAddress: '203.0.113.7', remotePort: 51000, httpVersion: '2.0' });
+      } finally {
+        session.close();
+      }
+    });
 
   it('a bad value: one line', async () => {
     const bad = run('tsws', ['fetch.js', '--chdir', APPS, '--http-protocols', 'h3']);
