@@ -125,6 +125,16 @@ describe('--http-protocols', () => {
       }
     });
 
+  // Before, the app started, and the first h2 request with a body (express.json()) took the worker down.
+  it('-k node: an Express app with h2 is refused at start, in one line', async () => {
+    const bad = run('tsws', ['express5.cjs', '--chdir', APPS, ...h2Args()]);
+    expect((await bad.exited).code).toBe(3);
+    expect(bad.err().trim()).toBe(
+      "tsws: error: --http-protocols h1,h2: an Express or connect app swaps each request's prototype " +
+        "for node:http's (as Express does), which HTTP/2 streams break: serve it with --http-protocols h1",
+    );
+  });
+
   it('a bad value: one line', async () => {
     const bad = run('tsws', ['fetch.js', '--chdir', APPS, '--http-protocols', 'h3']);
     expect((await bad.exited).code).toBe(2);

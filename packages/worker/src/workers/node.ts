@@ -18,7 +18,7 @@ import {
   tlsServerOptions,
   trustCheck,
 } from '@tsws/core';
-import type { UpgradeListener } from '../app-kind.js';
+import type { LoadedApp, UpgradeListener } from '../app-kind.js';
 import { Worker, type WorkerStats } from '../base.js';
 import { listenBind } from '../listen.js';
 import type { WorkerSettings } from '../protocol.js';
@@ -92,6 +92,21 @@ function refuse(res: Res, status: number, text: string): void {
 
 export class NodeWorker extends Worker {
   static override workerName = 'node';
+
+  /**
+   * Express gives each request a prototype built on node:http's IncomingMessage; on an HTTP/2
+   * stream its body reads then throw outside any handler and take the worker down, so any client
+   * choosing h2 could crash it. Refused at start instead.
+   */
+  static unsupported(settings: WorkerSettings, app: LoadedApp): string | undefined {
+    if (!settings.httpProtocols.includes('h2') || app.interface !== 'node') return undefined;
+    if ((app.listener as { request?: unknown }).request instanceof http.IncomingMessage)
+      return (
+        `--http-protocols ${settings.httpProtocols.join(',')}: ${app.kind} swaps each request's prototype ` +
+        "for node:http's (as Express does), which HTTP/2 streams break: serve it with --http-protocols h1"
+      );
+    return undefined;
+  }
 
   private readonly servers: (http.Server | http2.Http2SecureServer)[] = [];
   /** Cleartext HTTP/2 with prior knowledge (from --forwarded-allow-ips peers): sessions, no listener. */
