@@ -159,4 +159,22 @@ describe('keep-alive', () => {
       expect(c.pending().length).toBe(0);
     }
   });
+
+  it('gives each connection its own head when heads arrive split and interleaved across connections', async () => {
+    // Idle connections hold no head reader; a head split across reads must keep its own.
+    const { port } = await start(
+      (request: Request) =>
+        new Response(`${request.url} ${request.headers.get('x-who')} ${request.headers.get('x-n')}`),
+    );
+    const a = await connect(port);
+    const b = await connect(port);
+    for (let n = 0; n < 3; n++) {
+      a.write(`GET /a${n} HTTP/1.1\r\nHost: a.test\r\nX-Who: a`);
+      await sleep(20);
+      b.write(`GET /b${n} HTTP/1.1\r\nHost: b.test\r\nX-Who: b\r\nX-N: ${n}\r\n\r\n`);
+      expect((await b.response()).body.toString()).toBe(`http://b.test/b${n} b ${n}`);
+      a.write(`\r\nX-N: ${n}\r\n\r\n`);
+      expect((await a.response()).body.toString()).toBe(`http://a.test/a${n} a ${n}`);
+    }
+  });
 });

@@ -1,14 +1,17 @@
 // HTTPS from the core: node:tls does the TLS, the core the HTTP. Real clients (curl, openssl
 // s_client, Node's https, undici) against certificates the test makes.
 import { execFile } from 'node:child_process';
+import { once } from 'node:events';
 import https from 'node:https';
 import net from 'node:net';
+import tls from 'node:tls';
 import { promisify } from 'node:util';
 import { type ConnInfo, OptionError, type ServeOptions } from '@tsws/core';
 import { Agent, fetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Certs, makeCerts } from '../helpers/certs.js';
 import { start } from '../helpers/core.js';
+import { connect, RawClient, req } from '../helpers/raw.js';
 import { until } from '../helpers/wait.mjs';
 
 const run = promisify(execFile);
@@ -168,5 +171,24 @@ describe('TLS', () => {
     expect(got).toContain('The plain HTTP request was sent to HTTPS port');
     const curl = await run('curl', ['-s', `http://127.0.0.1:${port}/`]);
     expect(curl.stdout).toContain('plain HTTP request was sent to HTTPS port');
+  });
+
+  it('keeps https:// in request.url when a plain server in the same process sees the same Host', async () => {
+    // Head readers are shared by every connection of the process, with their origin cache.
+    const secure = await serveTls();
+    const plain = await start(echo);
+    const socket = tls.connect({ port: secure.port, host: '127.0.0.1', servername: 'localhost', ca: certs.pem.caCert });
+    await once(socket, 'secureConnect');
+    const s = new RawClient(socket);
+    const p = await connect(plain.port);
+    const urlOf = async (c: RawClient, path: string) => {
+      c.write(req('GET', path, ['Host: shared.test']));
+      return (JSON.parse((await c.response()).body.toString()) as { url: string }).url;
+    };
+    for (let i = 0; i < 3; i++) {
+      expect(await urlOf(s, `/s${i}`)).toBe(`https://shared.test/s${i}`);
+      expect(await urlOf(p, `/p${i}`)).toBe(`http://shared.test/p${i}`);
+    }
+    socket.destroy();
   });
 });

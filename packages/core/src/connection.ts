@@ -27,7 +27,7 @@ import type { ResolvedOptions } from './options.js';
 import { Output, type OutputOwner } from './output.js';
 import { forwardedInfo, type TrustCheck } from './proxy.js';
 import { type BodySource, RequestBody } from './request.js';
-import { cancelBody, LightResponse, ResponseError, type ResponseParts, responseParts } from './response.js';
+import { cancelBody, emptyParts, LightResponse, ResponseError, type ResponseParts, responseParts } from './response.js';
 import { CONTINUE_100, errorResponse, responseHead } from './status.js';
 import { offerUpgrade, type Upgradable } from './upgrade.js';
 import type { UpgradeOptions } from './websocket.js';
@@ -68,16 +68,17 @@ const SWITCHING = 101;
 export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwner, Upgradable {
   private readonly ptr: number;
   readonly peer: PeerInfo;
-  /** The head being read, and the answers being written. */
-  private readonly head: HeadReader;
+  /** The head (and trailers) being read; IDLE_HEAD between messages (see run()). */
+  private head = IDLE_HEAD;
+  /** The answers being written. */
   private readonly output: Output;
   /** request.url's scheme: https on a TLS socket. */
   private readonly scheme: string;
   executing = false;
+  /** Writing the answers after one the app gave (see settle()). */
+  private settling = false;
   /** The status that stopped the parser: a limit or a head rule (see check()). */
   private refused = 0;
-  /** The framing of the response being written (see write()). */
-  private readonly frame: Framing = { body: NO_BODY, field: '', length: 0 };
   /** The request whose body is arriving. */
   private reading: Exchange | null = null;
   /** Bytes read for that body that were not body bytes (chunk framing); see onData(). */
@@ -118,7 +119,6 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
   ) {
     this.ptr = llhttp.allocParser();
     this.peer = new PeerInfo(socket, server);
-    this.head = new HeadReader(server.opts);
     this.output = new Output(socket, this);
     this.scheme = (socket as Socket & { encrypted?: boolean }).encrypted ? 'https' : 'http';
     this.deadline = this.after(server.opts.headerTimeout);
@@ -170,6 +170,12 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
     } finally {
       this.executing = false;
     }
+    // Between messages the reader goes back to the spares: an idle connection holds none.
+    const head = this.head;
+    if (head !== IDLE_HEAD && !head.inHeaders && this.reading === null) {
+      head.give();
+      this.head = IDLE_HEAD;
+    }
     if (ret !== llhttp.ERROR.OK) this.stopped(ret, chunk);
     // Responses the app gave synchronously go out now, in one write.
     this.output.flush();
@@ -199,6 +205,7 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
 
   onMessageBegin(): number {
     if (this.ending) return llhttp.ERROR.PAUSED;
+    if (this.head === IDLE_HEAD) this.head = HeadReader.take(this.server.opts);
     this.head.begin();
     this.headersDeadline = this.after(this.server.opts.headerTimeout);
     this.rearm();
@@ -239,18 +246,18 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
     const forwarded =
       (head.xff !== '' || head.xfp !== '' || head.xfh !== '') && this.server.trusted(this.peer.remoteAddress);
     const keep = keepAlive && !upgrade && opts.keepAlive && !this.server.draining;
-    const ex = new Exchange({
-      method: head.method,
-      target: head.target,
-      rawHeaders: head.raw,
-      http10: head.minor === 0,
-      keepAlive: keep,
-      expectContinue: expectsContinue(head),
+    const ex = new Exchange(
+      head.method,
+      head.target,
+      head.raw,
+      head.minor === 0,
+      keep,
+      expectsContinue(head),
       body,
-      origin: form === ORIGIN_FORM || form === ASTERISK_FORM ? head.origin(this.scheme, forwarded, this.socket) : '',
-      info: forwarded && head.xff !== '' ? forwardedInfo(head.xff, this.peer, this.server.trusted) : this.peer,
-      synthetic: false,
-    });
+      form === ORIGIN_FORM || form === ASTERISK_FORM ? head.origin(this.scheme, forwarded, this.socket) : '',
+      forwarded && head.xff !== '' ? forwardedInfo(head.xff, this.peer, this.server.trusted) : this.peer,
+      false,
+    );
     head.clear();
     if (!keep) this.closeAfter = true;
     if (opts.onResponse) ex.started = performance.now();
@@ -416,7 +423,26 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
     }
     ex.result = result;
     ex.state = S_READY;
-    if (ex === this.first) this.writeReady();
+    if (ex !== this.first) return;
+    if (this.executing) {
+      this.writeReady(); // run() flushes
+      return;
+    }
+    // The last answer owed goes out now; one with answers still to come waits for the microtask's
+    // batch (pipelined answers settle one after another in the same run of microtasks).
+    this.settling = true;
+    try {
+      this.writeReady();
+    } finally {
+      this.settling = false;
+    }
+    if (this.first === null) this.output.flush();
+    else this.output.schedule();
+  }
+
+  /** See OutputOwner.holding. */
+  get holding(): boolean {
+    return this.executing || this.settling;
   }
 
   // ---- upgrade -------------------------------------------------------------------------------
@@ -487,39 +513,39 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
     }
     let p: ResponseParts;
     try {
-      p = responseParts(ex.result);
+      p = responseParts(ex.result, PARTS);
     } catch (err) {
       const why = err instanceof ResponseError ? 'refused to write the response' : 'the app failed to answer';
       this.server.opts.logger.error({ err, method: ex.method, target: ex.target }, why);
       cancelBody(ex.result);
-      p = responseParts(SERVER_ERROR);
+      p = responseParts(SERVER_ERROR, PARTS);
     }
     ex.status = p.status;
     this.lastWritten = ex;
-    const f = framing(ex.method === 'HEAD', ex.http10, p, this.frame);
-    const close =
-      f.body === UNTIL_CLOSE || !ex.keepAlive || p.close || this.lastBeforeClose(ex) || ex.unskippableBody();
+    // FRAME and PARTS are every connection's: write() reads them before anything else can write.
+    const { body: kind, field, length } = framing(ex.method === 'HEAD', ex.http10, p, FRAME);
+    const close = kind === UNTIL_CLOSE || !ex.keepAlive || p.close || this.lastBeforeClose(ex) || ex.unskippableBody();
     if (close) this.ending = this.closeAfter = true;
-    const head = responseHead(p, f.field, close, ex.http10);
+    const head = responseHead(p, field, close, ex.http10);
     const body = p.body;
-    if (f.body === CHUNKED || f.body === UNTIL_CLOSE || f.body === BLOB) {
+    if (kind === CHUNKED || kind === UNTIL_CLOSE || kind === BLOB) {
       ex.state = S_WRITING;
       out.beginStream(p.latin1 ? Buffer.from(head, 'latin1') : head);
-      const stream = f.body === BLOB ? (body as Blob).stream() : (body as ReadableStream<Uint8Array>);
-      void this.stream(ex, stream, f.body === CHUNKED);
+      const stream = kind === BLOB ? (body as Blob).stream() : (body as ReadableStream<Uint8Array>);
+      void this.stream(ex, stream, kind === CHUNKED);
       return false;
     }
     if (p.latin1) out.sendBytes(Buffer.from(head, 'latin1'));
     else out.send(head);
-    if (f.body === FIXED) {
-      ex.bytes = f.length;
+    if (kind === FIXED) {
+      ex.bytes = length;
       if (typeof body === 'string') {
         out.send(body);
         // A large text goes out now, as bytes do: finish() must see whether it blocked, or a
         // client cut while reading it would be logged without naming its request.
         if (out.full) out.flush();
-      } else if (f.length) out.sendBytes(body as Uint8Array);
-    } else if (f.body === DROPPED) cancelBody(ex.result);
+      } else if (length) out.sendBytes(body as Uint8Array);
+    } else if (kind === DROPPED) cancelBody(ex.result);
     return true;
   }
 
@@ -813,6 +839,13 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
     this.server.connectionClosed(this);
   }
 }
+
+/** The framing and the parts of the response being written (see write()). */
+const FRAME: Framing = { body: NO_BODY, field: '', length: 0 };
+const PARTS: ResponseParts = emptyParts();
+
+/** What `head` is between messages: never read into (llhttp begins every message first). */
+const IDLE_HEAD = new HeadReader({ limitRequestLine: 0, limitRequestFields: 0, limitRequestFieldSize: 0 });
 
 const SERVER_ERROR = new LightResponse('Internal Server Error\n', {
   status: 500,

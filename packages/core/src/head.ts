@@ -112,6 +112,12 @@ export function validHost(host: string): boolean {
 
 const NO_HEADERS: string[] = [];
 
+type HeadLimits = Pick<ResolvedOptions, 'limitRequestLine' | 'limitRequestFields' | 'limitRequestFieldSize'>;
+/** Readers no message is using, for the next to take: an idle connection holds none (see take()). */
+const spare: HeadReader[] = [];
+/** A burst of heads split across reads may use many readers at once; past this many, they go to the GC. */
+const SPARE_MAX = 64;
+
 /** Collects a message's head fields (and its trailer fields, checked and dropped) within the header limits. */
 export class HeadReader implements ParsedHead {
   method = '';
@@ -136,13 +142,29 @@ export class HeadReader implements ParsedHead {
   private field = '';
   private value = '';
   private inValue = false;
-  /** The last origin built from a plain Host, and that Host. */
+  /** The last origin built from a plain Host, and that Host and scheme (readers serve every connection). */
   private originHost = '';
+  private originScheme = '';
   private originCache = '';
 
-  constructor(
-    private readonly limits: Pick<ResolvedOptions, 'limitRequestLine' | 'limitRequestFields' | 'limitRequestFieldSize'>,
-  ) {}
+  constructor(private limits: HeadLimits) {}
+
+  /**
+   * A reader for one message, from the spares if there is one: a connection holds a reader only
+   * from a message's first byte to its end, so idle keep-alive connections hold none.
+   */
+  static take(limits: HeadLimits): HeadReader {
+    const reader = spare.pop();
+    if (reader === undefined) return new HeadReader(limits);
+    reader.limits = limits;
+    return reader;
+  }
+
+  /** The message is done with this reader (its fields belong to the exchange now). */
+  give(): void {
+    this.clear();
+    if (spare.length < SPARE_MAX) spare.push(this);
+  }
 
   begin(): void {
     this.clear();
@@ -197,7 +219,8 @@ export class HeadReader implements ParsedHead {
    */
   origin(scheme: string, forwarded: boolean, socket: Socket): string {
     const plain = this.xfp === '' && this.xfh === '';
-    if (plain && this.host === this.originHost && this.host !== '') return this.originCache;
+    if (plain && this.host === this.originHost && scheme === this.originScheme && this.host !== '')
+      return this.originCache;
     let authority = this.host;
     if (!plain && forwarded) {
       scheme = forwardedProto(this.xfp) ?? scheme;
@@ -211,6 +234,7 @@ export class HeadReader implements ParsedHead {
     const origin = `${scheme}://${authority}`;
     if (plain) {
       this.originHost = this.host;
+      this.originScheme = scheme;
       this.originCache = origin;
     }
     return origin;

@@ -6,8 +6,11 @@ import { describe } from './response.js';
 
 /** What the output needs from its connection. */
 export interface OutputOwner {
-  /** The parser is running: what is sent meanwhile goes out when it stops (see Connection.run()). */
-  readonly executing: boolean;
+  /**
+   * The owner flushes once it is done (the parser is running, or answers are being written after
+   * the app's): what is sent meanwhile waits for that, not for a flush of its own.
+   */
+  readonly holding: boolean;
   /** The socket's buffer is full: stop reading, and watch the output for stalls. */
   writesBlocked(): void;
 }
@@ -49,6 +52,8 @@ const LAST_CHUNK = '0\r\n\r\n';
  * pipelined burst is answered (else one 64 KiB read of tiny requests builds every answer).
  */
 const HIGH_WATER = 64 * 1024;
+/** The batch of a connection that has streamed nothing: empty, never pushed to. */
+const NO_PIECES: Array<Uint8Array | string> = [];
 
 export class Output {
   /** Text waiting for the next flush. */
@@ -59,8 +64,11 @@ export class Output {
   private closed = false;
   /** A pump waiting for 'drain' (or the close) to read on. */
   private drainWaiter: Pump | null = null;
-  /** A streamed body's pieces not yet written (see gather()), their bytes, and whether all are small. */
-  private readonly batch: Array<Uint8Array | string> = [];
+  /**
+   * A streamed body's pieces not yet written (see gather()), their bytes, and whether all are
+   * small. Made for the first streamed response: most connections never stream.
+   */
+  private batch: Array<Uint8Array | string> = NO_PIECES;
   batchBytes = 0;
   private batchCopies = true;
   /** Bytes unsent at the last look (see stalledFor()), when that last changed, and clock.blocked then. */
@@ -82,15 +90,8 @@ export class Output {
 
   send(data: string): void {
     this.text += data;
-    // While parsing, the connection flushes when the chunk is done; otherwise one microtask flushes the batch.
-    if (!this.queued && !this.owner.executing) {
-      this.queued = true;
-      flushQueue.push(this);
-      if (!flushScheduled) {
-        flushScheduled = true;
-        void settled.then(flushAll);
-      }
-    }
+    // The owner flushes when it is done (see holding); otherwise one microtask flushes the batch.
+    if (!this.owner.holding) this.schedule();
   }
 
   /** Writes bytes now, after any text gathered before them. */
@@ -108,6 +109,17 @@ export class Output {
       ok = socket.write(data);
     }
     if (!ok) this.block();
+  }
+
+  /** Has the batch flushed with the microtask (see send()), unless a flush is on its way already. */
+  schedule(): void {
+    if (this.queued || this.text === '') return;
+    this.queued = true;
+    flushQueue.push(this);
+    if (!flushScheduled) {
+      flushScheduled = true;
+      void settled.then(flushAll);
+    }
   }
 
   flush(): void {
@@ -207,6 +219,7 @@ export class Output {
   beginStream(head: string | Uint8Array): void {
     if (this.text !== '') this.flush();
     this.unstarted = true;
+    if (this.batch === NO_PIECES) this.batch = [];
     // Not gather(): its write on the next tick would come before a failure in a promise job.
     this.batch.push(head);
     this.batchBytes += typeof head === 'string' ? head.length : head.byteLength;
@@ -218,6 +231,7 @@ export class Output {
    * giving chunks at once.
    */
   gather(piece: Uint8Array | string, size: number): void {
+    if (this.batch === NO_PIECES) this.batch = [];
     const batch = this.batch;
     batch.push(piece);
     this.batchBytes += size;

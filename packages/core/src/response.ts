@@ -226,11 +226,11 @@ function headerLine(p: ResponseParts, name: string, value: unknown): string {
   return `${name}: ${v}\r\n`;
 }
 
-/** A response's parts, with `init` serialised into `headers`. */
-function parts(status: number, statusText: string | undefined, init: HeadersInit | undefined): ResponseParts {
-  const p: ResponseParts = {
-    status,
-    statusText,
+/** Parts to fill (see responseParts()'s `into`). */
+export function emptyParts(): ResponseParts {
+  return {
+    status: 0,
+    statusText: undefined,
     headers: '',
     body: null,
     close: false,
@@ -239,6 +239,21 @@ function parts(status: number, statusText: string | undefined, init: HeadersInit
     contentLength: undefined,
     latin1: false,
   };
+}
+
+/** A response's parts, with `init` serialised into `headers`, written into `p`. */
+function parts(
+  status: number,
+  statusText: string | undefined,
+  init: HeadersInit | undefined,
+  p: ResponseParts = emptyParts(),
+): ResponseParts {
+  p.status = status;
+  p.statusText = statusText;
+  p.headers = '';
+  p.body = null;
+  p.close = p.hasDate = p.hasType = p.latin1 = false;
+  p.contentLength = undefined;
   if (init === undefined || init === null) return p;
   let out = '';
   // Plain objects first; anything iterable (Headers, Map) yields [name, value] pairs, with each
@@ -269,9 +284,10 @@ const bytesOf = (raw: SimpleBody): ResponseParts['body'] =>
 
 /**
  * Takes the app's answer apart: any Response, light or real. Throws a TypeError for anything else
- * (or Response.error()), and a ResponseError for headers that must not be written.
+ * (or Response.error()), and a ResponseError for headers that must not be written. With `into`,
+ * the parts are written there (a caller that uses them at once and keeps none: no object per response).
  */
-export function responseParts(res: unknown): ResponseParts {
+export function responseParts(res: unknown, into?: ResponseParts): ResponseParts {
   if (!isResponse(res)) throw new TypeError(`the fetch handler returned ${describe(res)} instead of a Response`);
   const light = res as unknown as LightResponse;
   const real = light[kReal];
@@ -279,7 +295,7 @@ export function responseParts(res: unknown): ResponseParts {
   if (simple && real === undefined) {
     const init = light[kInit];
     const raw = light[kBody];
-    const p = parts(init?.status ?? 200, init?.statusText, init?.headers);
+    const p = parts(init?.status ?? 200, init?.statusText, init?.headers, into);
     p.body = bytesOf(raw);
     if (!p.hasType) {
       if (typeof raw === 'string') p.headers += 'content-type: text/plain;charset=UTF-8\r\n';
@@ -290,7 +306,7 @@ export function responseParts(res: unknown): ResponseParts {
   }
   const target = real ?? res;
   if (target.status === 0) throw new TypeError('the fetch handler returned Response.error()');
-  const p = parts(target.status, target.statusText, target.headers);
+  const p = parts(target.status, target.statusText, target.headers, into);
   // A real Response made from a light one still has the original body, unless someone read it.
   if (simple && !target.bodyUsed && !(target.body?.locked ?? false)) p.body = bytesOf(light[kBody]);
   else if (target.bodyUsed) throw new ResponseError('the response body was already read');
