@@ -46,12 +46,17 @@ describe('tsws-master reload (HUP)', () => {
     // The config file is read again at each reload: a short boot timeout while the code hangs.
     const config = (bootTimeout: number) =>
       writeFileSync(join(dir, 'tsws.config.json'), JSON.stringify({ workers: 2, bootTimeout }));
-    config(2);
+    // The first workers get a long one: a loaded machine may take over 2 s to boot them.
+    config(30);
     const m = await startMaster('app.mjs', [], { cwd: dir });
     const before = (await childPids(m.pid)).sort();
 
-    for (const bad of [CODE.throws(), CODE.hangs()]) {
+    for (const [bad, bootTimeout] of [
+      [CODE.throws(), 30],
+      [CODE.hangs(), 2],
+    ] as const) {
       writeApp(dir, bad);
+      config(bootTimeout);
       const outcome = await hup(m);
       expect(outcome.msg).toMatch(/^reload abandoned: a new worker could not boot .*the old workers keep serving$/);
       // The failed workers are gone; the old ones answer every request.
