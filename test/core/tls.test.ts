@@ -1,12 +1,12 @@
 // HTTPS from the core: node:tls does the TLS, the core the HTTP. Real clients (curl, openssl
 // s_client, Node's https, undici) against certificates the test makes.
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import https from 'node:https';
 import net from 'node:net';
 import { promisify } from 'node:util';
 import { type ConnInfo, OptionError, type ServeOptions } from '@tsws/core';
 import { Agent, fetch } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { type Certs, makeCerts } from '../helpers/certs.js';
 import { start } from '../helpers/core.js';
 import { until } from '../helpers/wait.mjs';
@@ -149,6 +149,37 @@ describe('TLS', () => {
     await until('one left', () => server.stats().connections === 1, 5000);
     expect((await curlAs(`https://localhost:${port}/`)).ok).toBe(true);
     stalled[1]!.destroy();
+  });
+
+  it('noDelay reaches the TCP socket under TLS (listeners of ours and handed in), and off stays off', async () => {
+    /** The TCP fd under the server's side of a TLS connection that has had one answer. */
+    async function accepted(options: ServeOptions): Promise<number> {
+      const { port, server } = await serveTls({}, options);
+      const dispatcher = new Agent({ connect: { ca: certs.pem.caCert } });
+      onTestFinished(() => dispatcher.close());
+      expect((await fetch(`https://localhost:${port}/`, { dispatcher })).status).toBe(200);
+      const socket = [...server.connections][0]!.socket as net.Socket & { _parent: { _handle: { fd: number } } };
+      return socket._parent._handle.fd;
+    }
+    // A handed-in net.Server has noDelay off (Node's default): ours applies.
+    const handed = net.createServer();
+    await new Promise<void>((resolve) => handed.listen(0, '127.0.0.1', resolve));
+    const fds = [
+      await accepted({}),
+      await accepted({ noDelay: false }),
+      await accepted({ bind: [], sockets: [handed] }),
+    ];
+    // Node cannot read a socket option; a child given the fds (as 3, 4, 5) can.
+    const check = spawnSync(
+      'python3',
+      [
+        '-c',
+        'import socket\nfor fd in (3, 4, 5):\n' +
+          '  s = socket.socket(fileno=fd); print(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)); s.detach()',
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit', ...fds] },
+    );
+    expect(check.stdout.toString().trim().split('\n')).toEqual(['1', '0', '1']);
   });
 
   it('closes a stalled handshake within the header timeout', async () => {

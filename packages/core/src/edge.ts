@@ -54,7 +54,7 @@ export class Edge {
     }
     this.open++;
     pending.add(socket);
-    // On the TCP socket itself: a TLS socket over it cannot reach the option later.
+    // Once, on the TCP socket, for whatever it becomes (a no-op where our listener set it already).
     if (opts.noDelay) socket.setNoDelay(true);
     socket.once('close', () => {
       this.open--;
