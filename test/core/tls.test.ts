@@ -1,6 +1,6 @@
 // HTTPS from the core: node:tls does the TLS, the core the HTTP. Real clients (curl, openssl
 // s_client, Node's https, undici) against certificates the test makes.
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import https from 'node:https';
 import net from 'node:net';
 import { promisify } from 'node:util';
@@ -9,6 +9,7 @@ import { Agent, fetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { type Certs, makeCerts } from '../helpers/certs.js';
 import { start } from '../helpers/core.js';
+import { tcpNoDelay } from '../helpers/sockopt.js';
 import { until } from '../helpers/wait.mjs';
 
 const run = promisify(execFile);
@@ -169,17 +170,7 @@ describe('TLS', () => {
       await accepted({ noDelay: false }),
       await accepted({ bind: [], sockets: [handed] }),
     ];
-    // Node cannot read a socket option; a child given the fds (as 3, 4, 5) can.
-    const check = spawnSync(
-      'python3',
-      [
-        '-c',
-        'import socket\nfor fd in (3, 4, 5):\n' +
-          '  s = socket.socket(fileno=fd); print(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)); s.detach()',
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit', ...fds] },
-    );
-    expect(check.stdout.toString().trim().split('\n')).toEqual(['1', '0', '1']);
+    expect(tcpNoDelay(fds)).toEqual(['1', '0', '1']);
   });
 
   it('closes a stalled handshake within the header timeout', async () => {
