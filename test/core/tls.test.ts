@@ -183,6 +183,17 @@ describe('TLS', () => {
     }
   });
 
+  it('closes a connection whose client hangs up mid-handshake at once, not at the header timeout', async () => {
+    const { port, server } = await serveTls({}, { headerTimeout: 20_000 });
+    const began = Date.now();
+    // The start of a ClientHello, then the client's FIN.
+    const socket = net.connect(port, '127.0.0.1', () => socket.end(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01])));
+    socket.on('error', () => {});
+    await new Promise((resolve) => socket.on('close', resolve));
+    await until('the connection gone', () => server.stats().connections === 0, 10_000);
+    expect(Date.now() - began).toBeLessThan(5_000);
+  });
+
   it('answers plain HTTP on a TLS port with a 400 that says so, and closes', async () => {
     const { port } = await serveTls();
     const { got } = await closedAfter(port, 'GET / HTTP/1.1\r\nHost: localhost\r\n\r\n');
