@@ -10,6 +10,7 @@ import type { ConnInfo, ServeOptions } from '@tsws/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Certs, makeCerts } from '../helpers/certs.js';
 import { memoryLogger, start } from '../helpers/core.js';
+import { SIGNATURE, v2 } from '../helpers/proxy-header.js';
 import { connect, req } from '../helpers/raw.js';
 
 const run = promisify(execFile);
@@ -21,34 +22,6 @@ afterAll(() => certs.remove());
 
 const who = (request: Request, info: ConnInfo) =>
   Response.json({ url: request.url, remoteAddress: info.remoteAddress, remotePort: info.remotePort });
-
-const SIGNATURE = Buffer.from('0d0a0d0a000d0a515549540a', 'hex');
-
-/** A v2 header: PROXY (or LOCAL) over TCP4 or TCP6. */
-function v2(source: string, sourcePort: number, opts: { local?: boolean; tlvs?: number } = {}): Buffer {
-  const six = net.isIPv6(source);
-  const address = six
-    ? Buffer.concat([ipv6(source), ipv6('::1')])
-    : Buffer.from([...source.split('.').map(Number), 127, 0, 0, 1]);
-  const ports = Buffer.alloc(4);
-  ports.writeUInt16BE(sourcePort, 0);
-  ports.writeUInt16BE(8000, 2);
-  const tlvs = Buffer.alloc(opts.tlvs ?? 0);
-  const body = Buffer.concat([address, ports, tlvs]);
-  const head = Buffer.from([opts.local ? 0x20 : 0x21, six ? 0x21 : 0x11, 0, 0]);
-  head.writeUInt16BE(body.length, 2);
-  return Buffer.concat([SIGNATURE, head, body]);
-}
-
-function ipv6(address: string): Buffer {
-  const [left = '', right = ''] = address.split('::');
-  const l = left ? left.split(':') : [];
-  const r = right ? right.split(':') : [];
-  const groups = [...l, ...Array(8 - l.length - r.length).fill('0'), ...r];
-  const out = Buffer.alloc(16);
-  for (const [i, g] of groups.entries()) out.writeUInt16BE(Number.parseInt(g, 16), 2 * i);
-  return out;
-}
 
 async function ask(port: number, header: Buffer | string, trickle = false) {
   const c = await connect(port);
@@ -175,6 +148,46 @@ describe('PROXY protocol', () => {
     } finally {
       session.close();
     }
+  });
+
+  it("h2c behind a PROXY header: trusted by the proxy's own address, not the client it names", async () => {
+    // The bytes come from 127.0.0.1 (the proxy, in forwardedAllowIps); the header names a client
+    // that is not: prior knowledge is the proxy's to claim.
+    const { port, lines } = await serveProxied({
+      proxyProtocol: 'v1',
+      httpProtocols: ['h1', 'h2'],
+      forwardedAllowIps: ['127.0.0.1'],
+    });
+    const h2cVia = async (header: string) => {
+      const raw = net.connect(port, '127.0.0.1');
+      await new Promise((resolve) => raw.once('connect', resolve));
+      raw.write(header);
+      const session = http2.connect(`http://127.0.0.1:${port}`, { createConnection: () => raw });
+      session.on('error', () => {});
+      try {
+        const stream = session.request({ ':path': '/c' });
+        stream.on('error', () => {});
+        let text = '';
+        for await (const chunk of stream) text += chunk;
+        return JSON.parse(text) as { remoteAddress: string };
+      } finally {
+        session.close();
+      }
+    };
+    expect(await h2cVia('PROXY TCP4 203.0.113.9 127.0.0.1 51000 8000\r\n')).toMatchObject({
+      remoteAddress: '203.0.113.9',
+    });
+    // A peer outside forwardedAllowIps is refused whatever client its header names.
+    const other = await serveProxied({
+      proxyProtocol: 'v1',
+      httpProtocols: ['h1', 'h2'],
+      forwardedAllowIps: ['10.0.0.1'],
+    });
+    const c = await connect(other.port);
+    c.write('PROXY TCP4 10.0.0.1 127.0.0.1 51000 8000\r\nPRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+    expect(await c.closed()).toBe(true);
+    expect(other.lines.at(-1)?.obj.reason).toBe('cleartext HTTP/2 from a peer not in forwardedAllowIps');
+    expect(lines.filter((l) => l.msg.startsWith('closed a connection'))).toEqual([]);
   });
 
   it("keeps the client a header named out of the app's reach: info has no field to read or overwrite", async () => {

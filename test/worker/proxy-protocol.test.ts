@@ -1,5 +1,7 @@
 // --proxy-protocol behind a real HAProxy (Debian's) in TCP mode with send-proxy-v2: the client's
-// address survives the proxy, over plain HTTP and with TLS passed through to tsws.
+// address survives the proxy, over plain HTTP and with TLS passed through to tsws, with the tsws
+// class and with -k node (where Node apps read it: req.socket.remoteAddress, Express's req.ip);
+// hand-made v1 and v2 headers through -k node.
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -8,10 +10,12 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { type Certs, makeCerts } from '../helpers/certs.js';
-import { freePort, run } from '../helpers/proc.js';
+import { freePort } from '../helpers/proc.js';
+import { v2 } from '../helpers/proxy-header.js';
+import { connect, req } from '../helpers/raw.js';
 import { until } from '../helpers/wait.mjs';
-import { get, tempDir } from '../master/helpers.js';
-import { APPS, RUNNERS, serve } from './serve.js';
+import { get, parseLogs, tempDir } from '../master/helpers.js';
+import { RUNNERS, serve } from './serve.js';
 
 let certs: Certs;
 beforeAll(() => {
@@ -66,10 +70,17 @@ function getFrom(url: string, ca?: string): Promise<{ remoteAddress: string; rem
   });
 }
 
+/** The tsws class with a fetch app; -k node with Express (req.ip) and with a fetch app (info, through the adapter). */
+const CLASSES = [
+  { name: 'tsws class', app: 'info-handler.js', args: [] },
+  { name: '-k node, Express', app: 'express-peer.cjs', args: ['-k', 'node'] },
+  { name: '-k node, fetch app', app: 'info-handler.js', args: ['-k', 'node'] },
+];
+
 describe('--proxy-protocol behind HAProxy send-proxy-v2', () => {
-  for (const runner of RUNNERS) {
-    it(`${runner.name}: the app sees the client's address, not HAProxy's`, async () => {
-      const { port } = await serve(runner, 'info-handler.js', ['--proxy-protocol', 'v2']);
+  for (const [runner, kind] of RUNNERS.flatMap((r) => CLASSES.map((c) => [r, c] as const))) {
+    it(`${runner.name}, ${kind.name}: the app sees the client's address, not HAProxy's`, async () => {
+      const { port } = await serve(runner, kind.app, [...kind.args, '--proxy-protocol', 'v2']);
       const front = await haproxy(port);
       const seen = await getFrom(`http://127.0.0.1:${front}/`);
       expect(seen.remoteAddress).toBe('127.0.0.2');
@@ -80,25 +91,84 @@ describe('--proxy-protocol behind HAProxy send-proxy-v2', () => {
     });
   }
 
-  it('-k node refuses it in one line (exit 3) rather than serve a header as a request', async () => {
-    const proc = run('tsws', ['node-listener.js', '--chdir', APPS, '-k', 'node', '--proxy-protocol', 'v1']);
-    expect((await proc.exited).code).toBe(3);
-    expect(proc.err().trim()).toBe(
-      'tsws: error: --proxy-protocol is served by the tsws worker class (-k tsws), not by -k node',
-    );
-  });
+  for (const args of [[], ['-k', 'node']])
+    it(`with TLS passed through: the header first, then the handshake${args.length ? ' (-k node)' : ''}`, async () => {
+      const { port } = await serve(RUNNERS[0]!, 'tls-info.js', [
+        ...args,
+        '--proxy-protocol',
+        'auto',
+        '--certfile',
+        certs.serverCert,
+        '--keyfile',
+        certs.serverKey,
+      ]);
+      const front = await haproxy(port);
+      const seen = await getFrom(`https://localhost:${front}/`, certs.pem.caCert);
+      expect(seen).toMatchObject({
+        url: `https://localhost:${front}/`,
+        protocol: 'TLSv1.3',
+        remoteAddress: '127.0.0.2',
+      });
+    });
+});
 
-  it('with TLS passed through: the header first, then the handshake', async () => {
-    const { port } = await serve(RUNNERS[0]!, 'tls-info.js', [
-      '--proxy-protocol',
-      'auto',
-      '--certfile',
-      certs.serverCert,
-      '--keyfile',
-      certs.serverKey,
-    ]);
-    const front = await haproxy(port);
-    const seen = await getFrom(`https://localhost:${front}/`, certs.pem.caCert);
-    expect(seen).toMatchObject({ url: `https://localhost:${front}/`, protocol: 'TLSv1.3', remoteAddress: '127.0.0.2' });
-  });
+interface Peer {
+  ip: string;
+  remoteAddress: string;
+  remotePort: number;
+}
+
+/** One request behind `header` on a raw connection; the app's answer, or null when closed unanswered. */
+async function behind(port: number, header: string | Buffer, headers: string[] = []): Promise<Peer | null> {
+  const c = await connect(port);
+  c.write(header);
+  c.write(req('GET', '/p', ['Connection: close', ...headers]));
+  try {
+    return JSON.parse((await c.response()).body.toString()) as Peer;
+  } catch {
+    return null;
+  }
+}
+
+describe('--proxy-protocol under -k node, hand-made headers', () => {
+  for (const runner of RUNNERS) {
+    it(`${runner.name}: v1 and v2 name the client where Node apps look; the core's rules on senders`, async () => {
+      const { port, proc } = await serve(runner, 'express-peer.cjs', ['-k', 'node', '--proxy-protocol', 'auto']);
+      expect(await behind(port, 'PROXY TCP4 203.0.113.7 127.0.0.1 51000 8000\r\n')).toEqual({
+        ip: '203.0.113.7',
+        remoteAddress: '203.0.113.7',
+        remotePort: 51000,
+        httpVersion: '1.1',
+      });
+      expect(await behind(port, v2('2001:db8::7', 40001))).toMatchObject({ ip: '2001:db8::7', remotePort: 40001 });
+      // v2's LOCAL (the proxy's health check) keeps the proxy's own address.
+      expect(await behind(port, v2('192.0.2.1', 1, { local: true }))).toMatchObject({ remoteAddress: '127.0.0.1' });
+      // The client is not loopback, so Express (trust proxy: loopback) ignores its X-Forwarded-For.
+      expect(
+        await behind(port, 'PROXY TCP4 203.0.113.8 127.0.0.1 51000 8000\r\n', ['X-Forwarded-For: 6.6.6.6']),
+      ).toMatchObject({ ip: '203.0.113.8' });
+      // From an allowed peer (loopback by default), a missing or malformed header: closed, one line each.
+      expect(await behind(port, '')).toBeNull();
+      expect(await behind(port, 'PROXY TCP4 300.1.1.1 127.0.0.1 1 2\r\n')).toBeNull();
+      // From any other peer a header is refused, and a request without one served as it is.
+      const other = net.connect({ port, host: '127.0.0.1', localAddress: '127.0.0.2' });
+      other.on('error', () => {});
+      other.write('PROXY TCP4 203.0.113.9 127.0.0.1 51000 8000\r\n');
+      await new Promise((resolve) => other.once('close', resolve));
+      expect((await getFrom(`http://127.0.0.1:${port}/`)).remoteAddress).toBe('127.0.0.2');
+      await until(
+        'three warn lines',
+        () => parseLogs(proc.err()).filter((l) => l.msg === 'closed a connection: bad PROXY header').length >= 3,
+        5000,
+      );
+      const reasons = parseLogs(proc.err())
+        .filter((l) => l.msg === 'closed a connection: bad PROXY header')
+        .map((l) => (l as { reason?: string }).reason);
+      expect(reasons).toEqual([
+        'no PROXY protocol header',
+        'malformed PROXY v1 header',
+        'PROXY header from a peer not in proxyAllowFrom',
+      ]);
+    });
+  }
 });

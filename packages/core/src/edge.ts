@@ -27,6 +27,12 @@ const kBuffered = Symbol('tsws.edge.buffered');
 const kClient = Symbol('tsws.edge.client');
 type Arriving = Socket & { [kBuffered]?: Buffer; [kClient]?: ProxiedClient };
 
+/** What the edge reads of the options (the node worker class passes these alone). */
+export type EdgeOptions = Pick<
+  ResolvedOptions,
+  'maxConnections' | 'noDelay' | 'headerTimeout' | 'proxyProtocol' | 'logger'
+>;
+
 export class Edge {
   /** Sockets not yet handed on, or handed to TLS: cut with the server's connections. */
   private readonly pending = new Set<Socket>();
@@ -38,7 +44,7 @@ export class Edge {
   private settle: (() => void) | null = null;
 
   constructor(
-    private readonly opts: ResolvedOptions,
+    private readonly opts: EdgeOptions,
     /** Who may send a PROXY header (proxyAllowFrom). */
     private readonly proxies: TrustCheck,
     /** The TLS server that handshakes, on a TLS listener. */
@@ -144,7 +150,8 @@ export class Edge {
         return false;
       }
       if (preface === 'yes') {
-        if (!this.h2c.trusted(this.clientOf(socket)?.remoteAddress ?? socket.remoteAddress ?? ''))
+        // The peer the bytes come from (a proxy), not the client its PROXY header names.
+        if (!this.h2c.trusted(socket.remoteAddress ?? ''))
           return this.refuse(socket, 'cleartext HTTP/2 from a peer not in forwardedAllowIps', 'HTTP/2');
         this.handOn(socket, bytes);
         this.h2c.accept(socket);

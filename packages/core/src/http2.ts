@@ -6,7 +6,7 @@ import http2 from 'node:http2';
 import type { Socket } from 'node:net';
 import { ClientGone, type ConnInfo, PeerInfo, type Publisher, type ServerInfo } from './exchange.js';
 import { validHost } from './head.js';
-import type { AccessRecord, ResolvedOptions } from './options.js';
+import { type AccessRecord, maxHeaderListSize, type ResolvedOptions } from './options.js';
 import { forwardedInfo, forwardedProto, type TrustCheck } from './proxy.js';
 import { type BodySource, LightRequest, RequestBody, type RequestHead } from './request.js';
 import { type ResponseParts, responseParts } from './response.js';
@@ -46,6 +46,16 @@ function refuseBody(stream: http2.ServerHttp2Stream): void {
   stream.close(NGHTTP2_NO_ERROR);
 }
 
+/**
+ * The first stream must open within the header timeout, as HTTP/1.1's first request must arrive:
+ * a deadline from the start, which SETTINGS or PING frames do not push back.
+ */
+export function firstStreamWithin(session: http2.Http2Session, timeoutMs: number): void {
+  const first = setTimeout(() => session.destroy(), timeoutMs);
+  session.once('stream', () => clearTimeout(first));
+  session.once('close', () => clearTimeout(first));
+}
+
 export class H2 {
   readonly server: http2.Http2Server;
   /** Each open session and its client, the handler's second argument for all its streams. */
@@ -59,11 +69,10 @@ export class H2 {
   ) {
     const { opts } = host;
     // The core's header limits as HTTP/2 settings: the whole header list, and how many fields.
-    const fieldBytes = opts.limitRequestFieldSize && opts.limitRequestFields;
     this.server = http2.createServer({
       maxHeaderListPairs: opts.limitRequestFields ? opts.limitRequestFields + 4 : 0,
       settings: {
-        maxHeaderListSize: fieldBytes ? (opts.limitRequestFieldSize + 32) * (opts.limitRequestFields + 4) : 65535 * 16,
+        maxHeaderListSize: maxHeaderListSize(opts),
         maxConcurrentStreams: opts.maxPipelinedRequests === Infinity ? 100 : Math.max(opts.maxPipelinedRequests, 1),
       },
     });
@@ -72,13 +81,7 @@ export class H2 {
       this.sessions.set(session, new PeerInfo(socket, host, clientOf(socket)));
       session.on('close', () => this.sessions.delete(session));
       session.on('error', () => {});
-      // The first stream must open within the header timeout, as HTTP/1.1's first request must
-      // arrive: a deadline from the start, which SETTINGS or PING frames do not push back.
-      if (opts.headerTimeout) {
-        const first = setTimeout(() => session.destroy(), opts.headerTimeout);
-        session.once('stream', () => clearTimeout(first));
-        session.once('close', () => clearTimeout(first));
-      }
+      if (opts.headerTimeout) firstStreamWithin(session, opts.headerTimeout);
       // After that, an idle session (no frames either way) closes after the keep-alive timeout.
       if (opts.keepAliveTimeout) session.setTimeout(opts.keepAliveTimeout, () => session.close());
     });

@@ -191,6 +191,15 @@ type Defaulted = keyof typeof DEFAULTS;
 type Counted = { [K in Defaulted]: (typeof DEFAULTS)[K] extends number ? K : never }[Defaulted];
 type Flagged = { [K in Defaulted]: (typeof DEFAULTS)[K] extends boolean ? K : never }[Defaulted];
 
+/**
+ * HTTP/2's SETTINGS_MAX_HEADER_LIST_SIZE for the header limits: each field at most its size plus
+ * HPACK's 32 bytes of overhead, the pseudo-header fields (:method, :path...) four more.
+ */
+export function maxHeaderListSize(limits: { limitRequestFields: number; limitRequestFieldSize: number }): number {
+  const { limitRequestFields: fields, limitRequestFieldSize: size } = limits;
+  return fields && size ? (size + 32) * (fields + 4) : 65535 * 16;
+}
+
 export class OptionError extends TypeError {
   readonly code = 'ERR_TSWS_INVALID_OPTION';
 }

@@ -16,8 +16,8 @@ export type WorkerClass = (new (
 ) => Worker) & {
   workerName?: string;
   serves?: readonly LoadedApp['interface'][];
-  /** Why this class cannot serve `settings` (a setting it does not implement), in one line; or undefined. */
-  unsupported?(settings: WorkerSettings): string | undefined;
+  /** Why this class cannot serve `app` with `settings` (a setting it lacks, say), in one line; or undefined. */
+  unsupported?(settings: WorkerSettings, app: LoadedApp): string | undefined;
 };
 
 export const BUILT_IN: Record<string, WorkerClass> = { tsws: TswsWorker, node: NodeWorker };

@@ -84,7 +84,7 @@ export async function prepareWorker(
   } catch (err) {
     throw workerClassFailure(err);
   }
-  const unfit = Class.unsupported?.(settings);
+  const unfit = Class.unsupported?.(settings, app);
   if (unfit) throw new BootError(unfit, EXIT.BOOT_ERROR);
   try {
     const { accessLog, watchdog, metrics } = extras;

@@ -7,10 +7,18 @@ import { unlinkSync } from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
 import https from 'node:https';
-import net, { type Socket } from 'node:net';
+import net, { isIPv6, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { tlsServerOptions } from '@tsws/core';
-import type { UpgradeListener } from '../app-kind.js';
+import type { TLSSocket } from 'node:tls';
+import {
+  Edge,
+  firstStreamWithin,
+  maxHeaderListSize,
+  type ProxiedClient,
+  tlsServerOptions,
+  trustCheck,
+} from '@tsws/core';
+import type { LoadedApp, UpgradeListener } from '../app-kind.js';
 import { Worker, type WorkerStats } from '../base.js';
 import { listenBind } from '../listen.js';
 import type { WorkerSettings } from '../protocol.js';
@@ -34,6 +42,9 @@ function maxHeaderSize(s: WorkerSettings): number {
   return s.limitRequestLine + 2 + s.limitRequestFields * (s.limitRequestFieldSize + 4) + 2;
 }
 
+/** node:http's own answer when a head does not arrive within headersTimeout. */
+const REQUEST_TIMEOUT = 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n';
+
 /** The sweep that cuts responses a client stopped reading; 1 s is well under any timeout worth setting. */
 const SWEEP_MS = 1000;
 
@@ -53,6 +64,22 @@ function requestLine(req: Req): string {
   return `${req.method} ${req.url} HTTP/${req.httpVersion}`;
 }
 
+/**
+ * A PROXY header's client, where Node apps look for theirs: `remoteAddress`, `remotePort` and
+ * `remoteFamily` become own properties of the accepted socket (and of the TLS socket over it,
+ * whose getters read the TCP handle), so `req.socket.remoteAddress`, Express's `req.ip` and the
+ * access log all name the client, not the proxy.
+ */
+function showClient(socket: Socket, client: ProxiedClient | undefined): void {
+  if (client === undefined) return;
+  const family = isIPv6(client.remoteAddress) ? 'IPv6' : 'IPv4';
+  Object.defineProperties(socket, {
+    remoteAddress: { value: client.remoteAddress, configurable: true },
+    remotePort: { value: client.remotePort, configurable: true },
+    remoteFamily: { value: family, configurable: true },
+  });
+}
+
 function refuse(res: Res, status: number, text: string): void {
   res.writeHead(status, {
     'Content-Type': 'text/plain; charset=utf-8',
@@ -67,19 +94,23 @@ export class NodeWorker extends Worker {
   static override workerName = 'node';
 
   /**
-   * node:http parses from the first byte (a PROXY header would be a bad request); HTTP/2 is
-   * node:http2's compatibility API over TLS, where ALPN chooses (cleartext h2c needs the preface
-   * check and trusted peers that the tsws class has).
+   * Express gives each request a prototype built on node:http's IncomingMessage; on an HTTP/2
+   * stream its body reads then throw outside any handler and take the worker down, so any client
+   * choosing h2 could crash it. Refused at start instead.
    */
-  static unsupported(s: WorkerSettings): string | undefined {
-    if (s.proxyProtocol !== 'off')
-      return '--proxy-protocol is served by the tsws worker class (-k tsws), not by -k node';
-    if (s.httpProtocols.includes('h2') && s.certfile === undefined)
-      return '--http-protocols h2 needs --certfile with -k node (cleartext h2c: the tsws worker class, -k tsws)';
+  static unsupported(settings: WorkerSettings, app: LoadedApp): string | undefined {
+    if (!settings.httpProtocols.includes('h2') || app.interface !== 'node') return undefined;
+    if ((app.listener as { request?: unknown }).request instanceof http.IncomingMessage)
+      return (
+        `--http-protocols ${settings.httpProtocols.join(',')}: ${app.kind} swaps each request's prototype ` +
+        "for node:http's (as Express does), which HTTP/2 streams break: serve it with --http-protocols h1"
+      );
     return undefined;
   }
 
   private readonly servers: (http.Server | http2.Http2SecureServer)[] = [];
+  /** Cleartext HTTP/2 with prior knowledge (from --forwarded-allow-ips peers): sessions, no listener. */
+  private h2c: http2.Http2Server | undefined;
   /** HTTP/2 sessions open: a drain sends each a GOAWAY. */
   private readonly sessions = new Set<http2.ServerHttp2Session>();
   private readonly unixPaths: string[] = [];
@@ -104,6 +135,10 @@ export class NodeWorker extends Worker {
     // With --certfile, node:https with the same TLS options as the tsws class.
     const tls = tlsOptions(s);
     const headersTimeout = Math.round(s.headerTimeout * 1000);
+    if (!tls && s.httpProtocols.includes('h2')) {
+      this.h2c = http2.createServer(this.h2Options(), handle);
+      this.serveH2(this.h2c, handle);
+    }
     const create =
       tls && s.httpProtocols.includes('h2')
         ? (options: http.ServerOptions, listener: http.RequestListener) => this.h2Server(options, listener)
@@ -128,13 +163,8 @@ export class NodeWorker extends Worker {
         // node:http drops fields past maxHeadersCount silently; one more than the limit lets us see
         // (and refuse) the excess.
         server.maxHeadersCount = s.limitRequestFields === 0 ? 0 : s.limitRequestFields + 1;
-        server.on('checkContinue', (req: Req, res: Res) => {
-          // Refuse an oversized body before the client sends it (RFC 9110 §10.1.1).
-          if (this.refused(req, res)) return;
-          res.writeContinue();
-          handle(req, res);
-        });
-        server.on('connection', (socket: Socket) => this.connected(socket));
+        this.continueAfterLimits(server, handle);
+        this.accepting(server);
         const upgrade = this.app.interface === 'node' ? this.app.upgrade : undefined;
         if (upgrade !== undefined)
           server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head, upgrade));
@@ -158,39 +188,156 @@ export class NodeWorker extends Worker {
    */
   private h2Server(options: http.ServerOptions, listener: http.RequestListener): http2.Http2SecureServer {
     const s = this.settings;
-    const tls = tlsOptions(s)!;
-    const fieldBytes = s.limitRequestFieldSize && s.limitRequestFields;
     const server = http2.createSecureServer(
       {
-        ...tlsServerOptions(tls, options.headersTimeout ?? 0),
+        ...tlsServerOptions(tlsOptions(s)!, options.headersTimeout ?? 0),
         allowHTTP1: s.httpProtocols.includes('h1'),
-        maxHeaderListPairs: s.limitRequestFields ? s.limitRequestFields + 4 : 0,
-        settings: {
-          maxHeaderListSize: fieldBytes ? (s.limitRequestFieldSize + 32) * (s.limitRequestFields + 4) : 65535 * 16,
-        },
+        ...this.h2Options(),
       },
       listener as unknown as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
     );
+    this.serveH2(server);
+    const headersTimeout = options.headersTimeout ?? 0;
+    if (s.httpProtocols.includes('h1') && headersTimeout > 0) this.boundHeads(server, headersTimeout);
+    return server;
+  }
+
+  /**
+   * --header-timeout on the HTTP/1.1 connections of the TLS HTTP/2 port: node:http2 hands them to
+   * node:http's parser without its headersTimeout (that lives in node:http's own server). As
+   * node:http counts it: from the connection, then from the first byte after each response, to a
+   * whole head; past it, node:http's 408 and a close.
+   */
+  private boundHeads(server: http2.Http2SecureServer, timeoutMs: number): void {
+    const clocks = new WeakMap<Socket, { stop(): void; restart(): void }>();
+    server.on('secureConnection', (socket: TLSSocket) => {
+      if (socket.alpnProtocol === 'h2') return;
+      let timer: NodeJS.Timeout | undefined;
+      let inRequest = false;
+      const start = () => {
+        timer ??= setTimeout(() => socket.write(REQUEST_TIMEOUT, () => socket.destroy()), timeoutMs);
+      };
+      start();
+      socket.on('data', () => {
+        if (!inRequest) start();
+      });
+      socket.once('close', () => clearTimeout(timer));
+      clocks.set(socket, {
+        stop() {
+          clearTimeout(timer);
+          timer = undefined;
+          inRequest = true;
+        },
+        restart: () => (inRequest = false),
+      });
+    });
+    // A whole head: its clock stops until the response is done.
+    const arrived = (req: Req, res: Res) => {
+      const clock = isH2(res) ? undefined : clocks.get(req.socket);
+      if (clock === undefined) return;
+      clock.stop();
+      res.once('finish', clock.restart);
+    };
+    server.prependListener('request', arrived);
+    server.prependListener('checkContinue', arrived);
+  }
+
+  /** The header limits as HTTP/2's settings. */
+  private h2Options(): http2.ServerOptions {
+    const s = this.settings;
+    return {
+      maxHeaderListPairs: s.limitRequestFields ? s.limitRequestFields + 4 : 0,
+      settings: { maxHeaderListSize: maxHeaderListSize(s) },
+    };
+  }
+
+  /**
+   * Sessions tracked for the drain's GOAWAY; the first stream due within --header-timeout (the
+   * core's rule), then an idle session closed after --keep-alive; h2c's streams served.
+   */
+  private serveH2(server: http2.Http2Server | http2.Http2SecureServer, handle?: (req: Req, res: Res) => void): void {
+    const s = this.settings;
+    const headerTimeout = Math.round(s.headerTimeout * 1000);
     server.on('session', (session) => {
       this.sessions.add(session);
       session.once('close', () => this.sessions.delete(session));
       if (this.draining) session.close();
       else if (s.keepAlive > 0) session.setTimeout(Math.round(s.keepAlive * 1000), () => session.close());
+      if (headerTimeout > 0) firstStreamWithin(session, headerTimeout);
     });
-    return server;
+    if (handle) this.continueAfterLimits(server, handle);
   }
 
-  private connected(socket: Socket): void {
+  /** Expect: 100-continue: an oversized body is refused before the client sends it (RFC 9110 §10.1.1). */
+  private continueAfterLimits(server: net.Server, handle: (req: Req, res: Res) => void): void {
+    server.on('checkContinue', (req: Req, res: Res) => {
+      if (this.refused(req, res)) return;
+      res.writeContinue();
+      handle(req, res);
+    });
+  }
+
+  /**
+   * New connections, counted; with --proxy-protocol or cleartext h2c, through the core's Edge
+   * before node:http (or https, http2) sees a byte: it reads the PROXY header (from
+   * --proxy-allow-from peers only) and hands HTTP/2's preface to the h2c server (from
+   * --forwarded-allow-ips peers only), as the tsws class does.
+   */
+  private accepting(server: net.Server): void {
+    const s = this.settings;
+    const h2c = this.h2c;
+    if (s.proxyProtocol === 'off' && h2c === undefined) {
+      server.on('connection', (socket: Socket) => this.connected(socket));
+      return;
+    }
+    // The server's own listener (node:http's, or TLS's handshake), called once the edge is done.
+    const serve = server.listeners('connection') as ((socket: Socket) => void)[];
+    server.removeAllListeners('connection');
+    const h1 = s.httpProtocols.includes('h1') || s.certfile !== undefined;
+    const edge: Edge = new Edge(
+      {
+        maxConnections: 0, // counted by connected()
+        noDelay: true,
+        headerTimeout: Math.round(s.headerTimeout * 1000),
+        proxyProtocol: s.proxyProtocol,
+        logger: this.log,
+      },
+      trustCheck(s.proxyAllowFrom),
+      undefined,
+      (socket) => {
+        // Cleartext --http-protocols h2 alone: HTTP/1.1 is refused, as by the tsws class.
+        if (!h1) return void socket.destroy();
+        showClient(socket, edge.clientOf(socket));
+        for (const listener of serve) listener.call(server, socket);
+      },
+      h2c && {
+        accept: (socket) => {
+          showClient(socket, edge.clientOf(socket));
+          h2c.emit('connection', socket);
+        },
+        trusted: trustCheck(s.forwardedAllowIps),
+      },
+    );
+    server.on('connection', (socket: Socket) => {
+      if (this.connected(socket)) edge.accept(socket);
+    });
+    // A TLS socket's address getters read the TCP handle under it: the client goes on it too.
+    server.prependListener('secureConnection', (socket: Socket) => showClient(socket, edge.clientOf(socket)));
+  }
+
+  /** Counts a new connection; false (and closed) when over --worker-connections or draining. */
+  private connected(socket: Socket): boolean {
     const max = this.settings.workerConnections;
     if (this.draining || (max !== 0 && this.sockets.size >= max)) {
       socket.destroy();
-      return;
+      return false;
     }
     this.sockets.add(socket);
     socket.once('close', () => {
       this.sockets.delete(socket);
       if (this.sockets.size === 0) this.allClosed?.();
     });
+    return true;
   }
 
   /**
@@ -245,14 +392,15 @@ export class NodeWorker extends Worker {
 
   private handle(req: Req, res: Res, listener: (req: Req, res: Res) => void): void {
     if (this.refused(req, res)) return;
+    const bodyTimeout = Math.round(this.settings.bodyTimeout * 1000);
     if (isH2(res)) {
       // A stream: no connection of its own to close, no socket whose output the sweep could watch.
+      if (bodyTimeout > 0) this.watchStream(req as http2.Http2ServerRequest, res, bodyTimeout);
       listener(req, res);
       return;
     }
     // --keep-alive 0, or a drain under way: this response is the connection's last.
     if (this.draining || this.settings.keepAlive === 0) res.setHeader('Connection', 'close');
-    const bodyTimeout = Math.round(this.settings.bodyTimeout * 1000);
     if (
       bodyTimeout > 0 &&
       (req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0)
@@ -262,7 +410,7 @@ export class NodeWorker extends Worker {
       // class does, and destroy the socket (node:http leaves that to whoever listens).
       req.socket.setTimeout(bodyTimeout);
       req.once('end', () => req.socket?.setTimeout(0));
-      req.once('timeout', () => this.cutUpload(req, bodyTimeout));
+      req.once('timeout', () => this.cutUpload(req, bodyTimeout, () => req.socket.destroy()));
     }
     this.responses.set(res, { written: 0, queued: 0, movedAt: Date.now() });
     res.once('close', () => {
@@ -273,7 +421,26 @@ export class NodeWorker extends Worker {
     listener(req, res);
   }
 
-  private cutUpload(req: Req, timeoutMs: number): void {
+  /**
+   * --body-timeout on an HTTP/2 stream. node:http2's stream timer restarts at every frame read and
+   * every write handed on; when it runs out while the request body is still arriving, or while the
+   * response's output waits on a client that stopped reading, that stream alone is reset (CANCEL),
+   * logged with the HTTP/1.1 cut's line. An app thinking with nothing pending is not cut.
+   */
+  private watchStream(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse, timeoutMs: number): void {
+    const stream = res.stream;
+    const cut = () => stream.close(http2.constants.NGHTTP2_CANCEL);
+    stream.setTimeout(timeoutMs, () => {
+      // The client has not ended its side: its body is still on the way (read or not).
+      if (!stream.state.remoteClose) this.cutUpload(req, timeoutMs, cut);
+      else if (stream.writableNeedDrain || (stream.writableEnded && !stream.writableFinished)) {
+        this.stalledResponse(res, stream.writableLength, timeoutMs);
+        cut();
+      }
+    });
+  }
+
+  private cutUpload(req: Req, timeoutMs: number, cut: () => void): void {
     const length = req.headers['content-length'];
     // The line the tsws class writes for the same cut (less receivedBytes: node:http counts none).
     this.log.warn(
@@ -285,7 +452,24 @@ export class NodeWorker extends Worker {
       },
       'cut a request body that stopped arriving',
     );
-    req.socket.destroy();
+    cut();
+  }
+
+  /** The line the tsws class writes when it cuts a client that stopped reading. */
+  private stalledResponse(res: Res, unsentBytes: number, timeoutMs: number): void {
+    const length = res.getHeader('content-length');
+    this.log.warn(
+      {
+        remoteAddress: res.req.socket.remoteAddress,
+        request: requestLine(res.req),
+        status: res.statusCode,
+        bodyBytes: length === undefined ? undefined : Number(length),
+        streaming: !res.writableEnded,
+        unsentBytes,
+        timeoutMs,
+      },
+      'cut a client that stopped reading its response',
+    );
   }
 
   /**
@@ -315,20 +499,7 @@ export class NodeWorker extends Worker {
         seen.queued = queued;
         seen.movedAt = now;
       } else if (!blocked && now - seen.movedAt >= limit) {
-        const length = res.getHeader('content-length');
-        // The line the tsws class writes for the same cut.
-        this.log.warn(
-          {
-            remoteAddress: socket.remoteAddress,
-            request: requestLine(res.req),
-            status: res.statusCode,
-            bodyBytes: length === undefined ? undefined : Number(length),
-            streaming: !res.writableEnded,
-            unsentBytes: socket.writableLength,
-            timeoutMs: limit,
-          },
-          'cut a client that stopped reading its response',
-        );
+        this.stalledResponse(res, socket.writableLength, limit);
         res.destroy();
       }
     }
