@@ -10,10 +10,12 @@
 // results/edge-node<major>.{json,md}.
 //
 //   node bench/edge.mjs [--rounds 3] [--duration 4]   (EDGE_ONLY=<scenario name prefix>: one scenario)
+//   EDGE_BEFORE=/tmp/old/packages/core node bench/edge.mjs   (adds 'tsws before': that core build
+//     in the same rounds, for an A/B of a change; results are then printed, not written)
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuMicros, freePort, startPinned, stop, waitForPort } from './proc.mjs';
 
@@ -35,17 +37,22 @@ execFileSync(
 );
 
 const CORE = fileURLToPath(new URL('../packages/core/dist/index.js', import.meta.url));
+const BEFORE = process.env.EDGE_BEFORE ? join(resolve(process.env.EDGE_BEFORE), 'dist/index.js') : undefined;
 const APP = new URL('./app.mjs', import.meta.url).href;
 const NODE_APP = new URL('./node-app.mjs', import.meta.url).href;
 
-/** Each server as a one-line program: (cert, key, port) from argv. */
-const SERVERS = {
-  'tsws core': `const { serve } = await import(${JSON.stringify(CORE)});
+/** The tsws core build at `entry` serving bench/app.mjs over TLS. */
+const tswsServer = (entry) => `const { serve } = await import(${JSON.stringify(entry)});
 const { default: app } = await import(${JSON.stringify(APP)});
 const fs = await import('node:fs');
 const [cert, key, port] = process.argv.slice(1);
 await serve(app, { bind: '127.0.0.1:' + port, httpProtocols: ['h1', 'h2'],
-  tls: { cert: fs.readFileSync(cert), key: fs.readFileSync(key) } });`,
+  tls: { cert: fs.readFileSync(cert), key: fs.readFileSync(key) } });`;
+
+/** Each server as a one-line program: (cert, key, port) from argv. */
+const SERVERS = {
+  'tsws core': tswsServer(CORE),
+  ...(BEFORE ? { 'tsws before': tswsServer(BEFORE) } : {}),
   'node:https': `const https = await import('node:https'); const fs = await import('node:fs');
 const { default: handle } = await import(${JSON.stringify(NODE_APP)});
 const [cert, key, port] = process.argv.slice(1);
@@ -100,7 +107,10 @@ const SCENARIOS_ALL = [
     load: (port, s) => h2load(port, s),
   },
 ];
-const SCENARIOS = SCENARIOS_ALL.filter((s) => !ONLY || s.name.startsWith(ONLY));
+const SCENARIOS = SCENARIOS_ALL.filter((s) => !ONLY || s.name.startsWith(ONLY)).map((s) =>
+  // Last, so the ratio stays tsws core against the Node server.
+  BEFORE ? { ...s, servers: [...s.servers, 'tsws before'] } : s,
+);
 
 function wrk(port, seconds, extra) {
   const out = execFileSync(
@@ -185,7 +195,7 @@ try {
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
-if (!ONLY) writeResults();
+if (!ONLY && !BEFORE) writeResults();
 
 /** results/edge-node<major>.{json,md}: the figures, and a table of them. */
 function writeResults() {

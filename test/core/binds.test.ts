@@ -1,7 +1,7 @@
 // Where the server listens: every bind form, several at once, listeners handed in, and the socket
 // options (backlog, SO_REUSEPORT, TCP_NODELAY) as the kernel sees them.
 
-import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, linkSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -12,6 +12,7 @@ import { hasAbstractSockets } from '@tsws/core/bind';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { start } from '../helpers/core.js';
 import { ROOT, run } from '../helpers/proc.js';
+import { tcpNoDelay } from '../helpers/sockopt.js';
 import { sleep } from '../helpers/wait.mjs';
 
 const hello = () => new Response('hello');
@@ -231,17 +232,7 @@ describe('binds', () => {
       await accepted({ noDelay: false }),
       await accepted({ bind: [], sockets: [handed] }),
     ];
-    // Node cannot read a socket option; a child given the fds (as 3, 4, 5) can.
-    const check = spawnSync(
-      'python3',
-      [
-        '-c',
-        'import socket\nfor fd in (3, 4, 5):\n' +
-          '  s = socket.socket(fileno=fd); print(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)); s.detach()',
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit', ...sockets.map(fdOf)] },
-    );
-    const [byDefault, turnedOff, handedIn] = check.stdout.toString().trim().split('\n');
+    const [byDefault, turnedOff, handedIn] = tcpNoDelay(sockets.map(fdOf));
     expect(byDefault).toBe('1');
     expect(turnedOff).toBe('0');
     expect(handedIn).toBe('1');

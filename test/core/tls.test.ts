@@ -8,10 +8,11 @@ import tls from 'node:tls';
 import { promisify } from 'node:util';
 import { type ConnInfo, OptionError, type ServeOptions } from '@tsws/core';
 import { Agent, fetch } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { type Certs, makeCerts } from '../helpers/certs.js';
 import { start } from '../helpers/core.js';
 import { connect, RawClient, req } from '../helpers/raw.js';
+import { tcpNoDelay } from '../helpers/sockopt.js';
 import { until } from '../helpers/wait.mjs';
 
 const run = promisify(execFile);
@@ -154,6 +155,27 @@ describe('TLS', () => {
     stalled[1]!.destroy();
   });
 
+  it('noDelay reaches the TCP socket under TLS (listeners of ours and handed in), and off stays off', async () => {
+    /** The TCP fd under the server's side of a TLS connection that has had one answer. */
+    async function accepted(options: ServeOptions): Promise<number> {
+      const { port, server } = await serveTls({}, options);
+      const dispatcher = new Agent({ connect: { ca: certs.pem.caCert } });
+      onTestFinished(() => dispatcher.close());
+      expect((await fetch(`https://localhost:${port}/`, { dispatcher })).status).toBe(200);
+      const socket = [...server.connections][0]!.socket as net.Socket & { _parent: { _handle: { fd: number } } };
+      return socket._parent._handle.fd;
+    }
+    // A handed-in net.Server has noDelay off (Node's default): ours applies.
+    const handed = net.createServer();
+    await new Promise<void>((resolve) => handed.listen(0, '127.0.0.1', resolve));
+    const fds = [
+      await accepted({}),
+      await accepted({ noDelay: false }),
+      await accepted({ bind: [], sockets: [handed] }),
+    ];
+    expect(tcpNoDelay(fds)).toEqual(['1', '0', '1']);
+  });
+
   it('closes a stalled handshake within the header timeout', async () => {
     const { port } = await serveTls({}, { headerTimeout: 400 });
     // Nothing at all, and the start of a ClientHello that never finishes.
@@ -162,6 +184,17 @@ describe('TLS', () => {
       expect(ms).toBeGreaterThanOrEqual(300);
       expect(ms).toBeLessThan(5_000);
     }
+  });
+
+  it('closes a connection whose client hangs up mid-handshake at once, not at the header timeout', async () => {
+    const { port, server } = await serveTls({}, { headerTimeout: 20_000 });
+    const began = Date.now();
+    // The start of a ClientHello, then the client's FIN.
+    const socket = net.connect(port, '127.0.0.1', () => socket.end(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01])));
+    socket.on('error', () => {});
+    await new Promise((resolve) => socket.on('close', resolve));
+    await until('the connection gone', () => server.stats().connections === 0, 10_000);
+    expect(Date.now() - began).toBeLessThan(5_000);
   });
 
   it('answers plain HTTP on a TLS port with a 400 that says so, and closes', async () => {

@@ -112,7 +112,9 @@ export class Server implements ServerCore {
       socket.destroy();
       return;
     }
-    if (this.opts.noDelay) socket.setNoDelay(true);
+    // No setNoDelay here: the edge set it on the TCP socket, and a TLS socket's would be a second syscall.
+    // Half-open from here on, as on plain TCP (the edge kept a TLS handshake from it).
+    socket.allowHalfOpen = true;
     const conn = new Connection(this, socket, false);
     proxiedBy(conn.peer, this.edge?.clientOf(socket));
     this.connections.add(conn);
