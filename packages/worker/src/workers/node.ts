@@ -15,6 +15,7 @@ import {
   firstStreamWithin,
   maxHeaderListSize,
   type ProxiedClient,
+  type TlsOptions,
   tlsServerOptions,
   trustCheck,
 } from '@tsws/core';
@@ -141,7 +142,7 @@ export class NodeWorker extends Worker {
     }
     const create =
       tls && s.httpProtocols.includes('h2')
-        ? (options: http.ServerOptions, listener: http.RequestListener) => this.h2Server(options, listener)
+        ? (options: http.ServerOptions, listener: http.RequestListener) => this.h2Server(tls, options, listener)
         : tls
           ? (options: http.ServerOptions, listener: http.RequestListener): http.Server =>
               https.createServer({ ...options, ...tlsServerOptions(tls, headersTimeout) }, listener)
@@ -186,18 +187,22 @@ export class NodeWorker extends Worker {
    * API hands the app the same (req, res) shape. The header limits map onto HTTP/2's settings, an
    * idle session closes after --keep-alive.
    */
-  private h2Server(options: http.ServerOptions, listener: http.RequestListener): http2.Http2SecureServer {
+  private h2Server(
+    tls: TlsOptions,
+    options: http.ServerOptions,
+    listener: http.RequestListener,
+  ): http2.Http2SecureServer {
     const s = this.settings;
+    const headersTimeout = options.headersTimeout ?? 0;
     const server = http2.createSecureServer(
       {
-        ...tlsServerOptions(tlsOptions(s)!, options.headersTimeout ?? 0),
+        ...tlsServerOptions(tls, headersTimeout),
         allowHTTP1: s.httpProtocols.includes('h1'),
         ...this.h2Options(),
       },
       listener as unknown as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
     );
     this.serveH2(server);
-    const headersTimeout = options.headersTimeout ?? 0;
     if (s.httpProtocols.includes('h1') && headersTimeout > 0) this.boundHeads(server, headersTimeout);
     return server;
   }
