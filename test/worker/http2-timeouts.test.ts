@@ -30,20 +30,15 @@ function outcome(stream: http2.ClientHttp2Stream, began: number) {
   });
 }
 
-/** tsws -k node on node-transfer.js, --body-timeout 1, and an h2c session to it. */
-async function h2cWithBodyTimeout() {
-  const { port, proc } = await serve(RUNNERS[0]!, 'node-transfer.js', [
-    '-k',
-    'node',
-    '--http-protocols',
-    'h1,h2',
-    '--body-timeout',
-    '1',
-  ]);
+/** tsws -k node serving `app` over h1 and h2c with `args`, and an h2c session to it. */
+async function h2cSession(app: string, args: string[]) {
+  const { port, proc } = await serve(RUNNERS[0]!, app, ['-k', 'node', '--http-protocols', 'h1,h2', ...args]);
   const session = http2.connect(`http://127.0.0.1:${port}`);
   session.on('error', () => {});
   return { session, proc };
 }
+
+const h2cWithBodyTimeout = () => h2cSession('node-transfer.js', ['--body-timeout', '1']);
 
 const logged = (proc: Proc, msg: string) =>
   until(`"${msg}" logged`, () => parseLogs(proc.err()).some((l) => l.msg === msg), 5000);
@@ -103,18 +98,7 @@ describe('-k node HTTP/2: --body-timeout per stream', () => {
 
 describe("-k node HTTP/2: --header-timeout for a session's first stream", () => {
   it('a session that opens no stream is closed after the timeout, even with --keep-alive 0', async () => {
-    const { port } = await serve(RUNNERS[0]!, 'node-listener.js', [
-      '-k',
-      'node',
-      '--http-protocols',
-      'h1,h2',
-      '--header-timeout',
-      '1',
-      '--keep-alive',
-      '0',
-    ]);
-    const session = http2.connect(`http://127.0.0.1:${port}`);
-    session.on('error', () => {});
+    const { session } = await h2cSession('node-listener.js', ['--header-timeout', '1', '--keep-alive', '0']);
     const began = Date.now();
     await new Promise((resolve) => session.once('connect', resolve));
     // PING frames are answered but do not push the deadline back.
