@@ -2,7 +2,9 @@
 // (or, in cleartext, whose first bytes are h2's preface from a trusted proxy). Each stream becomes
 // a fetch Request for the same handler, and its Response goes back with backpressure. The limits
 // map onto HTTP/2's settings; the timeouts hold per stream (body) and per session (idle).
-import http2 from 'node:http2';
+// node:http2 is loaded by the first H2, at the first HTTP/2 connection: a server that sees none
+// never loads it (nor the node:http and node:tls it requires).
+import type http2 from 'node:http2';
 import type { Socket } from 'node:net';
 import { ClientGone, type ConnInfo, PeerInfo, type Publisher, type ServerInfo } from './exchange.js';
 import { validHost } from './head.js';
@@ -26,12 +28,12 @@ const CONNECTION_SPECIFIC = new Set(['connection', 'keep-alive', 'proxy-connecti
 /** The client's first bytes on a cleartext HTTP/2 connection with prior knowledge. */
 export const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 
-const {
-  NGHTTP2_CANCEL,
-  NGHTTP2_INTERNAL_ERROR,
-  NGHTTP2_NO_ERROR,
-  NGHTTP2_FLAG_END_STREAM: END_STREAM,
-} = http2.constants;
+// Wire values fixed by RFC 9113 (§7's error codes, §6.2's END_STREAM flag), named as in
+// http2.constants: known without loading node:http2.
+const NGHTTP2_NO_ERROR = 0x0;
+const NGHTTP2_INTERNAL_ERROR = 0x2;
+const NGHTTP2_CANCEL = 0x8;
+const END_STREAM = 0x1;
 
 class BodyTooLarge extends RangeError {}
 
@@ -69,7 +71,7 @@ export class H2 {
   ) {
     const { opts } = host;
     // The core's header limits as HTTP/2 settings: the whole header list, and how many fields.
-    this.server = http2.createServer({
+    this.server = process.getBuiltinModule('node:http2').createServer({
       maxHeaderListPairs: opts.limitRequestFields ? opts.limitRequestFields + 4 : 0,
       settings: {
         maxHeaderListSize: maxHeaderListSize(opts),

@@ -82,8 +82,8 @@ export class Server implements ServerCore {
   private emptied: (() => void) | null = null;
   /** Reads a connection's first bytes before HTTP (TLS); absent, accepting takes the fast path. */
   private readonly edge: Edge | undefined;
-  /** HTTP/2's sessions, with httpProtocols h2. */
-  private readonly h2: H2 | undefined;
+  /** HTTP/2's sessions, made by the first HTTP/2 connection (httpProtocols h2): only then is node:http2 loaded. */
+  private h2: H2 | undefined;
   private readonly sweep = (now: number): void => {
     for (const conn of this.connections) if (conn.deadline <= now) conn.timeout();
   };
@@ -98,8 +98,13 @@ export class Server implements ServerCore {
   };
   /** A TLS socket after its handshake: to HTTP/2 if ALPN chose it, else to the HTTP/1.1 core. */
   private readonly secure = (socket: tls.TLSSocket): void => {
-    if (this.h2 && socket.alpnProtocol === 'h2') this.h2.accept(socket);
+    if (socket.alpnProtocol === 'h2') this.acceptH2(socket);
     else this.adopt(socket);
+  };
+  /** A socket that speaks HTTP/2 (ALPN h2 or, in cleartext, the preface from a trusted proxy). */
+  private readonly acceptH2 = (socket: net.Socket): void => {
+    this.h2 ??= new H2(this, (s) => this.edge?.clientOf(s));
+    this.h2.accept(socket);
   };
   /**
    * From the edge, once its first bytes are read (and TLS is up): accepted before any drain began,
@@ -171,13 +176,12 @@ export class Server implements ServerCore {
     llhttp.load();
     this.trusted = trustCheck(this.opts.forwardedAllowIps);
     const { tls, headerTimeout, logger, proxyProtocol, proxyAllowFrom, httpProtocols } = this.opts;
-    if (httpProtocols.includes('h2')) this.h2 = new H2(this, (socket) => this.edge?.clientOf(socket));
-    if (tls || proxyProtocol !== 'off' || this.h2) {
-      // ALPN, most preferred first: h2 where offered.
-      const alpn = this.h2 ? httpProtocols.map((p) => (p === 'h2' ? 'h2' : 'http/1.1')).sort() : undefined;
+    const h2 = httpProtocols.includes('h2');
+    if (tls || proxyProtocol !== 'off' || h2) {
+      // ALPN, most preferred first: h2 where offered (and so alpnProtocol is h2 only then).
+      const alpn = h2 ? httpProtocols.map((p) => (p === 'h2' ? 'h2' : 'http/1.1')).sort() : undefined;
       const engine = tls ? tlsEngine(tls, headerTimeout, alpn, logger, this.secure) : undefined;
-      const h2c =
-        this.h2 && !tls ? { accept: (s: net.Socket) => this.h2?.accept(s), trusted: this.trusted } : undefined;
+      const h2c = h2 && !tls ? { accept: this.acceptH2, trusted: this.trusted } : undefined;
       this.edge = new Edge(this.opts, trustCheck(proxyAllowFrom), engine, this.adopt, h2c);
     }
     // Without the global override, link the light Request now so `instanceof Request` holds.

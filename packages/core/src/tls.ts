@@ -1,8 +1,9 @@
 // TLS on node:tls: a tls.Server that never listens, handed each raw socket once its first bytes
 // say it speaks TLS (see edge.ts). Its 'secureConnection' sockets go to the core like any other,
-// reading by 'data' events; the fast accept path is for plain TCP only.
+// reading by 'data' events; the fast accept path is for plain TCP only. node:tls is loaded by
+// the first tlsEngine(): a server without TLS never loads it.
 import type { Socket } from 'node:net';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import { type Logger, OptionError } from './options.js';
 
 /** The `tls` option of serve(): PEM text or bytes, as node:tls takes them. */
@@ -34,9 +35,14 @@ export interface TlsInfo {
   readonly peerCertificate: tls.PeerCertificate | null;
 }
 
+/** A TLSSocket says so in `encrypted` (an instanceof would load node:tls on every plain server). */
+function isTls(socket: Socket): socket is tls.TLSSocket {
+  return (socket as { encrypted?: unknown }).encrypted === true;
+}
+
 /** The TlsInfo of a TLS socket, read once per connection, and only when the app asks. */
 export function tlsInfo(socket: Socket): TlsInfo | undefined {
-  if (!(socket instanceof tls.TLSSocket)) return undefined;
+  if (!isTls(socket)) return undefined;
   const cert = socket.getPeerCertificate(false);
   const error = socket.authorizationError as Error | string | null | undefined;
   return {
@@ -93,7 +99,7 @@ export function tlsEngine(
   let engine: tls.Server;
   try {
     // tls.Server makes its context from these (a secureContext given to it would be ignored).
-    engine = tls.createServer(serverOptions, onSecure);
+    engine = process.getBuiltinModule('node:tls').createServer(serverOptions, onSecure);
   } catch (err) {
     throw new OptionError(`tsws: tls: the certificate or key cannot be used: ${reason(err)}`);
   }
