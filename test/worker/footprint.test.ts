@@ -5,6 +5,7 @@
 // echo (issue 11): the CLI at 0.79x node:http where the core was at 1.74x. On Node 24 the core
 // loads undici itself (bench/README.md), so there both answer true.
 import { describe, expect, it } from 'vitest';
+import { unavoidableBuiltins } from '../helpers/builtins.js';
 import { ROOT, run } from '../helpers/proc.js';
 import { APPS, RUNNERS, serve } from './serve.js';
 
@@ -24,5 +25,15 @@ describe('the tsws CLI', () => {
     const cli = await serve(RUNNERS[0]!, 'bundled-undici.js:default');
     const answer = await (await fetch(`${cli.origin}/`)).text();
     expect({ cli: answer, node: process.version }).toEqual({ cli: core, node: process.version });
+  });
+
+  // The node class (node:http, node:http2, node:https) is loaded only when chosen, and node:http
+  // is not loaded to tell an http.Server export from a fetch app.
+  it('loads neither node:http nor node:http2 for a fetch app', async () => {
+    const cli = await serve(RUNNERS[0]!, 'loaded-builtins.js:default');
+    const loaded = (await (await fetch(`${cli.origin}/`)).json()) as string[];
+    // node:tls comes with the TLS settings' module (worker/src/tls-files.ts), not changed here.
+    const notTls = (names: string[]) => names.filter((name) => name !== 'tls');
+    expect(notTls(loaded)).toEqual(notTls(unavoidableBuiltins()));
   });
 });

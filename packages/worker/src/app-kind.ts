@@ -1,7 +1,8 @@
 // What the loaded export is: a fetch handler, or a Node request listener, found by its shape.
 // Frameworks are recognised where their export is not itself a listener (Koa, fastify, an
 // http.Server); `--interface fetch|node` overrides the guess for plain functions.
-import http from 'node:http';
+import type http from 'node:http';
+import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { FetchHandler, WebSocketHandler } from '@tsws/core';
 import { AppLoadError, describeValue } from './load.js';
@@ -25,6 +26,14 @@ type Obj = Record<string, unknown>;
 
 function isObjectLike(value: unknown): value is Obj {
   return (typeof value === 'object' && value !== null) || typeof value === 'function';
+}
+
+/**
+ * node:http is loaded only to check a net.Server (an app that made an http.Server has loaded it
+ * already): a fetch app's worker does not load it.
+ */
+function isHttpServer(value: unknown): value is http.Server {
+  return value instanceof net.Server && value instanceof process.getBuiltinModule('node:http').Server;
 }
 
 /** The parameter names of a function, read from its source; [] when they cannot be read. */
@@ -101,7 +110,7 @@ export async function detectApp(value: unknown, interfaceSetting: string, spec: 
   if (typeof value.routing === 'function' && typeof value.ready === 'function' && typeof value.inject === 'function') {
     if (override !== 'fetch') await (value.ready as () => Promise<unknown>)();
     const routing = value.routing as NodeListener;
-    const server = value.server instanceof http.Server ? value.server : undefined;
+    const server = isHttpServer(value.server) ? value.server : undefined;
     return node((req, res) => routing.call(value, req, res), 'a fastify instance (serving fastify.routing)', server);
   }
   // Koa: the app object makes its listener with callback().
@@ -109,7 +118,7 @@ export async function detectApp(value: unknown, interfaceSetting: string, spec: 
     return node((value.callback as () => NodeListener).call(value), 'a Koa app (serving app.callback())');
   }
   // An http.Server that was never told to listen: serve its 'request' listener.
-  if (value instanceof http.Server) {
+  if (isHttpServer(value)) {
     const listeners = value.listeners('request') as NodeListener[];
     if (listeners.length !== 1)
       throw new AppLoadError(

@@ -5,7 +5,6 @@ import { Worker, type WorkerOptions } from './base.js';
 import { loadExport } from './load.js';
 import type { Logger } from './logging.js';
 import type { WorkerSettings } from './protocol.js';
-import { NodeWorker } from './workers/node.js';
 import { TswsWorker } from './workers/tsws.js';
 
 export type WorkerClass = (new (
@@ -20,7 +19,11 @@ export type WorkerClass = (new (
   unsupported?(settings: WorkerSettings, app: LoadedApp): string | undefined;
 };
 
-export const BUILT_IN: Record<string, WorkerClass> = { tsws: TswsWorker, node: NodeWorker };
+/** The built-in classes, the node class loaded only when chosen (it brings node:http, http2 and https). */
+const BUILT_IN: Record<string, () => Promise<WorkerClass>> = {
+  tsws: async () => TswsWorker,
+  node: async () => (await import('./workers/node.js')).NodeWorker,
+};
 
 /** A bad --worker-class: unknown, not loadable, not a worker, or unfit for the app. */
 export class WorkerClassError extends Error {
@@ -40,9 +43,9 @@ function isWorkerClass(value: unknown): value is WorkerClass {
 
 /** The class `name` asks for; `auto` picks tsws for fetch apps and node for Node listeners. */
 export async function resolveWorkerClass(name: string, app: LoadedApp, chdir: string): Promise<WorkerClass> {
+  if (name === 'auto') return BUILT_IN[app.interface === 'fetch' ? 'tsws' : 'node']!();
   let cls: WorkerClass;
-  if (name === 'auto') return app.interface === 'fetch' ? TswsWorker : NodeWorker;
-  if (Object.hasOwn(BUILT_IN, name)) cls = BUILT_IN[name]!;
+  if (Object.hasOwn(BUILT_IN, name)) cls = await BUILT_IN[name]!();
   else if (/[./:]/.test(name)) {
     // Errors loading it (with the module's own exception as the cause) go up as they are.
     const value = await loadExport(name, chdir, 'worker class');
