@@ -1,12 +1,11 @@
 // The master's operations services, opened at start and closed when it stops: the control
 // socket, the metrics and health endpoint, the StatsD sink. Any that cannot open fails the start
 // with its reason, except the default control socket, which is a convenience: without it the
-// master still runs (and says why).
+// master still runs (and says why). The metrics endpoint and the StatsD sink are loaded only when
+// asked for: node:http alone costs the master 14 MB of RSS on Node 24, node:dgram a little more.
 import { defaultControlSocket, type Logger, type Settings } from '@tsws/worker/internal';
 import { openControlSocket } from './control.js';
-import { openMetricsServer } from './health.js';
 import type { Master } from './master.js';
-import { openStatsd } from './statsd.js';
 
 export interface Services {
   controlSocket: string | undefined;
@@ -37,11 +36,15 @@ export async function startServices(master: Master, s: Settings, log: Logger): P
     }
     let metricsUrl: string | undefined;
     if (s.metricsBind) {
+      const { openMetricsServer } = await import('./health.js');
       const metrics = await openMetricsServer(master, s.metricsBind, log);
       closers.push(metrics.close);
       metricsUrl = metrics.url;
     }
-    if (s.statsdHost) closers.push(openStatsd(master, s.statsdHost, s.statsdPrefix, log).close);
+    if (s.statsdHost) {
+      const { openStatsd } = await import('./statsd.js');
+      closers.push(openStatsd(master, s.statsdHost, s.statsdPrefix, log).close);
+    }
     return { controlSocket, metricsUrl, close };
   } catch (err) {
     await close();

@@ -1,8 +1,9 @@
 // The TLS settings as the core's tls option: the files read (relative to --chdir) and checked
 // together, so a missing file or a key that does not match is one line before anything listens.
+// node:tls is loaded only with --certfile: the master checks these settings too, and loading it
+// costs a process 2-6 MB of RSS.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import tls from 'node:tls';
 import type { TlsOptions } from '@tsws/core';
 
 export interface TlsSettings {
@@ -46,7 +47,7 @@ export function tlsOptions(s: TlsSettings): TlsOptions | undefined {
     ...(s.ciphers !== undefined ? { ciphers: s.ciphers } : {}),
   };
   try {
-    tls.createSecureContext(options);
+    process.getBuiltinModule('node:tls').createSecureContext(options);
   } catch (err) {
     const e = err as { reason?: string; message: string };
     const why = e.reason ?? e.message.split('\n')[0];
