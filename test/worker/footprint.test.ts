@@ -29,11 +29,9 @@ describe('the tsws CLI', () => {
 
   // The node class (node:http, node:http2, node:https) is loaded only when chosen, and node:http
   // is not loaded to tell an http.Server export from a fetch app.
-  it('loads neither node:http nor node:http2 for a fetch app', async () => {
+  it('loads none of node:http, node:http2 and node:tls for a fetch app', async () => {
     const cli = await serve(RUNNERS[0]!, 'loaded-builtins.js:default');
     const loaded = (await (await fetch(`${cli.origin}/`)).json()) as string[];
-    // node:tls comes with the TLS settings' module (worker/src/tls-files.ts), not changed here.
-    const notTls = (names: string[]) => names.filter((name) => name !== 'tls');
-    expect(notTls(loaded)).toEqual(notTls(unavoidableBuiltins()));
+    expect(loaded).toEqual(unavoidableBuiltins());
   });
 });
