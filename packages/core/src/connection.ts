@@ -29,6 +29,7 @@ import { forwardedInfo, type TrustCheck } from './proxy.js';
 import { type BodySource, RequestBody } from './request.js';
 import { cancelBody, emptyParts, LightResponse, ResponseError, type ResponseParts, responseParts } from './response.js';
 import { CONTINUE_100, errorResponse, responseHead } from './status.js';
+import { isTls } from './tls.js';
 import { offerUpgrade, type Upgradable } from './upgrade.js';
 import type { UpgradeOptions } from './websocket.js';
 
@@ -120,7 +121,7 @@ export class Connection implements llhttp.ParserCallbacks, BodySource, OutputOwn
     this.ptr = llhttp.allocParser();
     this.peer = new PeerInfo(socket, server);
     this.output = new Output(socket, this);
-    this.scheme = (socket as Socket & { encrypted?: boolean }).encrypted ? 'https' : 'http';
+    this.scheme = isTls(socket) ? 'https' : 'http';
     this.deadline = this.after(server.opts.headerTimeout);
     attach(socket, this, sharedReads);
   }

@@ -12,6 +12,7 @@ import { type AccessRecord, maxHeaderListSize, type ResolvedOptions } from './op
 import { forwardedInfo, forwardedProto, type TrustCheck } from './proxy.js';
 import { type BodySource, LightRequest, RequestBody, type RequestHead } from './request.js';
 import { type ResponseParts, responseParts } from './response.js';
+import { isTls } from './tls.js';
 
 /** What the server gives the HTTP/2 side. */
 export interface H2Host extends Publisher {
@@ -245,7 +246,7 @@ class H2Exchange implements RequestHead, BodySource {
   ) {
     this.method = String(headers[':method'] ?? 'GET');
     this.target = String(headers[':path'] ?? '/');
-    const scheme = (stream.session?.socket as { encrypted?: boolean } | undefined)?.encrypted ? 'https' : 'http';
+    const scheme = isTls(stream.session?.socket) ? 'https' : 'http';
     this.origin = `${scheme}://${String(headers[':authority'] ?? headers.host ?? 'localhost')}`;
     this.rawHeaders = fieldLines(raw);
     const declared = headers['content-length'];

@@ -36,8 +36,8 @@ export interface TlsInfo {
 }
 
 /** A TLSSocket says so in `encrypted` (an instanceof would load node:tls on every plain server). */
-function isTls(socket: Socket): socket is tls.TLSSocket {
-  return (socket as { encrypted?: unknown }).encrypted === true;
+export function isTls(socket: object | null | undefined): socket is tls.TLSSocket {
+  return (socket as { encrypted?: unknown } | null | undefined)?.encrypted === true;
 }
 
 /** The TlsInfo of a TLS socket, read once per connection, and only when the app asks. */
